@@ -1,0 +1,97 @@
+"""One root exception and the specific ones a caller can act on.
+
+Every error carries a stable snake_case ``code`` (what scripts match on) and a human
+``message`` (what a person reads, saying what to change). Extra keyword details are kept
+in ``details`` for the API to return. HTTP status codes are chosen in ``api/`` only, from
+the *category* classes below (``NotFound``, ``Conflict``, ...), never here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GreenEnergyError(Exception):
+    """Root of every error greenenergy raises on purpose."""
+
+    code: str = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# Categories: a request may raise these; api/ maps each category to one status.
+class InvalidInput(GreenEnergyError):
+    """The request is well formed but a value is not acceptable (422)."""
+
+    code = "invalid_input"
+
+
+class Unauthorized(GreenEnergyError):
+    """No credential, or one we do not know (401)."""
+
+    code = "unauthorized"
+
+
+class Forbidden(GreenEnergyError):
+    """A known credential that may not do this (403)."""
+
+    code = "forbidden"
+
+
+class NotFound(GreenEnergyError):
+    """The named resource does not exist (404)."""
+
+    code = "not_found"
+
+
+class Conflict(GreenEnergyError):
+    """The request contradicts the current state (409)."""
+
+    code = "conflict"
+
+
+class TooLarge(GreenEnergyError):
+    """The request is larger than we accept (413)."""
+
+    code = "too_large"
+
+
+# Specific errors.
+class InsufficientEnergy(Conflict):
+    """A debit would take a user balance below zero."""
+
+    code = "insufficient_energy"
+
+
+class UnbalancedTransaction(GreenEnergyError):
+    """Postings that do not sum to zero: a programming error, never a user error."""
+
+    code = "unbalanced_transaction"
+
+
+class ConfigError(GreenEnergyError):
+    """A setting is missing or unacceptable; the message names the variable."""
+
+    code = "config_error"
+
+
+class CatalogError(GreenEnergyError):
+    """A catalog file (rules/, trees/, partners/) is invalid.
+
+    ``problems`` lists every problem found, each already formatted as
+    ``file:line: id: message`` so that one run shows everything to fix.
+    """
+
+    code = "catalog_error"
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems) or "invalid catalog")
