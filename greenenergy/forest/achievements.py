@@ -210,20 +210,24 @@ def parse_achievements(
     seen: dict[str, int] = {}
     for index, raw in enumerate(data["achievements"]):
         item_loc = ("achievements", index)
-        label = raw.get("id", f"#{index + 1}") if isinstance(raw, dict) else f"#{index + 1}"
+        raw_id = raw.get("id") if isinstance(raw, dict) else None
+        label = raw_id if isinstance(raw_id, str) else f"#{index + 1}"
+        line = _line_of(root, item_loc)
+        # Duplicates are judged on the raw id, so an invalid first entry still claims it.
+        if isinstance(raw_id, str):
+            if label in seen:
+                problems.append(f"{source}:{line}: {label}: duplicate id (first at line {seen[label]})")
+                continue
+            seen[label] = line
         try:
             achievement = Achievement.model_validate(raw)
         except ValidationError as error:
             for detail in error.errors():
                 where = ".".join(str(p) for p in detail["loc"]) or "entry"
-                line = _line_of(root, item_loc + tuple(detail["loc"]))
-                problems.append(f"{source}:{line}: {label}: {where}: {detail['msg']}")
+                problems.append(
+                    f"{source}:{_line_of(root, item_loc + tuple(detail['loc']))}: {label}: {where}: {detail['msg']}"
+                )
             continue
-        line = _line_of(root, item_loc)
-        if achievement.id in seen:
-            problems.append(f"{source}:{line}: {achievement.id}: duplicate id (first at line {seen[achievement.id]})")
-            continue
-        seen[achievement.id] = line
         if event_types is not None and achievement.event_type is not None and achievement.event_type not in event_types:
             problems.append(
                 f"{source}:{_line_of(root, item_loc + ('metric',))}: {achievement.id}: metric "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -163,7 +164,7 @@ def test_collect_at_the_visible_instant_takes_everything_left():
 
 def test_collect_leaves_what_thieves_took():
     ball = ball_of("2026-11-20T09:00:00+08:00", "2026-11-20T09:00:00+08:00")
-    robbed = Ball(**{**ball.__dict__, "stolen_g": 30})
+    robbed = replace(ball, stolen_g=30)
     assert collect(robbed, at("2026-11-21T08:00:00+08:00")).collected_g == 70
 
 
@@ -213,7 +214,7 @@ def test_collect_all_takes_only_ripe_balls_in_ripening_order():
 
 def test_status_is_expired_before_the_job_runs_and_expire_moves_what_remains_once():
     ball = ball_of("2026-11-20T09:00:00+08:00", "2026-11-20T09:00:00+08:00")
-    robbed = Ball(**{**ball.__dict__, "stolen_g": 40})
+    robbed = replace(ball, stolen_g=40)
     assert ball_status(robbed, robbed.expires_at) == "expired"
     assert expire(robbed, robbed.expires_at - TICK).expired_g == 0
     first = expire(robbed, robbed.expires_at)
@@ -231,7 +232,7 @@ def test_expire_of_a_collected_ball_moves_nothing():
 
 def test_expire_due_lists_only_balls_that_move_grams():
     ball = ball_of("2026-11-20T09:00:00+08:00", "2026-11-20T09:00:00+08:00")
-    other = Ball(**{**ball.__dict__, "ball_id": "b-2"})
+    other = replace(ball, ball_id="b-2")
     collected = collect(other, other.visible_at).ball
     due = expire_due([ball, collected], ball.expires_at)
     assert [(e.ball_id, e.expired_g) for e in due] == [("b-1", 100)]
