@@ -1,7 +1,7 @@
 """The social game of energy, as pure functions over frozen values.
 
-Balls ripen, are collected, stolen from, watered and expire (``balls``, ``steal``,
-``water``); items start timed effects (``items``); achievements are data (``achievements``);
+Balls ripen, are collected, stolen from, watered and expire (``balls``, ``theft``,
+``watering``); items start timed effects (``items``); achievements are data (``achievements``);
 leaderboards define rank exactly (``leaderboard``); the yearly statement aggregates plain
 rows (``statement``). Nothing here touches a database or the wall clock: a service loads
 rows, calls a function with ``now``, and writes what it returns in one commit.
@@ -92,7 +92,7 @@ from greenenergy.forest.statement import (
     build_statement,
     percentile,
 )
-from greenenergy.forest.steal import (
+from greenenergy.forest.theft import (
     MAX_THIEVES_PER_BALL,
     StealResult,
     Theft,
@@ -101,7 +101,7 @@ from greenenergy.forest.steal import (
     theft_allowance_g,
     thieves,
 )
-from greenenergy.forest.water import (
+from greenenergy.forest.watering import (
     MAX_WATERINGS_PER_DAY,
     WATER_AMOUNTS_G,
     WaterPlan,
@@ -185,6 +185,7 @@ __all__ = [
     "rank_entries",
     "require_ripe",
     "ripens_at",
+    "steal",
     "steal_pct",
     "streak_days",
     "theft_allowance_g",
@@ -192,6 +193,7 @@ __all__ = [
     "top",
     "use_item",
     "visible_at",
+    "water",
     "waterings_today",
     "week_start",
     "week_window",

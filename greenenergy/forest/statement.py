@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from greenenergy.forest.achievements import streak_days
 from greenenergy.forest.balls import Ball, ball_status
-from greenenergy.forest.steal import Theft
+from greenenergy.forest.theft import Theft
 from greenenergy.periods import local_date
 
 

@@ -24,3 +24,14 @@ def test_module_imports_no_shell_and_never_reads_the_clock(path):
     names = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
     assert not names & {"eval", "exec"}
     assert not [node for node in ast.walk(tree) if isinstance(node, ast.ExceptHandler) and node.type is None]
+
+
+def test_the_public_api_exports_functions_not_modules():
+    import types
+
+    import greenenergy.forest as forest
+
+    exported = {name: getattr(forest, name) for name in forest.__all__}
+    assert not [name for name, value in exported.items() if isinstance(value, types.ModuleType)]
+    assert {"steal", "water", "collect", "collect_all", "expire", "use_item", "evaluate",
+            "rank_among", "build_statement", "NotFriends"} <= set(exported)
