@@ -132,7 +132,14 @@ def _validate(model: type[BaseModel], source: YamlFile, loc: Loc, data: Any) -> 
     try:
         return model.model_validate(data), []
     except ValidationError as errors:
-        return None, [source.problem((*loc, *e["loc"]), _describe(e)) for e in errors.errors()]
+        found = errors.errors()
+        # pydantic also calls a list "too short" when its items failed; only the items matter.
+        deeper = [e["loc"] for e in found if e["type"] != "too_short"]
+        found = [
+            e for e in found
+            if not (e["type"] == "too_short" and any(d[: len(e["loc"])] == e["loc"] and len(d) > len(e["loc"]) for d in deeper))
+        ]
+        return None, [source.problem((*loc, *e["loc"]), _describe(e)) for e in found]
 
 
 def _missing_dir(directory: Path, what: str) -> list[str]:
@@ -170,17 +177,23 @@ def _first_definition(source: YamlFile, loc: Loc, what: str, value: Any, defined
     return []
 
 
-def _read_species(directory: Path) -> tuple[dict[str, Species], set[str], list[str]]:
-    """Valid species by id, every id defined (valid or not), and the problems."""
+def _read_species(directory: Path) -> tuple[dict[str, Species], set[str] | None, list[str]]:
+    """Valid species by id, every id defined (valid or not), and the problems.
+
+    The ids are ``None`` when a file could not be read at all: then nobody knows which ids
+    exist, and plots are not told that their species are unknown (that would only be noise).
+    """
     problems = _missing_dir(directory, "species")
     if problems:
-        return {}, set(), problems
+        return {}, None, problems
     species: dict[str, Species] = {}
     defined_at: dict[str, str] = {}
+    unreadable = False
     for path in catalog_files(directory):
         source, file_problems = read_yaml(path)
         problems += file_problems
         if source is None:
+            unreadable = True
             continue
         entries, top_problems = _entries(source, "species", frozenset({"species"}))
         problems += top_problems
@@ -192,10 +205,12 @@ def _read_species(directory: Path) -> tuple[dict[str, Species], set[str], list[s
             problems += duplicate + entry_problems
             if record is not None and not duplicate:
                 species[record.species_id] = record
-    return species, set(defined_at), problems
+    return species, None if unreadable else set(defined_at), problems
 
 
-def _plot_problems(source: YamlFile, loc: Loc, raw: Mapping[str, Any], species: Mapping[str, Species], mentioned: set[str]) -> list[str]:
+def _plot_problems(
+    source: YamlFile, loc: Loc, raw: Mapping[str, Any], species: Mapping[str, Species], mentioned: set[str] | None
+) -> list[str]:
     """Cross-reference and geometry problems of one plot, on whatever parts of it are valid."""
     problems: list[str] = []
     kind = raw.get("kind") if raw.get("kind") in ("planting", "conservation") else None
@@ -215,7 +230,8 @@ def _plot_problems(source: YamlFile, loc: Loc, raw: Mapping[str, Any], species: 
         listed.add(entry.species_id)
         known = species.get(entry.species_id)
         if known is None:
-            if entry.species_id not in mentioned:  # an invalid species entry is reported where it is
+            # An invalid species entry is reported where it is written, not again here.
+            if mentioned is not None and entry.species_id not in mentioned:
                 problems.append(source.problem(here, f"unknown species {entry.species_id!r}: add it to trees/ or fix the id"))
         elif wanted_kind is not None and known.kind != wanted_kind:
             problems.append(
@@ -241,7 +257,9 @@ def _plot_problems(source: YamlFile, loc: Loc, raw: Mapping[str, Any], species: 
     return problems
 
 
-def _read_partners(directory: Path, species: Mapping[str, Species], mentioned: set[str]) -> tuple[PartnerCatalog, list[str]]:
+def _read_partners(
+    directory: Path, species: Mapping[str, Species], mentioned: set[str] | None
+) -> tuple[PartnerCatalog, list[str]]:
     problems = _missing_dir(directory, "partner")
     if problems:
         return PartnerCatalog(), problems

@@ -60,7 +60,7 @@ def national_certificate_number(holder_id: str, year: int, certificate_nos: Iter
 def normalize_certificate_number(text: str) -> str:
     """The canonical spelling of a typed certificate number, or ``InvalidCertificateNumber``."""
     compact = re.sub(r"[\s-]", "", text).upper() if isinstance(text, str) else ""
-    match = _NUMBER.match(compact[:6] + compact[6:].translate(_CONFUSABLE))
+    match = _NUMBER.match(compact[:2] + compact[2:].translate(_CONFUSABLE))
     if match is None:
         raise InvalidCertificateNumber(f"{text!r} is not a certificate number like GE-2026-7KQ2-M9XD-4H3P-WT6B")
     prefix, year, code = match.groups()

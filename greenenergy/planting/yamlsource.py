@@ -63,14 +63,14 @@ class YamlFile:
         return f"{self.path}:{self.line_of(loc)}: {self.id_at(loc)}: {message}"
 
 
-def _index(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[tuple[int, str]]) -> None:
+def _index(node: yaml.Node, loc: Loc, lines: dict[Loc, int], problems: list[tuple[Loc, int, str]]) -> None:
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.start_mark)
             line = key_node.start_mark.line + 1
             if key in seen:
-                problems.append((line, f"duplicate key {key!r}: each key may appear once"))
+                problems.append((loc, line, f"duplicate key {key!r}: each key may appear once"))
             seen.add(key)
             lines.setdefault((*loc, key), line)
             _index(value_node, (*loc, key), lines, problems)
@@ -99,11 +99,11 @@ def read_yaml(path: Path) -> tuple[YamlFile | None, list[str]]:
     finally:
         loader.dispose()
     lines: dict[Loc, int] = {(): (node.start_mark.line + 1) if node is not None else 1}
-    duplicates: list[tuple[int, str]] = []
+    duplicates: list[tuple[Loc, int, str]] = []
     if node is not None:
         _index(node, (), lines, duplicates)
     source = YamlFile(path=path, data=data, lines=lines)
-    problems = [f"{path}:{line}: {source.id_at(())}: {message}" for line, message in duplicates]
+    problems = [f"{path}:{line}: {source.id_at(loc)}: {message}" for loc, line, message in duplicates]
     return source, problems
 
 
