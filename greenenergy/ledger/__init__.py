@@ -1,1 +1,35 @@
+"""The energy ledger: accounts, balanced transactions, balances and the hash chain.
 
+Invariants (proved by tests/property/test_ledger_stateful.py and tests/api/test_ledger_*):
+postings are integer grams summing to zero per transaction; guarded (user, pool) balances
+never go below zero; a balance equals the sum of its postings; nothing is updated or
+deleted, a correction is a reversal; each shard's transactions form a hash chain.
+"""
+
+from greenenergy.ledger.accounts import (
+    SINK_EXPIRED,
+    SINK_TREES,
+    AccountName,
+    account_shard,
+    is_guarded,
+    mint_account,
+    parse_account,
+    pool_account,
+    user_account,
+)
+from greenenergy.ledger.balances import apply_draft, balances_from_postings, totals_by_account
+from greenenergy.ledger.chain import GENESIS_HASH, ChainFinding, ChainRecord, format_instant, verify_shard
+from greenenergy.ledger.transactions import (
+    Posting,
+    PostedTransaction,
+    TransactionDraft,
+    reversal_of,
+    transfer,
+)
+
+__all__ = [
+    "SINK_EXPIRED", "SINK_TREES", "AccountName", "account_shard", "is_guarded", "mint_account",
+    "parse_account", "pool_account", "user_account", "apply_draft", "balances_from_postings",
+    "totals_by_account", "GENESIS_HASH", "ChainFinding", "ChainRecord", "format_instant",
+    "verify_shard", "Posting", "PostedTransaction", "TransactionDraft", "reversal_of", "transfer",
+]

@@ -1,0 +1,25 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from greenenergy import __version__
+from greenenergy.api.errors import install_error_handlers
+from greenenergy.api.routes import health, ledger
+from greenenergy.services.runtime import Runtime
+
+API_PREFIX = "/v1"
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(
+        title="greenenergy",
+        version=__version__,
+        description="An open engine for an Ant Forest-style personal carbon account.",
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(ledger.router)
+    return app

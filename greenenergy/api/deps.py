@@ -1,0 +1,50 @@
+"""Request dependencies that read as types: ``RuntimeDep``, ``CurrentPrincipal``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from greenenergy.errors import Forbidden, Unauthorized
+from greenenergy.services.runtime import Runtime
+from greenenergy.services.tokens import Principal, resolve_token
+
+_bearer = HTTPBearer(auto_error=False, description="`greenenergy token create --role ROLE --subject ID`")
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_principal(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise Unauthorized("send `Authorization: Bearer <token>`", code="missing_token")
+    return resolve_token(runtime, credentials.credentials)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(principal: Principal, *roles: str) -> Principal:
+    if principal.role not in roles:
+        raise Forbidden(f"a {principal.role} token may not do this; it needs role {' or '.join(roles)}",
+                        code="wrong_role")
+    return principal
+
+
+def require_self_or_reader(principal: Principal, *, role: str, subject: str) -> Principal:
+    """Own resources for ``role``; auditors and admins may read anyone's."""
+    if principal.role in ("auditor", "admin"):
+        return principal
+    if principal.role != role or principal.subject != subject:
+        raise Forbidden(f"this token belongs to {principal.role} {principal.subject!r} and may not access "
+                        f"{role} {subject!r}", code="not_yours")
+    return principal

@@ -1,0 +1,156 @@
+"""The ``greenenergy`` command line (typer).
+
+Every command builds one ``Runtime`` from the environment, calls services, and prints. A
+user error (bad option, unknown id, bad file) prints ``error: <message>`` on stderr and
+exits 2 -- never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from greenenergy.config import load_settings
+from greenenergy.errors import GreenEnergyError
+from greenenergy.services.audit_verify import verify
+from greenenergy.services.runtime import Runtime
+from greenenergy.cli.serve import serve_forever
+from greenenergy.services.setup import initialise, load_demo
+from greenenergy.services.tokens import create_token, list_tokens, revoke_token
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="greenenergy: a personal carbon account engine.")
+token_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke bearer tokens.")
+audit_app = typer.Typer(no_args_is_help=True, help="Verify that the record was not altered.")
+app.add_typer(token_app, name="token")
+app.add_typer(audit_app, name="audit")
+
+F = TypeVar("F", bound=Callable[..., Any])
+USER_ERROR_EXIT = 2
+
+
+def friendly(func: F) -> F:
+    """Turn GreenEnergyError into `error: ...` on stderr and exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except GreenEnergyError as error:
+            typer.echo(f"error: {error.message}", err=True)
+            raise typer.Exit(USER_ERROR_EXIT) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def runtime() -> Iterator[Runtime]:
+    """The command's runtime; its connections are closed when the command ends."""
+    rt = Runtime.from_settings(load_settings())
+    try:
+        yield rt
+    finally:
+        rt.close()
+
+
+@app.command()
+@friendly
+def init() -> None:
+    """Create or migrate the database and load the catalogs."""
+
+    with runtime() as rt:
+        for line in initialise(rt):
+            typer.echo(line)
+
+
+@app.command()
+@friendly
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+) -> None:
+    """Run the API (and, by default, the in-process scheduler)."""
+
+    with runtime() as rt:
+        serve_forever(rt, host=host, port=port)
+
+
+@app.command()
+@friendly
+def demo(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="load and print tokens, then exit")] = False,
+) -> None:
+    """init, load seed_data/, print one demo token per role, serve."""
+
+    with runtime() as rt:
+        for line in initialise(rt):
+            typer.echo(line)
+        for line in load_demo(rt, base_url=f"http://{host}:{port}"):
+            typer.echo(line)
+        if not no_serve:
+            serve_forever(rt, host=host, port=port)
+
+
+@token_app.command("create")
+@friendly
+def token_create(
+    role: Annotated[str, typer.Option(help="user, source, partner, auditor or admin")],
+    subject: Annotated[str, typer.Option(help="user id, source id, partner id, or a name for auditors/admins")],
+    allow: Annotated[list[str] | None, typer.Option(help="source only: an allowed event type (repeatable)")] = None,
+) -> None:
+    """Print a new bearer token, and nothing else."""
+
+    with runtime() as rt:
+        token, _info = create_token(rt, role=role, subject=subject, allow=allow)
+    typer.echo(token)
+
+
+@token_app.command("list")
+@friendly
+def token_list() -> None:
+    """List tokens (never their secrets)."""
+
+    typer.echo("id\trole\tsubject\tcreated\tstatus\tallowed types")
+    with runtime() as rt:
+        tokens = list_tokens(rt)
+    for info in tokens:
+        status = "revoked" if info.revoked_at else "active"
+        allowed = ",".join(info.allowed_types) if info.allowed_types else "-"
+        typer.echo(f"{info.id}\t{info.role}\t{info.subject}\t{info.created_at.isoformat()}\t{status}\t{allowed}")
+
+
+@token_app.command("revoke")
+@friendly
+def token_revoke(token_id: Annotated[str, typer.Argument(help="the id shown by `token list`")]) -> None:
+    """Revoke a token: it stops working at once."""
+
+    with runtime() as rt:
+        info = revoke_token(rt, token_id)
+    typer.echo(f"revoked {info.id} ({info.role} {info.subject})")
+
+
+@audit_app.command("verify")
+@friendly
+def audit_verify() -> None:
+    """Verify the hash chain of every shard and the cached balances. Exit 1 if tampered."""
+
+    with runtime() as rt:
+        report = verify(rt)
+    if report.ok:
+        typer.echo(f"intact: {report.transactions} transactions in {report.shards} shards verified")
+        return
+    first = report.findings[0]
+    typer.echo(f"TAMPERED: {first.message}", err=False)
+    for finding in report.findings[1:]:
+        typer.echo(f"  also: {finding.message}")
+    raise typer.Exit(1)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    sys.exit(app())

@@ -1,0 +1,326 @@
+"""Storing and reading ledger transactions.
+
+``post_transactions`` is the only write path for the ledger: it appends transactions to
+their shard's hash chain, inserts their postings and updates the cached balances of
+guarded accounts, all on the caller's connection (the caller owns the commit). There is no
+update or delete path for transactions or postings.
+
+Locking (PostgreSQL): the shard heads touched are locked first, in shard order, then the
+guarded balance rows, in (account, shard) order, each in a single statement; every writer
+takes locks in that one global order, so writers cannot deadlock, and writers of different
+shards never wait on each other. SQLite: the caller's ``BEGIN IMMEDIATE`` serialises writers.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from types import MappingProxyType
+
+from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from greenenergy.errors import InsufficientEnergy
+from greenenergy.ledger.accounts import is_guarded
+from greenenergy.ledger.chain import ChainRecord
+from greenenergy.ledger.transactions import Posting, PostedTransaction, TransactionDraft
+from greenenergy.db.tables import LedgerBalance, LedgerPosting, LedgerShardHead, LedgerTransaction
+
+TX = LedgerTransaction.__table__
+POSTINGS = LedgerPosting.__table__
+BALANCES = LedgerBalance.__table__
+HEADS = LedgerShardHead.__table__
+
+
+def new_transaction_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _refs_text(draft: TransactionDraft) -> str:
+    return json.dumps(dict(draft.refs), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def post_transactions(
+    connection: Connection,
+    drafts: Sequence[TransactionDraft],
+    *,
+    now: datetime,
+) -> list[PostedTransaction]:
+    """Append ``drafts`` in order; return one stored transaction per draft.
+
+    A draft whose idempotency key is already stored (or repeated earlier in ``drafts``)
+    returns the first transaction with that key and changes nothing. Raises
+    ``InsufficientEnergy`` (and the caller's transaction must roll back) if any guarded
+    balance would go below zero at any point in the sequence.
+    """
+    existing = _existing_by_key(connection, [d.idempotency_key for d in drafts if d.idempotency_key])
+    fresh: list[tuple[int, TransactionDraft]] = []
+    seen_keys: dict[str, int] = {}
+    for index, draft in enumerate(drafts):
+        key = draft.idempotency_key
+        if key is not None and (key in existing or key in seen_keys):
+            continue
+        if key is not None:
+            seen_keys[key] = index
+        fresh.append((index, draft))
+
+    results: list[PostedTransaction | None] = [None] * len(drafts)
+    if fresh:
+        heads = _lock_heads(connection, sorted({d.shard for _, d in fresh}))
+        _apply_guarded_balances(connection, [d for _, d in fresh])
+        tx_rows, posting_rows = [], []
+        for index, draft in fresh:
+            seq, prev_hash = heads[draft.shard]
+            record = ChainRecord(
+                id=new_transaction_id(),
+                shard=draft.shard,
+                seq=seq + 1,
+                kind=draft.kind,
+                created_at=now,
+                idempotency_key=draft.idempotency_key,
+                reverses=draft.reverses,
+                refs=MappingProxyType(dict(draft.refs)),
+                postings=tuple(
+                    (p.account, shard, p.energy_g)
+                    for p, shard in zip(draft.postings, draft.posting_shards, strict=True)
+                ),
+                prev_hash=prev_hash,
+            )
+            digest = record.computed_hash()
+            heads[draft.shard] = (record.seq, digest)
+            tx_rows.append(
+                {
+                    "id": record.id, "shard": record.shard, "seq": record.seq, "kind": record.kind,
+                    "created_at": now, "idempotency_key": record.idempotency_key,
+                    "reverses": record.reverses, "refs": _refs_text(draft),
+                    "prev_hash": prev_hash, "hash": digest,
+                }
+            )
+            for idx, (account, shard, grams) in enumerate(record.postings):
+                posting_rows.append(
+                    {"transaction_id": record.id, "idx": idx, "account": account, "shard": shard,
+                     "energy_g": grams, "created_at": now}
+                )
+            results[index] = _posted(record, digest)
+        connection.execute(TX.insert(), tx_rows)
+        connection.execute(POSTINGS.insert(), posting_rows)
+        connection.execute(
+            update(HEADS)
+            .where(HEADS.c.shard == bindparam("b_shard"))
+            .values(seq=bindparam("b_seq"), head_hash=bindparam("b_hash")),
+            [{"b_shard": shard, "b_seq": seq, "b_hash": digest} for shard, (seq, digest) in sorted(heads.items())],
+        )
+
+    by_key = dict(existing)
+    for index, draft in enumerate(drafts):
+        if results[index] is None:
+            key = draft.idempotency_key
+            assert key is not None  # only keyed drafts are skipped above
+            first = by_key.get(key) or results[seen_keys[key]]
+            assert first is not None
+            results[index] = first
+        elif draft.idempotency_key is not None:
+            by_key.setdefault(draft.idempotency_key, results[index])  # type: ignore[arg-type]
+    return [r for r in results if r is not None]
+
+
+def _posted(record: ChainRecord, digest: str) -> PostedTransaction:
+    return PostedTransaction(
+        id=record.id, shard=record.shard, seq=record.seq, kind=record.kind,
+        created_at=record.created_at,
+        postings=tuple(Posting(account, grams) for account, _shard, grams in record.postings),
+        refs=record.refs, idempotency_key=record.idempotency_key, reverses=record.reverses,
+        prev_hash=record.prev_hash, hash=digest,
+    )
+
+
+def _lock_heads(connection: Connection, shards: list[int]) -> dict[int, tuple[int, str]]:
+    query = (
+        select(HEADS.c.shard, HEADS.c.seq, HEADS.c.head_hash)
+        .where(HEADS.c.shard.in_(shards))
+        .order_by(HEADS.c.shard)
+        .with_for_update()
+    )
+    heads = {row.shard: (row.seq, row.head_hash) for row in connection.execute(query)}
+    missing = set(shards) - heads.keys()
+    if missing:
+        raise RuntimeError(f"ledger shard heads missing for shards {sorted(missing)}; run `greenenergy init`")
+    return heads
+
+
+def _apply_guarded_balances(connection: Connection, drafts: Sequence[TransactionDraft]) -> None:
+    """Apply the drafts to guarded balances; refuse any overdraft, even a transient one.
+
+    One statement locks every touched balance row in (account, shard) order -- creating
+    missing rows at 0 -- and returns the current balances: an upsert whose conflict branch
+    rewrites the same value. (A plain upsert of the delta cannot be used: the CHECK on the
+    proposed row would reject a negative delta before the conflict is even seen.) The
+    sequence is then replayed in Python, and the new values written to the locked rows.
+    """
+    per_draft = [{k: v for k, v in d.deltas().items() if is_guarded(k[0])} for d in drafts]
+    keys = sorted({key for deltas in per_draft for key in deltas})
+    if not keys:
+        return
+    running = _lock_balances(connection, keys)
+    for deltas in per_draft:
+        for key, delta in deltas.items():
+            if running[key] + delta < 0:
+                raise _overdraft([key[0]], running[key], -delta)
+            running[key] += delta
+    try:
+        connection.execute(
+            update(BALANCES)
+            .where(BALANCES.c.account == bindparam("b_account"), BALANCES.c.shard == bindparam("b_shard"))
+            .values(balance_g=bindparam("b_balance")),
+            [{"b_account": a, "b_shard": s, "b_balance": running[(a, s)]} for a, s in keys],
+        )
+    except IntegrityError as error:  # the CHECK (balance_g >= 0): cannot happen after the replay above
+        raise _overdraft([k[0] for k in keys], None, None) from error
+
+
+def _lock_balances(connection: Connection, keys: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    # executemany of one cached statement; SQLAlchemy's "insertmanyvalues" sends the rows
+    # as multi-row VALUES in parameter order, so rows are locked in (account, shard) order.
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(BALANCES)
+    statement = statement.on_conflict_do_update(
+        index_elements=[BALANCES.c.account, BALANCES.c.shard],
+        set_={"balance_g": BALANCES.c.balance_g},
+    ).returning(BALANCES.c.account, BALANCES.c.shard, BALANCES.c.balance_g, sort_by_parameter_order=True)
+    rows = connection.execute(statement, [{"account": a, "shard": s, "balance_g": 0} for a, s in keys])
+    return {(row.account, row.shard): int(row.balance_g) for row in rows}
+
+
+def _overdraft(accounts: list[str], balance_g: int | None, needed_g: int | None) -> InsufficientEnergy:
+    names = ", ".join(accounts) or "a guarded account"
+    if balance_g is not None and needed_g is not None:
+        return InsufficientEnergy(f"{names} holds {balance_g} g; {needed_g} g are needed",
+                                  accounts=accounts, balance_g=balance_g, needed_g=needed_g)
+    return InsufficientEnergy(f"not enough energy in {names}", accounts=accounts)
+
+
+def _existing_by_key(connection: Connection, keys: list[str]) -> dict[str, PostedTransaction]:
+    if not keys:
+        return {}
+    rows = connection.execute(select(TX).where(TX.c.idempotency_key.in_(sorted(set(keys))))).all()
+    return {tx.idempotency_key: tx for tx in _with_postings(connection, rows)}
+
+
+def _with_postings(connection: Connection, tx_rows: Sequence) -> list[PostedTransaction]:
+    if not tx_rows:
+        return []
+    ids = [row.id for row in tx_rows]
+    postings: dict[str, list[Posting]] = {i: [] for i in ids}
+    query = select(POSTINGS.c.transaction_id, POSTINGS.c.account, POSTINGS.c.energy_g).where(
+        POSTINGS.c.transaction_id.in_(ids)
+    ).order_by(POSTINGS.c.transaction_id, POSTINGS.c.idx)
+    for row in connection.execute(query):
+        postings[row.transaction_id].append(Posting(row.account, row.energy_g))
+    return [
+        PostedTransaction(
+            id=row.id, shard=row.shard, seq=row.seq, kind=row.kind, created_at=row.created_at,
+            postings=tuple(postings[row.id]), refs=MappingProxyType(json.loads(row.refs)),
+            idempotency_key=row.idempotency_key, reverses=row.reverses,
+            prev_hash=row.prev_hash, hash=row.hash,
+        )
+        for row in tx_rows
+    ]
+
+
+def get_transaction(connection: Connection, transaction_id: str) -> PostedTransaction | None:
+    rows = connection.execute(select(TX).where(TX.c.id == transaction_id)).all()
+    found = _with_postings(connection, rows)
+    return found[0] if found else None
+
+
+def guarded_balance(connection: Connection, account: str, shard: int) -> int:
+    value = connection.execute(
+        select(BALANCES.c.balance_g).where(BALANCES.c.account == account, BALANCES.c.shard == shard)
+    ).scalar_one_or_none()
+    return int(value or 0)
+
+
+def account_total(connection: Connection, account: str) -> int:
+    """Balance of any account: the cached row for guarded ones, the postings' sum otherwise."""
+    if is_guarded(account):
+        value = connection.execute(
+            select(func.coalesce(func.sum(BALANCES.c.balance_g), 0)).where(BALANCES.c.account == account)
+        ).scalar_one()
+    else:
+        value = connection.execute(
+            select(func.coalesce(func.sum(POSTINGS.c.energy_g), 0)).where(POSTINGS.c.account == account)
+        ).scalar_one()
+    return int(value)
+
+
+def chain_records(connection: Connection, shard: int) -> Iterable[ChainRecord]:
+    """Stream one shard's transactions in seq order, with their postings, as chain records."""
+    tx_query = select(TX).where(TX.c.shard == shard).order_by(TX.c.seq)
+    posting_query = (
+        select(POSTINGS.c.transaction_id, POSTINGS.c.account, POSTINGS.c.shard, POSTINGS.c.energy_g)
+        .join(TX, TX.c.id == POSTINGS.c.transaction_id)
+        .where(TX.c.shard == shard)
+        .order_by(TX.c.seq, POSTINGS.c.idx)
+    )
+    postings: dict[str, list[tuple[str, int, int]]] = {}
+    for row in connection.execute(posting_query):
+        postings.setdefault(row.transaction_id, []).append((row.account, row.shard, row.energy_g))
+    for row in connection.execute(tx_query):
+        yield ChainRecord(
+            id=row.id, shard=row.shard, seq=row.seq, kind=row.kind, created_at=row.created_at,
+            idempotency_key=row.idempotency_key, reverses=row.reverses,
+            refs=_stored_refs(row.refs), postings=tuple(postings.get(row.id, ())),
+            prev_hash=row.prev_hash, hash=row.hash,
+        )
+
+
+def _stored_refs(text: str) -> MappingProxyType:
+    """Parse stored refs; unparseable text (a tampered row) yields refs that cannot hash right."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return MappingProxyType({"unparseable_refs": text})
+    if not isinstance(value, dict):
+        return MappingProxyType({"unparseable_refs": text})
+    return MappingProxyType({str(k): str(v) for k, v in value.items()})
+
+
+def history(
+    connection: Connection,
+    accounts: Sequence[str],
+    *,
+    limit: int,
+    before: tuple[datetime, str] | None = None,
+) -> list[tuple[PostedTransaction, list[tuple[int, Posting]]]]:
+    """The newest ``limit`` transactions touching ``accounts``, newest first, with the
+    postings (index, posting) that touch them; ``before`` = (created_at, id) of a cursor."""
+    touching = (
+        select(POSTINGS.c.transaction_id, POSTINGS.c.created_at)
+        .where(POSTINGS.c.account.in_(list(accounts)))
+        .group_by(POSTINGS.c.transaction_id, POSTINGS.c.created_at)
+    )
+    if before is not None:
+        created_at, transaction_id = before
+        touching = touching.where(
+            (POSTINGS.c.created_at < created_at)
+            | ((POSTINGS.c.created_at == created_at) & (POSTINGS.c.transaction_id < transaction_id))
+        )
+    touching = touching.order_by(POSTINGS.c.created_at.desc(), POSTINGS.c.transaction_id.desc()).limit(limit)
+    ids = [row.transaction_id for row in connection.execute(touching)]
+    if not ids:
+        return []
+    transactions = {tx.id: tx for tx in _with_postings(connection, connection.execute(select(TX).where(TX.c.id.in_(ids))).all())}
+    wanted = set(accounts)
+    out = []
+    for transaction_id in ids:
+        tx = transactions[transaction_id]
+        out.append((tx, [(i, p) for i, p in enumerate(tx.postings) if p.account in wanted]))
+    return out
+
+
+def transaction_created_at(connection: Connection, transaction_id: str) -> datetime | None:
+    return connection.execute(select(TX.c.created_at).where(TX.c.id == transaction_id)).scalar_one_or_none()

@@ -1,0 +1,142 @@
+"""The per-shard hash chain over ledger transactions.
+
+Each stored transaction carries ``prev_hash`` (the hash of the previous transaction *of its
+shard*, or ``GENESIS_HASH`` for the first) and ``hash`` = SHA-256 of its canonical bytes,
+which include ``prev_hash``. Changing, removing or inserting a row therefore breaks the
+link of that row or of the one after it; the per-shard head (last seq and hash) catches a
+removed tail.
+
+Canonical bytes of a transaction (documented so anyone can recompute a hash): the UTF-8 of
+compact JSON (``separators=(",", ":")``, keys sorted, non-ASCII kept as is) of::
+
+    {"created_at": "YYYY-MM-DDTHH:MM:SS.ffffffZ", "id": str, "idempotency_key": str|null,
+     "kind": str, "postings": [{"account": str, "energy_g": int, "shard": int}, ...],
+     "prev_hash": hex, "refs": {str: str}, "reverses": str|null, "seq": int, "shard": int}
+
+Postings keep their stored order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from greenenergy.clock import ensure_utc
+
+GENESIS_HASH = "0" * 64
+
+
+def format_instant(moment: datetime) -> str:
+    """UTC with microseconds and a Z: the one textual form hashed anywhere."""
+    return ensure_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_json(value: object) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ChainRecord:
+    """Everything the hash of one transaction covers, plus the hash stored with it."""
+
+    id: str
+    shard: int
+    seq: int
+    kind: str
+    created_at: datetime
+    idempotency_key: str | None
+    reverses: str | None
+    refs: Mapping[str, str]
+    postings: tuple[tuple[str, int, int], ...]  # (account, storage shard, energy_g)
+    prev_hash: str
+    hash: str = ""
+
+    def canonical_bytes(self) -> bytes:
+        return canonical_json(
+            {
+                "created_at": format_instant(self.created_at),
+                "id": self.id,
+                "idempotency_key": self.idempotency_key,
+                "kind": self.kind,
+                "postings": [
+                    {"account": account, "energy_g": energy_g, "shard": shard}
+                    for account, shard, energy_g in self.postings
+                ],
+                "prev_hash": self.prev_hash,
+                "refs": dict(self.refs),
+                "reverses": self.reverses,
+                "seq": self.seq,
+                "shard": self.shard,
+            }
+        )
+
+    def computed_hash(self) -> str:
+        return sha256_hex(self.canonical_bytes())
+
+
+@dataclass(frozen=True, slots=True)
+class ChainFinding:
+    """One break in a shard's chain; ``transaction_id`` names the first bad record."""
+
+    code: str
+    shard: int
+    seq: int | None
+    transaction_id: str | None
+    message: str
+
+
+def verify_shard(
+    shard: int,
+    records: Iterable[ChainRecord],
+    head: tuple[int, str] | None,
+) -> Iterator[ChainFinding]:
+    """Check one shard's records, given in ``seq`` order, against its stored head.
+
+    Yields findings in chain order; the first is the first bad record. Stops at the first
+    break of the link, since everything after it is unverifiable against the head.
+    """
+    expected_seq = 1
+    prev_hash = GENESIS_HASH
+    head_seq, head_hash = head if head is not None else (0, GENESIS_HASH)
+    beyond_head: ChainRecord | None = None
+    for record in records:
+        if record.shard != shard:
+            yield ChainFinding("wrong_shard", shard, record.seq, record.id,
+                               f"transaction {record.id} stored in shard {shard} claims shard {record.shard}")
+            return
+        if record.seq != expected_seq:
+            what = "missing" if record.seq > expected_seq else "repeated"
+            yield ChainFinding("sequence_gap", shard, record.seq, record.id,
+                               f"shard {shard}: expected seq {expected_seq} but found {record.seq} "
+                               f"(transaction {record.id}); a record is {what} before it")
+            return
+        if record.prev_hash != prev_hash:
+            yield ChainFinding("broken_link", shard, record.seq, record.id,
+                               f"transaction {record.id} (shard {shard}, seq {record.seq}) does not link to "
+                               f"the previous transaction's hash")
+            return
+        if record.computed_hash() != record.hash:
+            yield ChainFinding("hash_mismatch", shard, record.seq, record.id,
+                               f"transaction {record.id} (shard {shard}, seq {record.seq}) was altered: "
+                               f"its content no longer matches its hash")
+            return
+        if record.seq == head_seq + 1:
+            beyond_head = record
+        prev_hash = record.hash
+        expected_seq += 1
+    last_seq = expected_seq - 1
+    if beyond_head is not None:
+        yield ChainFinding("beyond_head", shard, beyond_head.seq, beyond_head.id,
+                           f"transaction {beyond_head.id} (shard {shard}, seq {beyond_head.seq}) is not covered "
+                           f"by the shard head (seq {head_seq}): it was inserted after the fact")
+    elif (head_seq, head_hash) != (last_seq, prev_hash):
+        yield ChainFinding("head_mismatch", shard, head_seq, None,
+                           f"shard {shard}: head says seq {head_seq} but the chain ends at seq {last_seq}; "
+                           f"records after seq {last_seq} were removed or the head was altered")
