@@ -128,18 +128,20 @@ def _describe(error: Mapping[str, Any]) -> str:
     return f"{where}: {message}" if where else message
 
 
+def _inside(outer: tuple[Any, ...], inner: tuple[Any, ...]) -> bool:
+    return len(inner) > len(outer) and inner[: len(outer)] == outer
+
+
 def _validate(model: type[BaseModel], source: YamlFile, loc: Loc, data: Any) -> tuple[Any, list[str]]:
+    """The validated record (None if invalid) and its problems at their lines."""
     try:
         return model.model_validate(data), []
     except ValidationError as errors:
         found = errors.errors()
-        # pydantic also calls a list "too short" when its items failed; only the items matter.
-        deeper = [e["loc"] for e in found if e["type"] != "too_short"]
-        found = [
-            e for e in found
-            if not (e["type"] == "too_short" and any(d[: len(e["loc"])] == e["loc"] and len(d) > len(e["loc"]) for d in deeper))
-        ]
-        return None, [source.problem((*loc, *e["loc"]), _describe(e)) for e in found]
+        # pydantic also calls a list "too short" when some of its items failed: only the items matter.
+        item_locs = [e["loc"] for e in found if e["type"] != "too_short"]
+        kept = [e for e in found if not (e["type"] == "too_short" and any(_inside(e["loc"], d) for d in item_locs))]
+        return None, [source.problem((*loc, *e["loc"]), _describe(e)) for e in kept]
 
 
 def _missing_dir(directory: Path, what: str) -> list[str]:
