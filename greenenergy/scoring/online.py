@@ -1,0 +1,188 @@
+"""Score one event at a time: the online path.
+
+``score(rulebook, event, state)`` applies the version in force at ``event.occurred_at``:
+
+1. condition: ``when`` false -> 0 g, nothing counted, running total untouched;
+2. formula: ``energy_g`` floored and clamped to [0, MAX_EVENT_ENERGY_G]; for a
+   ``running_total`` rule, formula(new total) - formula(day's highest total so far) when
+   the new total is higher (the day's highest is then raised), else 0;
+3. multiplier: inside a campaign window, grams * factor, floored and clamped again;
+4. count caps: an event with grams > 0 at this point counts; if any count cap of its
+   period (and key) already holds ``max_count`` events, it earns 0 and counts nowhere;
+5. energy caps: the award is cut to what is left under each ``max_energy_g``.
+
+An event that passed the count caps increments the count of every usage slot of its rule
+id (even when an energy cap then cuts it to 0 g) and adds its award to their energy.
+Scores are immutable and cached per rule version, so repeated outcomes cost a lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from greenenergy.clock import UTC, ensure_utc
+from greenenergy.scoring.errors import UnknownEventType
+from greenenergy.scoring.limits import MAX_EVENT_ENERGY_G
+from greenenergy.scoring.rulebook import RuleBook, RuleFamily, RuleVersion
+from greenenergy.scoring.state import ScoringState
+
+MAX_CACHED_SCORES = 100_000  # per rule version
+
+
+class EventIn(NamedTuple):
+    """An event to score; ``data`` already validated by ``RuleBook.validate``."""
+
+    user_id: str
+    event_type: str
+    occurred_at: datetime  # tz-aware; UTC is fastest
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    energy_g: int
+    rule_id: str
+    rule_version: int
+    rule_ref: str  # "id@version"
+    explanation: str
+    condition_met: bool
+    capped: bool
+    multiplier: int | float | None
+
+
+def score(rulebook: RuleBook, event: EventIn, state: ScoringState) -> Score:
+    """The grams ``event`` earns under ``rulebook``, updating ``state`` (caps, running totals)."""
+    family = rulebook.by_type.get(event.event_type)
+    if family is None:
+        raise UnknownEventType(f"no rule scores event type '{event.event_type}'", event_type=event.event_type)
+    moment = event.occurred_at
+    if moment.tzinfo is not UTC:
+        moment = ensure_utc(moment, what="occurred_at")
+    version = family.single
+    if version is None or moment < version.effective_from:
+        version = family.version_at(moment)
+    return _score(rulebook, family, version, event.user_id, moment, event.data, state)
+
+
+def score_many(rulebook: RuleBook, events: Iterable[EventIn], state: ScoringState) -> list[Score]:
+    """``score`` each event in the order given (give them in ``occurred_at`` order)."""
+    return [score(rulebook, event, state) for event in events]
+
+
+def _score(
+    rulebook: RuleBook,
+    family: RuleFamily,
+    version: RuleVersion,
+    user_id: str,
+    moment: datetime,
+    data: Mapping[str, Any],
+    state: ScoringState,
+) -> Score:
+    when = version.when_fn
+    if when is not None and not when(data):
+        return _outcome(version, -1, -1, 0, 0)
+    triple = None
+    field = family.running_field
+    if field is not None:
+        triple = rulebook.calendar.periods(moment)
+        running_key = (user_id, family.id, triple[0])
+        previous = state.running_rows.get(running_key, 0)
+        total = data[field]
+        formula_g = 0
+        if total > previous:
+            state.running_rows[running_key] = total
+            state.dirty_running_keys.add(running_key)
+            formula_g = version.grams_at({field: total}) - version.grams_at({field: previous})
+            if formula_g < 0:
+                formula_g = 0
+    else:
+        formula_g = version.energy_const
+        if formula_g is None:
+            x = version.energy_fn(data)
+            formula_g = 0 if x <= 0 else MAX_EVENT_ENERGY_G if x >= MAX_EVENT_ENERGY_G else int(x)
+    grams = formula_g
+    window = -1
+    if version.multipliers:
+        for index, multiplier in enumerate(version.multipliers):
+            if multiplier.start <= moment < multiplier.end:
+                x = grams * multiplier.factor
+                grams = 0 if x <= 0 else MAX_EVENT_ENERGY_G if x >= MAX_EVENT_ENERGY_G else int(x)
+                window = index
+                break
+    if grams <= 0 or not family.slot_specs:
+        return _outcome(version, formula_g, window, grams, 0)
+    if triple is None:
+        triple = rulebook.calendar.periods(moment)
+    rule_id = family.id
+    keys = [
+        (user_id, rule_id, per, triple[index], "" if key_field is None else str(data[key_field]))
+        for per, index, key_field in family.slot_specs
+    ]
+    award, note = apply_caps(version, keys, grams, state)
+    return _outcome(version, formula_g, window, award, note)
+
+
+def apply_caps(version: RuleVersion, keys: list[tuple], grams: int, state: ScoringState) -> tuple[int, int]:
+    """Apply ``version``'s caps to an event earning ``grams`` > 0 whose usage slots are
+    ``keys`` (one per slot of its family); update the usage. Returns (award, note) where
+    ``note`` is the 1-based index in ``version.cap_notes`` of the cap that bit, or 0."""
+    rows = state.usage_rows
+    usages = []
+    for key in keys:
+        usage = rows.get(key)
+        if usage is None:
+            usage = rows[key] = [0, 0]
+        usages.append(usage)
+    for slot, limit, note in version.count_caps:
+        if usages[slot][0] >= limit:
+            return 0, note
+    award = grams
+    cut = 0
+    for slot, limit, note in version.energy_caps:
+        room = limit - usages[slot][1]
+        if award > room:
+            award = room if room > 0 else 0
+            cut = note
+    for usage in usages:
+        usage[0] += 1
+        usage[1] += award
+    state.dirty_usage_keys.update(keys)
+    return award, cut
+
+
+def _outcome(version: RuleVersion, formula_g: int, window: int, award: int, note: int) -> Score:
+    """The (cached) Score; ``formula_g`` -1 means the condition was not met; ``note`` is a
+    1-based index into ``version.cap_notes`` of the cap that bit (0: none)."""
+    key = (formula_g, window, award, note)
+    found = version.scores.get(key)
+    if found is None:
+        if len(version.scores) >= MAX_CACHED_SCORES:
+            version.scores.clear()
+        found = version.scores[key] = _build(version, formula_g, window, award, note)
+    return found
+
+
+def _build(version: RuleVersion, formula_g: int, window: int, award: int, note: int) -> Score:
+    if formula_g < 0:
+        text = f"condition not met: {version.when.text if version.when else 'True'}"
+        return Score(0, version.id, version.version, version.ref, text, False, False, None)
+    energy_text = version.energy.text.strip()
+    if version.running_field is not None:
+        text = f"{energy_text}: +{formula_g} over the day's highest {version.running_field}"
+    elif version.energy_const is not None:
+        text = f"{formula_g} g"
+    else:
+        text = f"{energy_text} = {formula_g}"
+    factor = None
+    grams = formula_g
+    if window >= 0:
+        multiplier = version.multipliers[window]
+        factor = multiplier.factor
+        grams = version.multiplied(formula_g, factor)
+        text += f"; multiplier x{factor} ({multiplier.label}) = {grams}"
+    if note:
+        text += f"; {version.cap_notes[note - 1]} -> {award}"
+    return Score(award, version.id, version.version, version.ref, text, True, award < grams, factor)

@@ -1,0 +1,273 @@
+"""Compiled rules: which version scores an event, and what its data must look like.
+
+A ``RuleBook`` holds one ``RuleFamily`` per rule id (and so per event type: at most one
+rule id may score an event type). A family's ``RuleVersion``s have disjoint effective
+windows ``[effective_from, effective_to)`` in UTC; the version in force at ``occurred_at``
+validates and scores the event.
+
+Caps are kept per rule *id*: a family's usage **slots** are the distinct ``(per, key)``
+pairs named by the caps of any of its versions, and every scored event of the family
+updates all of them, so a day's count carries across a version change even when the
+versions' caps differ.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from greenenergy.clock import UTC, ensure_utc
+from greenenergy.scoring.calendar import PER_INDEX, LocalCalendar
+from greenenergy.scoring.errors import InvalidEventData, NoRuleInForce, UnknownEventType
+from greenenergy.scoring.expr import Expression
+from greenenergy.scoring.limits import MAX_EVENT_ENERGY_G, MAX_FIELD_MAGNITUDE, MAX_TEXT_FIELD_CHARS
+from greenenergy.scoring.schema import Methodology
+
+# numpy scalars count as ints / floats / bools too: data may come from a DataFrame row
+from numpy import bool_ as _np_bool
+from numpy import floating as _np_float
+from numpy import integer as _np_int
+
+
+@dataclass(frozen=True)
+class Cap:
+    per: str
+    key: str | None
+    max_count: int | None
+    max_energy_g: int | None
+    slot: int  # index into the family's slots
+
+    def describe(self, what: str) -> str:
+        limit = self.max_count if what == "max_count" else self.max_energy_g
+        per_key = f" per {self.key}" if self.key else ""
+        return f"cap {self.per}{per_key} {what} {limit}"
+
+
+@dataclass(frozen=True)
+class Multiplier:
+    start: datetime  # UTC, inclusive
+    end: datetime  # UTC, exclusive
+    factor: int | float
+    label: str  # as written, e.g. "2026-09-05..2026-09-12"
+
+
+@dataclass(eq=False)
+class RuleVersion:
+    id: str
+    version: int
+    event_type: str
+    effective_from: datetime
+    effective_to: datetime | None
+    fields: dict[str, str]
+    when: Expression | None
+    energy: Expression
+    caps: tuple[Cap, ...]
+    multipliers: tuple[Multiplier, ...]
+    aggregate: str | None
+    methodology: Methodology
+    source: str  # "file:line"
+    # derived for the hot path:
+    ref: str = ""
+    when_fn: Any = None  # scalar closure of ``when`` or None (always true)
+    energy_fn: Any = None  # scalar closure of ``energy_g``
+    energy_const: int | None = None  # grams when ``energy_g`` folded to a constant
+    cap_notes: tuple[str, ...] = ()  # "cap day max_count 10 reached", ...
+    count_caps: tuple[tuple[int, int, int], ...] = ()  # (slot, max_count, 1-based note)
+    energy_caps: tuple[tuple[int, int, int], ...] = ()  # (slot, max_energy_g, 1-based note)
+    running_field: str | None = None
+    scores: dict[tuple, Any] = field(default_factory=dict)  # online Score cache
+
+    def __post_init__(self) -> None:
+        self.ref = f"{self.id}@{self.version}"
+        self.when_fn = self.when.scalar if self.when is not None and self.when.constant is not True else None
+        self.energy_fn = self.energy.scalar
+        constant = self.energy.constant
+        if constant is not None:
+            self.energy_const = to_grams(constant)
+        notes: list[str] = []
+        count_caps, energy_caps = [], []
+        for cap in self.caps:
+            if cap.max_count is not None:
+                notes.append(cap.describe("max_count") + " reached")
+                count_caps.append((cap.slot, cap.max_count, len(notes)))
+            if cap.max_energy_g is not None:
+                notes.append(cap.describe("max_energy_g"))
+                energy_caps.append((cap.slot, cap.max_energy_g, len(notes)))
+        self.cap_notes = tuple(notes)
+        self.count_caps = tuple(count_caps)
+        self.energy_caps = tuple(energy_caps)
+        if self.aggregate == "running_total":
+            (self.running_field,) = self.fields
+
+    @staticmethod
+    def multiplied(grams: int, factor: int | float) -> int:
+        """Grams inside a multiplier window: floored, clamped like any formula result."""
+        return to_grams(grams * factor)
+
+    def in_force(self, moment: datetime) -> bool:
+        return self.effective_from <= moment and (self.effective_to is None or moment < self.effective_to)
+
+    def validate(self, data: Any) -> dict[str, Any]:
+        """Typed copy of ``data``; raises ``InvalidEventData`` naming the field and why."""
+        return validate_data(self.fields, data, self.ref)
+
+    def grams_at(self, values: Mapping[str, Any]) -> int:
+        """The formula's grams for ``values``: floored and clamped to [0, MAX_EVENT_ENERGY_G]."""
+        if self.energy_const is not None:
+            return self.energy_const
+        return to_grams(self.energy.scalar(values))
+
+
+def to_grams(value: float) -> int:
+    """Floor a formula result to whole grams within [0, MAX_EVENT_ENERGY_G]."""
+    if value <= 0:
+        return 0
+    if value >= MAX_EVENT_ENERGY_G:
+        return MAX_EVENT_ENERGY_G
+    return int(value)  # positive, so truncation is floor
+
+
+@dataclass(eq=False)
+class RuleFamily:
+    """All versions of one rule id, sorted by ``effective_from``."""
+
+    id: str
+    event_type: str
+    versions: tuple[RuleVersion, ...]
+    slots: tuple[tuple[str, str | None], ...]  # (per, key) usage rows kept per event
+    running_field: str | None
+    uniform_caps: bool  # every version has the same caps (the batch path vectorises them)
+    slot_specs: tuple[tuple[str, int, str | None], ...] = ()  # (per, index in period triple, key)
+    single: RuleVersion | None = None  # the one version, open-ended, if so
+
+    def __post_init__(self) -> None:
+        self.slot_specs = tuple((per, PER_INDEX[per], key) for per, key in self.slots)
+        if len(self.versions) == 1 and self.versions[0].effective_to is None:
+            self.single = self.versions[0]
+
+    def version_at(self, moment: datetime) -> RuleVersion:
+        """The version in force at the UTC ``moment``."""
+        for version in self.versions:
+            if version.in_force(moment):
+                return version
+        raise NoRuleInForce(
+            f"no version of rule {self.id} is in force at {moment.isoformat()}",
+            event_type=self.event_type,
+        )
+
+
+class RuleBook:
+    """Every rule family, by event type, with the zone its periods are counted in."""
+
+    def __init__(self, families: list[RuleFamily], tz: ZoneInfo) -> None:
+        self.tz = tz
+        self.calendar = LocalCalendar(tz)
+        self.by_type: dict[str, RuleFamily] = {f.event_type: f for f in families}
+        self.by_id: dict[str, RuleFamily] = {f.id: f for f in families}
+
+    def __repr__(self) -> str:
+        return f"RuleBook({len(self.by_id)} rules, tz={self.tz.key})"
+
+    @property
+    def event_types(self) -> frozenset[str]:
+        return frozenset(self.by_type)
+
+    def versions(self) -> list[RuleVersion]:
+        """Every rule version, by rule id then version."""
+        return [v for rule_id in sorted(self.by_id) for v in self.by_id[rule_id].versions]
+
+    def family(self, event_type: str) -> RuleFamily:
+        family = self.by_type.get(event_type)
+        if family is None:
+            raise UnknownEventType(f"no rule scores event type '{event_type}'", event_type=event_type)
+        return family
+
+    def rule_for(self, event_type: str, occurred_at: datetime) -> RuleVersion:
+        """The version in force for ``event_type`` at ``occurred_at`` (tz-aware)."""
+        return self.family(event_type).version_at(ensure_utc(occurred_at, what="occurred_at"))
+
+    def validate(self, event_type: str, occurred_at: datetime, data: Any) -> dict[str, Any]:
+        """Typed ``data`` for the version in force; raises unknown_type / invalid_data."""
+        return self.rule_for(event_type, occurred_at).validate(data)
+
+    def state_keys(self, user_id: str, event_type: str, occurred_at: datetime, data: Mapping[str, Any]) -> tuple[list[tuple], tuple | None]:
+        """The usage keys and the running-total key (or None) scoring this event touches."""
+        family = self.family(event_type)
+        moment = occurred_at if occurred_at.tzinfo is UTC else ensure_utc(occurred_at)
+        triple = self.calendar.periods(moment)
+        usage = [
+            (user_id, family.id, per, triple[index], "" if key is None else str(data[key]))
+            for per, index, key in family.slot_specs
+        ]
+        running = (user_id, family.id, triple[0]) if family.running_field is not None else None
+        return usage, running
+
+
+def validate_data(fields: Mapping[str, str], data: Any, ref: str) -> dict[str, Any]:
+    """Check ``data`` against declared ``fields``; return typed values (floats as float)."""
+    if not isinstance(data, Mapping):
+        raise InvalidEventData(f"{ref}: data must be an object of fields", field="data", reason="not_a_mapping")
+    for name in data:
+        if name not in fields:
+            declared = ", ".join(sorted(fields)) or "none"
+            raise InvalidEventData(
+                f"{ref}: unknown field '{name}' (declared: {declared})", field=str(name), reason="unknown_field"
+            )
+    values: dict[str, Any] = {}
+    for name, kind in fields.items():
+        if name not in data:
+            raise InvalidEventData(f"{ref}: field '{name}' ({kind}) is missing", field=name, reason="missing")
+        values[name] = typed_value(name, kind, data[name], ref)
+    return values
+
+
+def typed_value(name: str, kind: str, value: Any, ref: str) -> Any:
+    """``value`` of field ``name`` as its declared ``kind``; raises ``InvalidEventData``."""
+    def wrong(expected: str) -> InvalidEventData:
+        return InvalidEventData(
+            f"{ref}: field '{name}' must be {expected}, got {type(value).__name__} {value!r:.40}",
+            field=name,
+            reason="wrong_type",
+        )
+
+    def too_large() -> InvalidEventData:
+        return InvalidEventData(
+            f"{ref}: field '{name}' is out of bounds (|value| <= {MAX_FIELD_MAGNITUDE:.0e})",
+            field=name,
+            reason="out_of_bounds",
+        )
+
+    is_bool = isinstance(value, (bool, _np_bool))
+    if kind == "int":
+        if is_bool or not isinstance(value, (int, _np_int)):
+            raise wrong("an integer")
+        value = int(value)
+        if abs(value) > MAX_FIELD_MAGNITUDE:
+            raise too_large()
+        return value
+    if kind == "float":
+        if is_bool or not isinstance(value, (int, float, _np_int, _np_float)):
+            raise wrong("a number")
+        if isinstance(value, (int, _np_int)) and abs(int(value)) > MAX_FIELD_MAGNITUDE:
+            raise too_large()
+        number = float(value)
+        if not math.isfinite(number) or abs(number) > MAX_FIELD_MAGNITUDE:
+            raise too_large()
+        return number
+    if kind == "bool":
+        if not is_bool:
+            raise wrong("true or false")
+        return bool(value)
+    if not isinstance(value, str):
+        raise wrong("text")
+    if len(value) > MAX_TEXT_FIELD_CHARS:
+        raise InvalidEventData(
+            f"{ref}: field '{name}' is longer than {MAX_TEXT_FIELD_CHARS} characters",
+            field=name,
+            reason="out_of_bounds",
+        )
+    return value

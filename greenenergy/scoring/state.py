@@ -1,0 +1,110 @@
+"""What scoring remembers between events: cap usage and walking's running totals.
+
+The caller owns a ``ScoringState``. Before scoring a batch it asks ``keys_for`` which rows
+the batch touches, loads those rows from storage (``load_usage`` / ``load_running``),
+scores, then writes back ``dirty_usage()`` / ``dirty_running()`` (absolute new values, to
+upsert) in the same database transaction as the events. A key never loaded counts as
+unused (count 0, 0 g, running total 0).
+
+* ``UsageKey(user_id, rule_id, per, period_start, key_value)`` -> ``Usage(count, energy_g)``:
+  ``per`` is day / week / month, ``period_start`` the local date the period starts,
+  ``key_value`` the cap key field's value as text ("" for a cap without key). ``count`` is
+  the number of events that earned grams after the multiplier and passed the count caps;
+  ``energy_g`` the grams they were awarded.
+* ``RunningKey(user_id, rule_id, local_date)`` -> the highest running total (e.g. steps)
+  already scored that local day.
+
+Internally keys are plain tuples (they hash and compare equal to the named tuples) so the
+online path does not pay for building named tuples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:  # only for annotations: state does not depend on the rule book
+    from greenenergy.scoring.rulebook import RuleBook
+
+
+class UsageKey(NamedTuple):
+    user_id: str
+    rule_id: str
+    per: str
+    period_start: date
+    key_value: str
+
+
+class Usage(NamedTuple):
+    count: int
+    energy_g: int
+
+
+class RunningKey(NamedTuple):
+    user_id: str
+    rule_id: str
+    local_date: date
+
+
+class ScoringState:
+    """Cap usage and running totals for the users being scored; owned by the caller."""
+
+    __slots__ = ("usage_rows", "running_rows", "dirty_usage_keys", "dirty_running_keys")
+
+    def __init__(self) -> None:
+        # tuple(UsageKey) -> [count, energy_g]; mutable lists so the hot path updates in place
+        self.usage_rows: dict[tuple, list[int]] = {}
+        self.running_rows: dict[tuple, int] = {}
+        self.dirty_usage_keys: set[tuple] = set()
+        self.dirty_running_keys: set[tuple] = set()
+
+    def load_usage(self, rows: Mapping[Any, Any] | Iterable[tuple[Any, Any]]) -> None:
+        """Preload usage rows ``{UsageKey: Usage or (count, energy_g)}``; not marked dirty."""
+        items = rows.items() if isinstance(rows, Mapping) else rows
+        for key, (count, energy_g) in items:
+            self.usage_rows[tuple(key)] = [int(count), int(energy_g)]
+
+    def load_running(self, rows: Mapping[Any, int] | Iterable[tuple[Any, int]]) -> None:
+        """Preload running totals ``{RunningKey: highest total}``; not marked dirty."""
+        items = rows.items() if isinstance(rows, Mapping) else rows
+        for key, total in items:
+            self.running_rows[tuple(key)] = int(total)
+
+    def usage(self, key: tuple) -> Usage:
+        row = self.usage_rows.get(tuple(key))
+        return Usage(row[0], row[1]) if row else Usage(0, 0)
+
+    def running_total(self, key: tuple) -> int:
+        return self.running_rows.get(tuple(key), 0)
+
+    def keys_for(self, rulebook: RuleBook, events: Iterable[Any]) -> tuple[set[UsageKey], set[RunningKey]]:
+        """Every usage and running-total key that scoring ``events`` reads or writes.
+
+        Events of unknown types are skipped (scoring them raises anyway). ``events`` are
+        ``EventIn``-like: ``user_id``, ``event_type``, ``occurred_at``, validated ``data``.
+        """
+        usage: set[UsageKey] = set()
+        running: set[RunningKey] = set()
+        for event in events:
+            if event.event_type not in rulebook.by_type:
+                continue
+            keys, running_key = rulebook.state_keys(event.user_id, event.event_type, event.occurred_at, event.data)
+            usage.update(UsageKey._make(k) for k in keys)
+            if running_key is not None:
+                running.add(RunningKey._make(running_key))
+        return usage, running
+
+    def dirty_usage(self) -> dict[UsageKey, Usage]:
+        """Usage rows changed since load / ``clear_dirty``, with their new absolute values."""
+        rows = self.usage_rows
+        return {UsageKey._make(k): Usage(*rows[k]) for k in self.dirty_usage_keys}
+
+    def dirty_running(self) -> dict[RunningKey, int]:
+        """Running totals raised since load / ``clear_dirty``."""
+        rows = self.running_rows
+        return {RunningKey._make(k): rows[k] for k in self.dirty_running_keys}
+
+    def clear_dirty(self) -> None:
+        self.dirty_usage_keys.clear()
+        self.dirty_running_keys.clear()
