@@ -28,12 +28,13 @@ from greenenergy.errors import InsufficientEnergy
 from greenenergy.ledger.accounts import is_guarded
 from greenenergy.ledger.chain import ChainRecord
 from greenenergy.ledger.transactions import Posting, PostedTransaction, TransactionDraft
-from greenenergy.db.tables import LedgerBalance, LedgerPosting, LedgerShardHead, LedgerTransaction
+from greenenergy.db.chains import lock_heads, store_heads
+from greenenergy.db.tables import LedgerBalance, LedgerPosting, LedgerTransaction
 
 TX = LedgerTransaction.__table__
 POSTINGS = LedgerPosting.__table__
 BALANCES = LedgerBalance.__table__
-HEADS = LedgerShardHead.__table__
+LEDGER_CHAIN = "ledger"
 
 
 def new_transaction_id() -> str:
@@ -70,7 +71,7 @@ def post_transactions(
 
     results: list[PostedTransaction | None] = [None] * len(drafts)
     if fresh:
-        heads = _lock_heads(connection, sorted({d.shard for _, d in fresh}))
+        heads = lock_heads(connection, LEDGER_CHAIN, sorted({d.shard for _, d in fresh}))
         _apply_guarded_balances(connection, [d for _, d in fresh])
         tx_rows, posting_rows = [], []
         for index, draft in fresh:
@@ -108,12 +109,7 @@ def post_transactions(
             results[index] = _posted(record, digest)
         connection.execute(TX.insert(), tx_rows)
         connection.execute(POSTINGS.insert(), posting_rows)
-        connection.execute(
-            update(HEADS)
-            .where(HEADS.c.shard == bindparam("b_shard"))
-            .values(seq=bindparam("b_seq"), head_hash=bindparam("b_hash")),
-            [{"b_shard": shard, "b_seq": seq, "b_hash": digest} for shard, (seq, digest) in sorted(heads.items())],
-        )
+        store_heads(connection, LEDGER_CHAIN, heads)
 
     by_key = dict(existing)
     for index, draft in enumerate(drafts):
@@ -136,20 +132,6 @@ def _posted(record: ChainRecord, digest: str) -> PostedTransaction:
         refs=record.refs, idempotency_key=record.idempotency_key, reverses=record.reverses,
         prev_hash=record.prev_hash, hash=digest,
     )
-
-
-def _lock_heads(connection: Connection, shards: list[int]) -> dict[int, tuple[int, str]]:
-    query = (
-        select(HEADS.c.shard, HEADS.c.seq, HEADS.c.head_hash)
-        .where(HEADS.c.shard.in_(shards))
-        .order_by(HEADS.c.shard)
-        .with_for_update()
-    )
-    heads = {row.shard: (row.seq, row.head_hash) for row in connection.execute(query)}
-    missing = set(shards) - heads.keys()
-    if missing:
-        raise RuntimeError(f"ledger shard heads missing for shards {sorted(missing)}; run `greenenergy init`")
-    return heads
 
 
 def _apply_guarded_balances(connection: Connection, drafts: Sequence[TransactionDraft]) -> None:

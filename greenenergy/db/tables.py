@@ -69,9 +69,17 @@ class LedgerBalance(SQLModel, table=True):
     balance_g: int = Field(default=0, sa_type=BigInteger, nullable=False)
 
 
-class LedgerShardHead(SQLModel, table=True):
-    __tablename__ = "ledger_shard_heads"
+class ChainHead(SQLModel, table=True):
+    """The last seq and hash of each hash chain, per shard.
 
+    Chains: ``ledger`` (transactions), ``events`` (accepted events), ``confirmations``
+    (planting confirmations). All 256 rows of a chain are created by its migration, so an
+    append locks only its own (chain, shard) row. Writers lock heads in (chain, shard) order.
+    """
+
+    __tablename__ = "chain_heads"
+
+    chain: str = Field(primary_key=True, max_length=16)
     shard: int = Field(primary_key=True, sa_type=SmallInteger, sa_column_kwargs={"autoincrement": False})
     seq: int = Field(default=0, sa_type=BigInteger, nullable=False)
     head_hash: str = Field(max_length=64, nullable=False)

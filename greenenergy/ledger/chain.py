@@ -23,6 +23,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from greenenergy.clock import ensure_utc
 
@@ -81,21 +82,39 @@ class ChainRecord:
         return sha256_hex(self.canonical_bytes())
 
 
+class Chained(Protocol):
+    """Any record kept in a per-shard hash chain (transactions, events, confirmations)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def shard(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
+    def computed_hash(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ChainFinding:
-    """One break in a shard's chain; ``transaction_id`` names the first bad record."""
+    """One break in a shard's chain; ``record_id`` names the first bad record."""
 
     code: str
     shard: int
     seq: int | None
-    transaction_id: str | None
+    record_id: str | None
     message: str
 
 
 def verify_shard(
     shard: int,
-    records: Iterable[ChainRecord],
+    records: Iterable[Chained],
     head: tuple[int, str] | None,
+    *,
+    noun: str = "transaction",
 ) -> Iterator[ChainFinding]:
     """Check one shard's records, given in ``seq`` order, against its stored head.
 
@@ -105,26 +124,26 @@ def verify_shard(
     expected_seq = 1
     prev_hash = GENESIS_HASH
     head_seq, head_hash = head if head is not None else (0, GENESIS_HASH)
-    beyond_head: ChainRecord | None = None
+    beyond_head: Chained | None = None
     for record in records:
         if record.shard != shard:
             yield ChainFinding("wrong_shard", shard, record.seq, record.id,
-                               f"transaction {record.id} stored in shard {shard} claims shard {record.shard}")
+                               f"{noun} {record.id} stored in shard {shard} claims shard {record.shard}")
             return
         if record.seq != expected_seq:
             what = "missing" if record.seq > expected_seq else "repeated"
             yield ChainFinding("sequence_gap", shard, record.seq, record.id,
                                f"shard {shard}: expected seq {expected_seq} but found {record.seq} "
-                               f"(transaction {record.id}); a record is {what} before it")
+                               f"({noun} {record.id}); a record is {what} before it")
             return
         if record.prev_hash != prev_hash:
             yield ChainFinding("broken_link", shard, record.seq, record.id,
-                               f"transaction {record.id} (shard {shard}, seq {record.seq}) does not link to "
-                               f"the previous transaction's hash")
+                               f"{noun} {record.id} (shard {shard}, seq {record.seq}) does not link to "
+                               f"the previous {noun}'s hash")
             return
         if record.computed_hash() != record.hash:
             yield ChainFinding("hash_mismatch", shard, record.seq, record.id,
-                               f"transaction {record.id} (shard {shard}, seq {record.seq}) was altered: "
+                               f"{noun} {record.id} (shard {shard}, seq {record.seq}) was altered: "
                                f"its content no longer matches its hash")
             return
         if record.seq == head_seq + 1:
@@ -134,9 +153,9 @@ def verify_shard(
     last_seq = expected_seq - 1
     if beyond_head is not None:
         yield ChainFinding("beyond_head", shard, beyond_head.seq, beyond_head.id,
-                           f"transaction {beyond_head.id} (shard {shard}, seq {beyond_head.seq}) is not covered "
+                           f"{noun} {beyond_head.id} (shard {shard}, seq {beyond_head.seq}) is not covered "
                            f"by the shard head (seq {head_seq}): it was inserted after the fact")
     elif (head_seq, head_hash) != (last_seq, prev_hash):
         yield ChainFinding("head_mismatch", shard, head_seq, None,
-                           f"shard {shard}: head says seq {head_seq} but the chain ends at seq {last_seq}; "
+                           f"{noun}s, shard {shard}: head says seq {head_seq} but the chain ends at seq {last_seq}; "
                            f"records after seq {last_seq} were removed or the head was altered")

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from greenenergy.db import ledger_repo
 from greenenergy.db.engine import read_tx
-from greenenergy.db.tables import LedgerBalance, LedgerPosting, LedgerShardHead, LedgerTransaction
+from greenenergy.db.chains import read_heads
+from greenenergy.db.tables import LedgerBalance, LedgerPosting, LedgerTransaction
 from greenenergy.ledger import ChainFinding, is_guarded, verify_shard
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import SHARD_COUNT
@@ -32,12 +33,11 @@ class VerifyReport:
 
 def verify(runtime: Runtime) -> VerifyReport:
     report = VerifyReport()
-    heads_table = LedgerShardHead.__table__
     postings = LedgerPosting.__table__
     balances = LedgerBalance.__table__
     transactions = LedgerTransaction.__table__
     with read_tx(runtime.engine) as connection:
-        heads = {row.shard: (row.seq, row.head_hash) for row in connection.execute(select(heads_table))}
+        heads = read_heads(connection, ledger_repo.LEDGER_CHAIN)
         for shard in range(SHARD_COUNT):
             records = list(ledger_repo.chain_records(connection, shard))
             report.transactions += len(records)

@@ -49,14 +49,14 @@ def test_changed_amount_is_named() -> None:
     records = chain(5)
     records[2] = dataclasses.replace(records[2], postings=(("mint:r", 7, -300), ("user:u:pending", 99, 300)))
     findings = list(verify_shard(7, records, head(chain(5))))
-    assert [(f.code, f.transaction_id) for f in findings] == [("hash_mismatch", "tx3")]
+    assert [(f.code, f.record_id) for f in findings] == [("hash_mismatch", "tx3")]
 
 
 def test_removed_middle_record_is_a_sequence_gap_at_the_next_one() -> None:
     records = chain(5)
     del records[1]
     findings = list(verify_shard(7, records, head(chain(5))))
-    assert [(f.code, f.transaction_id) for f in findings] == [("sequence_gap", "tx3")]
+    assert [(f.code, f.record_id) for f in findings] == [("sequence_gap", "tx3")]
 
 
 def test_removed_tail_is_caught_by_the_head() -> None:
@@ -72,7 +72,7 @@ def test_inserted_record_with_recomputed_hash_breaks_the_next_link() -> None:
     renumbered = [records[0], forged] + [dataclasses.replace(r, seq=r.seq + 1) for r in records[1:]]
     findings = list(verify_shard(7, renumbered, head(records)))
     assert findings[0].code == "broken_link"
-    assert findings[0].transaction_id == "tx2"
+    assert findings[0].record_id == "tx2"
 
 
 def test_empty_shard_with_genesis_head_is_intact() -> None:

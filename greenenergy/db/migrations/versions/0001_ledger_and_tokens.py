@@ -1,4 +1,4 @@
-"""Ledger (transactions, postings, balances, shard heads) and access tokens.
+"""Ledger (transactions, postings, balances, chain heads) and access tokens.
 
 Revision ID: 0001
 Revises: 
@@ -41,11 +41,12 @@ def upgrade() -> None:
     sa.CheckConstraint('balance_g >= 0', name=op.f('ck_ledger_balances_guarded_non_negative')),
     sa.PrimaryKeyConstraint('account', 'shard', name=op.f('pk_ledger_balances'))
     )
-    op.create_table('ledger_shard_heads',
+    op.create_table('chain_heads',
+    sa.Column('chain', sa.String(length=16), nullable=False),
     sa.Column('shard', sa.SmallInteger(), autoincrement=False, nullable=False),
     sa.Column('seq', sa.BigInteger(), nullable=False),
     sa.Column('head_hash', sa.String(length=64), nullable=False),
-    sa.PrimaryKeyConstraint('shard', name=op.f('pk_ledger_shard_heads'))
+    sa.PrimaryKeyConstraint('chain', 'shard', name=op.f('pk_chain_heads'))
     )
     op.create_table('ledger_transactions',
     sa.Column('id', sa.String(length=32), nullable=False),
@@ -76,8 +77,9 @@ def upgrade() -> None:
     )
     op.create_index('ix_ledger_postings_account_created', 'ledger_postings', ['account', 'created_at'])
     # One head per shard, created up front: appending to a chain locks only its own head row.
-    heads = sa.table('ledger_shard_heads', sa.column('shard'), sa.column('seq'), sa.column('head_hash'))
-    op.bulk_insert(heads, [{'shard': s, 'seq': 0, 'head_hash': GENESIS_HASH} for s in range(SHARD_COUNT)])
+    heads = sa.table('chain_heads', sa.column('chain'), sa.column('shard'), sa.column('seq'), sa.column('head_hash'))
+    op.bulk_insert(heads, [{'chain': 'ledger', 'shard': s, 'seq': 0, 'head_hash': GENESIS_HASH}
+                           for s in range(SHARD_COUNT)])
 
 
 
@@ -85,6 +87,6 @@ def downgrade() -> None:
     op.drop_index('ix_ledger_postings_account_created', table_name='ledger_postings')
     op.drop_table('ledger_postings')
     op.drop_table('ledger_transactions')
-    op.drop_table('ledger_shard_heads')
+    op.drop_table('chain_heads')
     op.drop_table('ledger_balances')
     op.drop_table('api_tokens')
