@@ -164,8 +164,9 @@ class Frame:
         columns["rule_ref"] = pd.Categorical.from_codes(self.ref_code, categories=list(self.refs) or [""])
         columns["explanation"] = pd.Categorical.from_codes(self.text_code, categories=list(self.texts) or [""])
         columns["capped"] = self.capped
-        columns["error"] = self.error
-        columns["reason"] = self.reason
+        # object dtype keeps None for "no error" (pandas would infer str with NaN)
+        columns["error"] = pd.Series(self.error, index=self.df.index, dtype=object)
+        columns["reason"] = pd.Series(self.reason, index=self.df.index, dtype=object)
         return pd.DataFrame(columns, index=self.df.index)
 
 

@@ -187,14 +187,13 @@ def _families(drafts: list[_Draft], problems: list[str]) -> list[RuleFamily]:
     type_owner: dict[str, str] = {}
     for rule_id, group in by_id.items():
         group.sort(key=lambda d: (d.effective_from, d.spec.version))
-        if not _consistent(group, problems):
-            continue
         event_type = group[0].spec.event_type
         if event_type in type_owner:
             problems.append(group[0].problem(f"event type '{event_type}' is already scored by rule {type_owner[event_type]}; one rule id per event type (add a version instead)", "event_type"))
             continue
         type_owner[event_type] = rule_id
-        families.append(_family(rule_id, group, problems))
+        if _consistent(group, problems):
+            families.append(_family(rule_id, group, problems))
     return families
 
 
@@ -277,7 +276,7 @@ _KEY_HINTS = {
 
 def _schema_messages(error: ValidationError, value: dict) -> list[tuple[str, tuple]]:
     """One message per offending key: what is wrong and what to write instead."""
-    messages: dict[tuple, str] = {}
+    messages: dict[tuple, tuple[str, tuple]] = {}
     for item in error.errors():
         loc = item["loc"]
         path = _present(value, loc)
@@ -293,8 +292,9 @@ def _schema_messages(error: ValidationError, value: dict) -> list[tuple[str, tup
         else:
             key = next((str(p) for p in reversed(path) if not isinstance(p, int)), "")
             text = f"{_KEY_HINTS.get(key) or item['msg']} (got {item.get('input')!r:.60})"
-        messages.setdefault(path, f"{where}: {text}" if where else text)
-    return [(text, path) for path, text in messages.items()]
+        # one message per offending key (a union type reports each alternative)
+        messages.setdefault((path, loc if kind == "missing" else ()), (f"{where}: {text}" if where else text, path))
+    return list(messages.values())
 
 
 def _present(value: object, loc: tuple) -> tuple:

@@ -1,0 +1,143 @@
+"""The batch path over a DataFrame: same grams as online, errors per row, original order."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from greenenergy.scoring import (
+    EventIn,
+    InvalidFrame,
+    ScoringState,
+    Usage,
+    UsageKey,
+    load_rules,
+    score,
+    score_frame,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+BOOK = load_rules(Path(__file__).resolve().parents[3] / "rules", SHANGHAI)
+
+
+def frame(rows: list[dict], index=None) -> pd.DataFrame:
+    df = pd.DataFrame(rows, index=index)
+    df["occurred_at"] = pd.to_datetime(df["occurred_at"], utc=True)
+    return df
+
+
+def test_rows_come_back_in_input_order_with_the_input_index() -> None:
+    df = frame(
+        [
+            {"event_id": "late", "type": "transit.metro", "user_id": "u", "occurred_at": "2026-05-03T12:00:00+08:00"},
+            {"event_id": "early", "type": "recycling.box", "user_id": "u", "occurred_at": "2026-05-03T08:00:00+08:00", "boxes": 2},
+        ],
+        index=[10, 20],
+    )
+    out = score_frame(BOOK, df)
+    assert list(out.index) == [10, 20]
+    assert out["event_id"].tolist() == ["late", "early"]
+    assert out["energy_g"].tolist() == [52, 74]
+    assert out["energy_g"].dtype == np.int64
+    assert out["rule_ref"].tolist() == ["transit.metro@1", "recycling.box@1"]
+
+
+def test_ties_in_time_are_scored_in_row_order() -> None:
+    rows = [
+        {"event_id": str(i), "type": "bill.utility", "user_id": "u", "occurred_at": "2026-05-03T08:00:00+08:00",
+         "amount_fen": 100 + i, "account_no": "E-1"}
+        for i in range(3)
+    ]
+    out = score_frame(BOOK, frame(rows))
+    assert out["energy_g"].tolist() == [262, 0, 0]
+    assert out["explanation"].tolist()[1] == "262; cap month per account_no max_count 1 reached"
+
+
+def test_a_batch_mixing_good_and_bad_rows_keeps_every_good_one() -> None:
+    rows = [
+        {"type": "payment.offline", "user_id": "u", "occurred_at": "2026-05-03T08:00:00+08:00", "amount_fen": 500},
+        {"type": "transit.rocket", "user_id": "u", "occurred_at": "2026-05-03T08:01:00+08:00"},
+        {"type": "payment.offline", "user_id": "u", "occurred_at": "2026-05-03T08:02:00+08:00"},
+        {"type": "payment.offline", "user_id": "u", "occurred_at": "2026-05-03T08:03:00+08:00", "amount_fen": 2.5},
+        {"type": "transit.metro", "user_id": "u", "occurred_at": "2026-05-03T08:04:00+08:00", "amount_fen": 100},
+        {"type": "walking.steps", "user_id": "u", "occurred_at": "2026-05-03T08:05:00+08:00", "steps": 2e13},
+        {"type": "recycling.box", "user_id": "u", "occurred_at": "2016-05-03T08:05:00+08:00", "boxes": 1},
+        {"type": "payment.offline", "user_id": None, "occurred_at": "2026-05-03T08:06:00+08:00", "amount_fen": 500},
+        {"type": "payment.offline", "user_id": "u", "occurred_at": None, "amount_fen": 500},
+        {"type": "payment.offline", "user_id": "u", "occurred_at": "2026-05-03T08:07:00+08:00", "amount_fen": 500},
+    ]
+    out = score_frame(BOOK, frame(rows))
+    assert out["energy_g"].tolist() == [5, 0, 0, 0, 0, 0, 0, 0, 0, 5]
+    assert out["error"].tolist() == [None, "unknown_type", "invalid_data", "invalid_data", "invalid_data",
+                                     "invalid_data", "unknown_type", "invalid_data", "invalid_data", None]
+    assert out["reason"].tolist() == [
+        None,
+        "no rule scores event type 'transit.rocket'",
+        "field 'amount_fen': missing",
+        "field 'amount_fen': wrong type",
+        "field 'amount_fen': unknown field",
+        "field 'steps': out of bounds",
+        "no version of rule recycling.box is in force at occurred_at",
+        "user_id is missing",
+        "occurred_at is missing",
+        None,
+    ]
+
+
+def test_object_columns_are_checked_value_by_value() -> None:
+    rows = [
+        {"type": "recycling.box", "user_id": "u", "occurred_at": "2026-05-03T08:00:00+08:00", "boxes": "2"},
+        {"type": "recycling.box", "user_id": "u", "occurred_at": "2026-05-03T08:01:00+08:00", "boxes": True},
+        {"type": "recycling.box", "user_id": "u", "occurred_at": "2026-05-03T08:02:00+08:00", "boxes": 3},
+    ]
+    out = score_frame(BOOK, frame(rows))
+    assert out["energy_g"].tolist() == [0, 0, 111]
+    assert out["reason"].tolist() == ["field 'boxes': wrong type", "field 'boxes': wrong type", None]
+
+
+def test_a_naive_time_column_is_refused() -> None:
+    df = pd.DataFrame([{"type": "transit.metro", "user_id": "u", "occurred_at": pd.Timestamp("2026-05-03T08:00")}])
+    with pytest.raises(InvalidFrame, match="tz-aware"):
+        score_frame(BOOK, df)
+    with pytest.raises(InvalidFrame, match="user_id"):
+        score_frame(BOOK, pd.DataFrame({"type": [], "occurred_at": []}))
+
+
+def test_the_state_is_read_and_written_like_the_online_path() -> None:
+    rows = [
+        {"type": "transit.metro", "user_id": "u", "occurred_at": f"2026-05-03T{8 + i:02d}:00:00+08:00"} for i in range(3)
+    ]
+    rows.append({"type": "walking.steps", "user_id": "u", "occurred_at": "2026-05-03T21:00:00+08:00", "steps": 9000})
+    key = UsageKey("u", "transit.metro", "day", date(2026, 5, 3), "")
+    batch_state, online_state = ScoringState(), ScoringState()
+    for state in (batch_state, online_state):
+        state.load_usage({key: Usage(3, 156)})
+    out = score_frame(BOOK, frame(rows), batch_state)
+    events = [
+        EventIn(r["user_id"], r["type"], pd.Timestamp(r["occurred_at"]).to_pydatetime(), {"steps": r["steps"]} if "steps" in r else {})
+        for r in rows
+    ]
+    online = [score(BOOK, e, online_state).energy_g for e in events]
+    assert out["energy_g"].tolist() == online == [52, 52, 0, 180]
+    assert batch_state.dirty_usage() == online_state.dirty_usage()
+    assert batch_state.dirty_usage()[key] == Usage(5, 260)
+    assert batch_state.dirty_running() == online_state.dirty_running()
+
+
+def test_multipliers_and_caps_are_named_in_the_explanation() -> None:
+    rows = [
+        {"type": "recycling.box", "user_id": "u", "occurred_at": "2026-09-06T08:00:00+08:00", "boxes": 4},
+        {"type": "recycling.box", "user_id": "u", "occurred_at": "2026-09-06T09:00:00+08:00", "boxes": 4},
+    ]
+    out = score_frame(BOOK, frame(rows))
+    assert out["energy_g"].tolist() == [296, 74]
+    assert out["capped"].tolist() == [False, True]
+    assert out["explanation"].tolist() == [
+        "37 * boxes; multiplier x2 (2026-09-05..2026-09-12)",
+        "37 * boxes; multiplier x2 (2026-09-05..2026-09-12); cap day max_energy_g 370",
+    ]
