@@ -1,15 +1,29 @@
-"""Tables of the forest: energy balls (created by ingestion and watering).
+"""Tables of the forest: energy balls (created by ingestion and watering), and the social game.
 
 A ball's status is never stored: it is derived from the clock and the gram columns
 (greenenergy.forest.balls.ball_status). Invariant, checked by the table:
 energy_g = collected_g + stolen_g + expired_g + remaining, remaining >= 0.
+
+The social game (rows written by greenenergy.services.forest_*):
+
+* ``friend_edges``: one row per *ask*: ``(user_id, friend_id)`` means user_id asked to be
+  friends with friend_id. A friendship is both rows; unfriending deletes both. Two users who
+  ask each other at the same instant both insert their own row and are friends, with no lock.
+* ``thefts``: every steal attempt that passed the rules, including those a protection cover
+  turned into 0 g (``reason = protected``), so the victim sees who took what and who tried.
+* ``waterings``: one row per watering; ``slot`` 1..3 is unique per (giver, friend, local day),
+  so two concurrent fourth waterings cannot both commit.
+* ``forest_items`` / ``forest_effects``: inventory items and the timed effects using one started.
+* ``achievement_awards``: one row per (user, achievement), so an award is made once.
+* ``forest_scores``: leaderboard scores per user and period (``lifetime`` or ``week:<local
+  Monday>``), updated in the same commit as the ledger movement that changes them.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, SmallInteger
+from sqlalchemy import BigInteger, CheckConstraint, Date, Index, SmallInteger, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from greenenergy.db.types import UTCDateTime
@@ -39,3 +53,105 @@ class BallRow(SQLModel, table=True):
     collected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     giver_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class FriendEdgeRow(SQLModel, table=True):
+    """``user_id`` asked ``friend_id``; mutual friends have both rows."""
+
+    __tablename__ = "friend_edges"
+    __table_args__ = (Index("ix_friend_edges_friend", "friend_id", "user_id"),)
+
+    user_id: str = Field(primary_key=True, max_length=64)
+    friend_id: str = Field(primary_key=True, max_length=64)
+    shard: int = Field(sa_type=SmallInteger, nullable=False)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class TheftRow(SQLModel, table=True):
+    __tablename__ = "thefts"
+    __table_args__ = (
+        Index("ix_thefts_ball", "ball_id"),
+        Index("ix_thefts_thief_stolen", "thief_id", "stolen_at"),
+        Index("ix_thefts_victim_stolen", "victim_id", "stolen_at"),
+        CheckConstraint("stolen_g >= 0", name="stolen_non_negative"),
+    )
+
+    theft_id: str = Field(primary_key=True, max_length=32)
+    ball_id: str = Field(max_length=40, nullable=False, foreign_key="balls.ball_id")
+    victim_id: str = Field(max_length=64, nullable=False)
+    thief_id: str = Field(max_length=64, nullable=False)
+    shard: int = Field(sa_type=SmallInteger, nullable=False)  # the victim's
+    stolen_g: int = Field(sa_type=BigInteger, nullable=False)
+    reason: str = Field(max_length=16, nullable=False)  # stolen | protected
+    stolen_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    transaction_id: str | None = Field(default=None, max_length=32)
+
+
+class WateringRow(SQLModel, table=True):
+    __tablename__ = "waterings"
+    __table_args__ = (
+        UniqueConstraint("giver_id", "friend_id", "local_day", "slot"),
+        Index("ix_waterings_friend", "friend_id", "watered_at"),
+    )
+
+    ball_id: str = Field(primary_key=True, max_length=40, foreign_key="balls.ball_id")
+    giver_id: str = Field(max_length=64, nullable=False)
+    friend_id: str = Field(max_length=64, nullable=False)
+    shard: int = Field(sa_type=SmallInteger, nullable=False)  # the giver's
+    energy_g: int = Field(sa_type=BigInteger, nullable=False)
+    watered_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    local_day: date = Field(sa_type=Date, nullable=False)
+    slot: int = Field(sa_type=SmallInteger, nullable=False)
+    transaction_id: str = Field(max_length=32, nullable=False)
+
+
+class ItemRow(SQLModel, table=True):
+    __tablename__ = "forest_items"
+    __table_args__ = (Index("ix_forest_items_user", "user_id", "granted_at"),)
+
+    item_id: str = Field(primary_key=True, max_length=32)
+    user_id: str = Field(max_length=64, nullable=False)
+    shard: int = Field(sa_type=SmallInteger, nullable=False)
+    kind: str = Field(max_length=32, nullable=False)
+    granted_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    granted_by: str = Field(max_length=100, nullable=False)  # admin:<subject> | achievement:<id>
+
+
+class EffectRow(SQLModel, table=True):
+    __tablename__ = "forest_effects"
+    __table_args__ = (Index("ix_forest_effects_user_ends", "user_id", "ends_at"),)
+
+    item_id: str = Field(primary_key=True, max_length=32, foreign_key="forest_items.item_id")
+    user_id: str = Field(max_length=64, nullable=False)
+    kind: str = Field(max_length=32, nullable=False)
+    starts_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    ends_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class AchievementAwardRow(SQLModel, table=True):
+    __tablename__ = "achievement_awards"
+
+    user_id: str = Field(primary_key=True, max_length=64)
+    achievement_id: str = Field(primary_key=True, max_length=64)
+    shard: int = Field(sa_type=SmallInteger, nullable=False)
+    value: int = Field(sa_type=BigInteger, nullable=False)
+    threshold: int = Field(sa_type=BigInteger, nullable=False)
+    awarded_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    item_id: str | None = Field(default=None, max_length=32)
+
+
+class ScoreRow(SQLModel, table=True):
+    """Leaderboard score of one user in one period; (period, score_g) answers "how many are ahead"."""
+
+    __tablename__ = "forest_scores"
+    __table_args__ = (
+        Index("ix_forest_scores_period_score", "period", "score_g"),
+        CheckConstraint("score_g >= 0", name="score_non_negative"),
+    )
+
+    user_id: str = Field(primary_key=True, max_length=64)
+    period: str = Field(primary_key=True, max_length=16)  # lifetime | week:YYYY-MM-DD
+    shard: int = Field(sa_type=SmallInteger, nullable=False)
+    score_g: int = Field(default=0, sa_type=BigInteger, nullable=False)
