@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from greenenergy.errors import ConfigError
@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     ingest: Literal["direct", "stream"] = "direct"
     nats_url: str = "nats://127.0.0.1:4222"
     scheduler: Literal["inprocess", "off"] = "inprocess"
+    # Plausibility of ingested events: a day's running step total above this is implausible,
+    # and so is a burst of more events of one type for one user in one clock hour.
+    max_daily_steps: int = Field(default=100_000, gt=0)
+    max_events_per_hour: int = Field(default=120, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -6,7 +6,8 @@ from fastapi import FastAPI
 
 from greenenergy import __version__
 from greenenergy.api.errors import install_error_handlers
-from greenenergy.api.routes import health, ledger
+from greenenergy.api.limits import BodyLimit
+from greenenergy.api.routes import events, health, ledger
 from greenenergy.services.runtime import Runtime
 
 API_PREFIX = "/v1"
@@ -22,4 +23,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(ledger.router)
+    app.include_router(events.router)
+    app.add_middleware(BodyLimit)
     return app

@@ -11,23 +11,33 @@ import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.console import Console
 
+from greenenergy.cli.files import ingest_file, print_backtest
+from greenenergy.cli.serve import serve_forever
 from greenenergy.config import load_settings
 from greenenergy.errors import GreenEnergyError
+from greenenergy.scoring import check_rules
+from greenenergy.services import moderation
 from greenenergy.services.audit_verify import verify
+from greenenergy.services.backtest import backtest
 from greenenergy.services.runtime import Runtime
-from greenenergy.cli.serve import serve_forever
 from greenenergy.services.setup import initialise, load_demo
 from greenenergy.services.tokens import create_token, list_tokens, revoke_token
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="greenenergy: a personal carbon account engine.")
 token_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke bearer tokens.")
 audit_app = typer.Typer(no_args_is_help=True, help="Verify that the record was not altered.")
+rules_app = typer.Typer(no_args_is_help=True, help="Check rule files and back-test rule changes.")
+user_app = typer.Typer(no_args_is_help=True, help="Operator actions on users.")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
+app.add_typer(rules_app, name="rules")
+app.add_typer(user_app, name="user")
 
 F = TypeVar("F", bound=Callable[..., Any])
 USER_ERROR_EXIT = 2
@@ -143,13 +153,80 @@ def audit_verify() -> None:
     with runtime() as rt:
         report = verify(rt)
     if report.ok:
-        typer.echo(f"intact: {report.transactions} transactions in {report.shards} shards verified")
+        typer.echo(f"intact: {report.transactions} transactions in {report.shards} shards and "
+                   f"{report.events} events verified")
         return
     first = report.findings[0]
     typer.echo(f"TAMPERED: {first.message}", err=False)
     for finding in report.findings[1:]:
         typer.echo(f"  also: {finding.message}")
     raise typer.Exit(1)
+
+
+@app.command("ingest")
+@friendly
+def ingest_command(
+    file: Annotated[Path, typer.Argument(help="events as .csv, .jsonl or .parquet")],
+    source: Annotated[str, typer.Option("--source", help="the business unit the events come from")],
+) -> None:
+    """Ingest an event file in batches; exit 1 if any event is rejected."""
+    with runtime() as rt:
+        rejected = ingest_file(rt, file, source, Console(stderr=False))
+    if rejected:
+        raise typer.Exit(1)
+
+
+@rules_app.command("check")
+@friendly
+def rules_check(
+    directory: Annotated[Path | None, typer.Argument(help="rules folder (default: the catalog's rules/)")] = None,
+) -> None:
+    """Validate rule files; print every error as file:line: rule-id: message."""
+    settings = load_settings()
+    folder = directory or settings.catalog_dir / "rules"
+    if not folder.is_dir():
+        typer.echo(f"error: {folder} is not a folder", err=True)
+        raise typer.Exit(1)
+    problems = check_rules(folder, settings.zone)
+    for problem in problems:
+        typer.echo(problem)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"{folder}: all rules valid")
+
+
+@rules_app.command("backtest")
+@friendly
+def rules_backtest(
+    events_file: Annotated[Path, typer.Argument(help="events as .csv, .jsonl or .parquet")],
+    rules: Annotated[Path | None, typer.Option("--rules", help="candidate rules folder")] = None,
+    top: Annotated[int, typer.Option(help="users shown, most changed first")] = 20,
+) -> None:
+    """Score a file with candidate rules and with the rules in force; write nothing."""
+    with runtime() as rt:
+        report = backtest(rt, events_file, rules)
+    print_backtest(report, Console(), top)
+
+
+@user_app.command("block")
+@friendly
+def user_block(
+    user_id: Annotated[str, typer.Argument(help="the user to block")],
+    reason: Annotated[str, typer.Option(help="why (kept with the block)")],
+) -> None:
+    """Block a user: their new events are rejected as user_blocked."""
+    with runtime() as rt:
+        changed = moderation.block(rt, user_id, reason=reason, by="cli")
+    typer.echo(f"blocked {user_id}" if changed else f"{user_id} was already blocked")
+
+
+@user_app.command("unblock")
+@friendly
+def user_unblock(user_id: Annotated[str, typer.Argument(help="the user to unblock")]) -> None:
+    """Unblock a user."""
+    with runtime() as rt:
+        changed = moderation.unblock(rt, user_id)
+    typer.echo(f"unblocked {user_id}" if changed else f"{user_id} was not blocked")
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -1,0 +1,100 @@
+"""Business units send events; sources and auditors read one event's result; admins block users."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_role
+from greenenergy.errors import Forbidden, TooLarge
+from greenenergy.ids import ID_PATTERN
+from greenenergy.services import ingest as ingest_service
+from greenenergy.services import moderation
+from greenenergy.services.ingest import MAX_BATCH, IncomingEvent
+
+router = APIRouter(prefix="/v1", tags=["events"])
+ID_REGEX = f"^{ID_PATTERN.pattern}$"
+Id = Annotated[str, Path(pattern=ID_REGEX)]
+
+
+class EventItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str = Field(pattern=ID_REGEX, description="unique per source; re-sending it is a duplicate")
+    type: str = Field(min_length=1, max_length=64, description="event type, e.g. recycling.box")
+    user_id: str = Field(pattern=ID_REGEX)
+    occurred_at: AwareDatetime = Field(description="ISO 8601 with an offset")
+    data: dict[str, Any] = Field(default_factory=dict, description="the type's fields (CONTRACT.md)")
+
+
+class EventBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[EventItem] = Field(description=f"at most {MAX_BATCH} events")
+
+
+class EventResultOut(BaseModel):
+    event_id: str
+    status: str = Field(description="accepted | duplicate | rejected")
+    energy_g: int | None
+    rule: str | None
+    transaction_id: str | None
+    reason: str | None
+    message: str | None = None
+    explanation: str | None = None
+    details: dict[str, Any] | None = None
+
+
+class IngestAnswer(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+    results: list[EventResultOut]
+
+
+class BlockIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class BlockOut(BaseModel):
+    user_id: str
+    blocked: bool
+    changed: bool
+
+
+@router.post("/events", response_model=IngestAnswer)
+def post_events(batch: EventBatch, principal: CurrentPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
+    require_role(principal, "source")
+    if len(batch.events) > MAX_BATCH:
+        raise TooLarge(f"a batch holds at most {MAX_BATCH} events; this one has {len(batch.events)}",
+                       code="too_many_events")
+    incoming = [IncomingEvent(e.event_id, e.type, e.user_id, e.occurred_at, e.data) for e in batch.events]
+    summary = ingest_service.ingest(runtime, source_id=principal.subject, events=incoming,
+                                    allowed_types=principal.allowed_types)
+    return {"accepted": summary.accepted, "duplicates": summary.duplicates, "rejected": summary.rejected,
+            "results": [r.as_dict() for r in summary.results]}
+
+
+@router.get("/sources/{source_id}/events/{event_id}", response_model=EventResultOut)
+def get_event_result(source_id: Id, event_id: Id, principal: CurrentPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
+    if principal.role not in ("auditor", "admin") and not (principal.role == "source" and principal.subject == source_id):
+        raise Forbidden(f"only source {source_id!r}, auditors and admins may read its events", code="not_yours")
+    return ingest_service.event_result(runtime, source_id=source_id, event_id=event_id).as_dict()
+
+
+@router.post("/admin/users/{user_id}/block", response_model=BlockOut)
+def block_user(user_id: Id, body: BlockIn, principal: CurrentPrincipal, runtime: RuntimeDep) -> BlockOut:
+    require_role(principal, "admin")
+    changed = moderation.block(runtime, user_id, reason=body.reason, by=principal.subject)
+    return BlockOut(user_id=user_id, blocked=True, changed=changed)
+
+
+@router.delete("/admin/users/{user_id}/block", response_model=BlockOut)
+def unblock_user(user_id: Id, principal: CurrentPrincipal, runtime: RuntimeDep) -> BlockOut:
+    require_role(principal, "admin")
+    changed = moderation.unblock(runtime, user_id)
+    return BlockOut(user_id=user_id, blocked=False, changed=changed)

@@ -1,0 +1,372 @@
+"""Ingesting green events from a business unit (direct mode).
+
+One call takes a batch (up to 10,000 events) from one source and answers one result per
+event, in request order: ``accepted`` (with the grams, the rule version and the mint
+transaction), ``duplicate`` (the first result of that (source, event_id), nothing changes)
+or ``rejected`` with a reason. Everything accepted -- event rows (hash-chained per shard),
+their mint transactions (mint:<rule> -> user:<id>:pending), their energy balls, cap usage
+and running totals -- is written in ONE commit: a crash leaves the whole batch or nothing.
+
+Checks, in order: ``type_not_allowed`` (the source's token), ``unknown_type``,
+``in_future`` (more than 5 minutes ahead), ``too_late`` (more than 7 days old),
+``invalid_data`` (the fields of the rule version in force), ``implausible`` (a day's
+steps above ``max_daily_steps``, or more than ``max_events_per_hour`` events of one type
+for one user in one UTC clock hour), ``user_blocked``. A duplicate is recognised before
+any check, so re-sending an old accepted event returns its first result.
+
+Concurrency: the batch first locks the ``events`` chain heads of its users' shards; all
+of a user's scoring state lives in the user's shard, so two batches touching one user run
+one after the other, and batches of different shards run side by side (PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from greenenergy.audit.records import EventRecord
+from greenenergy.clock import ensure_utc
+from greenenergy.db import balls_repo, events_repo
+from greenenergy.db.chains import lock_heads, store_heads
+from greenenergy.db.engine import read_tx, write_tx
+from greenenergy.db.ledger_repo import post_transactions
+from greenenergy.errors import GreenEnergyError, InvalidInput, NotFound, TooLarge
+from greenenergy.forest import Ball, event_ball_id, join, new_event_ball, ripens_at
+from greenenergy.ids import is_valid_id
+from greenenergy.ledger import mint_account, transfer, user_account
+from greenenergy.scoring import EventIn, RuleBook, ScoringState, score
+from greenenergy.services.catalogs import rulebook as load_rulebook
+from greenenergy.services.runtime import Runtime
+from greenenergy.units import shard_of
+
+MAX_BATCH = 10_000
+FUTURE_SKEW = timedelta(minutes=5)
+MAX_AGE = timedelta(days=7)
+STEPS_TYPE = "walking.steps"
+RETRIES_ON_RACE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingEvent:
+    event_id: str
+    event_type: str
+    user_id: str
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(slots=True)
+class EventResult:
+    event_id: str
+    status: str  # accepted | duplicate | rejected
+    energy_g: int | None = None
+    rule: str | None = None
+    transaction_id: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    explanation: str | None = None
+    ball_id: str | None = None
+    details: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "event_id": self.event_id, "status": self.status, "energy_g": self.energy_g, "rule": self.rule,
+            "transaction_id": self.transaction_id, "reason": self.reason,
+        }
+        if self.message is not None:
+            out["message"] = self.message
+        if self.details:
+            out["details"] = self.details
+        if self.explanation is not None:
+            out["explanation"] = self.explanation
+        return out
+
+
+@dataclass
+class IngestSummary:
+    results: list[EventResult] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def accepted(self) -> int:
+        return self.count("accepted")
+
+    @property
+    def duplicates(self) -> int:
+        return self.count("duplicate")
+
+    @property
+    def rejected(self) -> int:
+        return self.count("rejected")
+
+
+def ingest(
+    runtime: Runtime,
+    *,
+    source_id: str,
+    events: Sequence[IncomingEvent],
+    allowed_types: frozenset[str] | None = None,
+) -> IngestSummary:
+    """Ingest one batch from ``source_id``; see the module docstring."""
+    if len(events) > MAX_BATCH:
+        raise TooLarge(f"a batch holds at most {MAX_BATCH} events; this one has {len(events)}", code="too_many_events")
+    if not is_valid_id(source_id):
+        raise InvalidInput(f"source id {source_id!r} is not a valid id", code="invalid_id")
+    rules = load_rulebook(runtime)
+    for attempt in range(RETRIES_ON_RACE + 1):
+        try:
+            return _ingest_once(runtime, rules, source_id, events, allowed_types)
+        except IntegrityError:
+            # Another request stored one of these (source, event_id) at the same moment (a
+            # different shard, so no head lock was shared); on retry it is a duplicate.
+            if attempt == RETRIES_ON_RACE:
+                raise
+    raise AssertionError("unreachable")
+
+
+@dataclass(slots=True)
+class _Candidate:
+    index: int
+    incoming: IncomingEvent
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+def _precheck(
+    runtime: Runtime, rules: RuleBook, events: Sequence[IncomingEvent], allowed: frozenset[str] | None, now: datetime
+) -> tuple[list[EventResult | None], list[_Candidate]]:
+    """Checks that need no database; returns results so far (None = still a candidate)."""
+    results: list[EventResult | None] = [None] * len(events)
+    candidates: list[_Candidate] = []
+    max_steps = runtime.settings.max_daily_steps
+    for index, event in enumerate(events):
+        rejection = _check_one(rules, event, allowed, now, max_steps)
+        if isinstance(rejection, EventResult):
+            results[index] = rejection
+            continue
+        occurred_at, data = rejection
+        candidates.append(_Candidate(index, event, occurred_at, data))
+    return results, candidates
+
+
+def _check_one(
+    rules: RuleBook, event: IncomingEvent, allowed: frozenset[str] | None, now: datetime, max_steps: int
+) -> EventResult | tuple[datetime, dict[str, Any]]:
+    """The rejection of one event, or its UTC time and typed data."""
+
+    def reject(reason: str, message: str, details: dict[str, Any] | None = None) -> EventResult:
+        return EventResult(event.event_id, "rejected", reason=reason, message=message, details=details or None)
+
+    if allowed is not None and event.event_type not in allowed:
+        return reject("type_not_allowed", f"this source may not emit {event.event_type!r} events")
+    if event.event_type not in rules.by_type:
+        return reject("unknown_type", f"no rule scores event type {event.event_type!r}")
+    occurred_at = ensure_utc(event.occurred_at, what="occurred_at")
+    if occurred_at > now + FUTURE_SKEW:
+        return reject("in_future", f"occurred_at {occurred_at.isoformat()} is more than 5 minutes in the future")
+    if occurred_at < now - MAX_AGE:
+        return reject("too_late", f"occurred_at {occurred_at.isoformat()} is more than 7 days old")
+    try:
+        data = rules.validate(event.event_type, occurred_at, event.data)
+    except GreenEnergyError as error:
+        return reject(error.code, error.message, dict(error.details))
+    if event.event_type == STEPS_TYPE and int(data.get("steps", 0)) > max_steps:
+        return reject("implausible", f"{data['steps']} steps in a day is above the plausible {max_steps}",
+                      {"field": "steps"})
+    return occurred_at, data
+
+
+def _ingest_once(
+    runtime: Runtime,
+    rules: RuleBook,
+    source_id: str,
+    events: Sequence[IncomingEvent],
+    allowed: frozenset[str] | None,
+) -> IngestSummary:
+    now = runtime.clock.now()
+    tz = runtime.settings.zone
+    results, candidates = _precheck(runtime, rules, events, allowed, now)
+
+    # A repeated event_id inside the request is a duplicate of its first occurrence.
+    first_index: dict[str, int] = {}
+    repeats: dict[int, int] = {}
+    for index, event in enumerate(events):
+        if event.event_id in first_index:
+            repeats[index] = first_index[event.event_id]
+        else:
+            first_index[event.event_id] = index
+    candidates = [c for c in candidates if c.index not in repeats]
+
+    with write_tx(runtime.engine) as connection:
+        shards = sorted({shard_of(e.user_id) for e in events})
+        heads = lock_heads(connection, events_repo.EVENTS_CHAIN, shards) if shards else {}
+        stored = events_repo.stored_results(connection, source_id, list(first_index))
+        for event_id, row in stored.items():
+            index = first_index[event_id]
+            results[index] = EventResult(event_id, "duplicate", energy_g=int(row.energy_g), rule=row.rule_ref,
+                                         transaction_id=row.transaction_id, explanation=row.explanation,
+                                         ball_id=row.ball_id)
+        candidates = [c for c in candidates if c.incoming.event_id not in stored]
+        candidates = _apply_store_checks(runtime, connection, candidates, results)
+
+        scored = _score(connection, rules, candidates)
+        records, drafts, balls_new, balls_joined = _build_writes(
+            connection, source_id, scored, heads, now, tz
+        )
+        posted = post_transactions(connection, [d for _, d in drafts], now=now)
+        tx_by_index = {index: tx.id for (index, _), tx in zip(drafts, posted, strict=True)}
+        final_records = _chain(records, tx_by_index, heads)
+        events_repo.insert_events(connection, final_records)
+        balls_repo.insert_balls(connection, balls_new, now=now)
+        balls_repo.save_balls(connection, balls_joined)
+        events_repo.save_usage(connection, {tuple(k): tuple(v) for k, v in scored.state.dirty_usage().items()})
+        events_repo.save_running(connection, {tuple(k): v for k, v in scored.state.dirty_running().items()})
+        if final_records:
+            store_heads(connection, events_repo.EVENTS_CHAIN,
+                        {s: heads[s] for s in {r.shard for r in final_records}})
+
+    for record, index in zip(final_records, (r.index for r in records), strict=True):
+        results[index] = EventResult(record.event_id, "accepted", energy_g=record.energy_g, rule=record.rule_ref,
+                                     transaction_id=record.transaction_id, explanation=record.explanation,
+                                     ball_id=record.ball_id)
+    for index, first in repeats.items():
+        original = results[first]
+        assert original is not None
+        status = "duplicate" if original.status in ("accepted", "duplicate") else original.status
+        results[index] = EventResult(events[index].event_id, status, energy_g=original.energy_g, rule=original.rule,
+                                     transaction_id=original.transaction_id, reason=original.reason,
+                                     message=original.message, explanation=original.explanation,
+                                     ball_id=original.ball_id, details=original.details)
+    return IngestSummary([r for r in results if r is not None])
+
+
+def _apply_store_checks(
+    runtime: Runtime, connection, candidates: list[_Candidate], results: list[EventResult | None]  # noqa: ANN001
+) -> list[_Candidate]:
+    """Blocked users and bursts: checks that read stored events."""
+    if not candidates:
+        return candidates
+    users = [c.incoming.user_id for c in candidates]
+    blocked = events_repo.blocked_users(connection, users)
+    limit = runtime.settings.max_events_per_hour
+    hours = [c.occurred_at.replace(minute=0, second=0, microsecond=0) for c in candidates]
+    counts = events_repo.hourly_counts(connection, users, min(hours), max(hours) + timedelta(hours=1))
+    kept = []
+    for candidate, hour in zip(candidates, hours, strict=True):
+        event = candidate.incoming
+        if event.user_id in blocked:
+            results[candidate.index] = EventResult(event.event_id, "rejected", reason="user_blocked",
+                                                   message=f"user {event.user_id} is blocked by an operator")
+            continue
+        key = (event.user_id, event.event_type, hour)
+        if counts.get(key, 0) >= limit:
+            results[candidate.index] = EventResult(
+                event.event_id, "rejected", reason="implausible",
+                message=f"more than {limit} {event.event_type} events for user {event.user_id} within one hour")
+            continue
+        counts[key] = counts.get(key, 0) + 1
+        kept.append(candidate)
+    return kept
+
+
+@dataclass
+class _Scored:
+    state: ScoringState
+    items: list[tuple[_Candidate, Any]]  # (candidate, Score)
+
+
+def _score(connection, rules: RuleBook, candidates: list[_Candidate]) -> _Scored:  # noqa: ANN001
+    """Score in occurred_at order (ties: request order), with the stored caps loaded."""
+    state = ScoringState()
+    ordered = sorted(candidates, key=lambda c: (c.occurred_at, c.index))
+    inputs = [EventIn(c.incoming.user_id, c.incoming.event_type, c.occurred_at, c.data) for c in ordered]
+    if inputs:
+        usage_keys, running_keys = state.keys_for(rules, inputs)
+        users = sorted({e.user_id for e in inputs})
+        if usage_keys:
+            since = min(k.period_start for k in usage_keys)
+            state.load_usage(events_repo.load_usage(connection, users, since))
+        if running_keys:
+            since_day = min(k.local_date for k in running_keys)
+            state.load_running(events_repo.load_running(connection, users, since_day))
+    items = [(candidate, score(rules, event, state)) for candidate, event in zip(ordered, inputs, strict=True)]
+    return _Scored(state, items)
+
+
+@dataclass(slots=True)
+class _PendingRecord:
+    index: int
+    record: EventRecord
+
+
+def _build_writes(connection, source_id: str, scored: _Scored, heads, now: datetime, tz):  # noqa: ANN001, ANN202
+    """Event records (not yet chained), mint drafts, and the balls they fill."""
+    ball_ids: dict[int, str] = {}
+    for candidate, result in scored.items:
+        if result.energy_g > 0:
+            event = candidate.incoming
+            ball_ids[candidate.index] = event_ball_id(
+                user_id=event.user_id, event_type=event.event_type, ripening=ripens_at(candidate.occurred_at, tz),
+                ingested_at=now, event_ref=f"{source_id}/{event.event_id}",
+            )
+    existing = balls_repo.lock_balls(connection, ball_ids.values())
+    balls: dict[str, Ball] = dict(existing)
+    created: set[str] = set()
+    records: list[_PendingRecord] = []
+    drafts = []
+    for candidate, result in scored.items:
+        event = candidate.incoming
+        ball_id = ball_ids.get(candidate.index)
+        if ball_id is not None:
+            ball = balls.get(ball_id)
+            if ball is None:
+                balls[ball_id] = new_event_ball(ball_id=ball_id, user_id=event.user_id, event_type=event.event_type,
+                                                energy_g=result.energy_g, occurred_at=candidate.occurred_at,
+                                                ingested_at=now, tz=tz)
+                created.add(ball_id)
+            else:
+                balls[ball_id] = join(ball, energy_g=result.energy_g, occurred_at=candidate.occurred_at,
+                                      ingested_at=now, tz=tz)
+            drafts.append((candidate.index, transfer(
+                "mint", debit=mint_account(result.rule_id), credit=user_account(event.user_id, "pending"),
+                energy_g=result.energy_g, shard=shard_of(event.user_id),
+                refs={"event": f"{source_id}/{event.event_id}", "rule": result.rule_ref, "ball": ball_id},
+            )))
+        records.append(_PendingRecord(candidate.index, EventRecord(
+            source_id=source_id, event_id=event.event_id, user_id=event.user_id, event_type=event.event_type,
+            occurred_at=candidate.occurred_at, ingested_at=now, data=candidate.data, energy_g=result.energy_g,
+            rule_ref=result.rule_ref, explanation=result.explanation[:300], transaction_id=None, ball_id=ball_id,
+            shard=shard_of(event.user_id), seq=0, prev_hash="",
+        )))
+    new_balls = [balls[b] for b in sorted(created)]
+    joined = [balls[b] for b in sorted(existing)]
+    return records, drafts, new_balls, joined
+
+
+def _chain(records: list[_PendingRecord], tx_by_index: dict[int, str], heads) -> list[EventRecord]:  # noqa: ANN001
+    """Give each record its transaction, seq and hashes, advancing ``heads`` in place."""
+    out = []
+    for pending in records:
+        record = pending.record
+        seq, prev_hash = heads[record.shard]
+        linked = replace(record, transaction_id=tx_by_index.get(pending.index), seq=seq + 1, prev_hash=prev_hash)
+        digest = linked.computed_hash()
+        heads[record.shard] = (seq + 1, digest)
+        out.append(replace(linked, hash=digest))
+    return out
+
+
+def event_result(runtime: Runtime, *, source_id: str, event_id: str) -> EventResult:
+    """The stored result of one accepted event (what its first POST answered)."""
+    with read_tx(runtime.engine) as connection:
+        row = events_repo.get_event(connection, source_id, event_id)
+    if row is None:
+        raise NotFound(f"source {source_id!r} has no accepted event {event_id!r}", code="event_not_found")
+    return EventResult(row.event_id, "accepted", energy_g=int(row.energy_g), rule=row.rule_ref,
+                       transaction_id=row.transaction_id, explanation=row.explanation, ball_id=row.ball_id)

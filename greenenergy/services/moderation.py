@@ -1,0 +1,22 @@
+"""Operators block and unblock users: a blocked user's new events are rejected (`user_blocked`)."""
+
+from __future__ import annotations
+
+from greenenergy.db import events_repo
+from greenenergy.db.engine import write_tx
+from greenenergy.ids import check_id
+from greenenergy.services.runtime import Runtime
+
+
+def block(runtime: Runtime, user_id: str, *, reason: str, by: str) -> bool:
+    """Block ``user_id``; returns False if already blocked."""
+    check_id(user_id, what="user_id")
+    with write_tx(runtime.engine) as connection:
+        return events_repo.block_user(connection, user_id, reason=reason, by=by, now=runtime.clock.now())
+
+
+def unblock(runtime: Runtime, user_id: str) -> bool:
+    """Unblock ``user_id``; returns False if it was not blocked."""
+    check_id(user_id, what="user_id")
+    with write_tx(runtime.engine) as connection:
+        return events_repo.unblock_user(connection, user_id)
