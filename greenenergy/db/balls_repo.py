@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from greenenergy.db.bulk import insert_rows
 from greenenergy.db.tables_forest import BallRow
 from greenenergy.forest import Ball
 from greenenergy.units import shard_of
@@ -55,7 +56,7 @@ def lock_balls(connection: Connection, ball_ids: Iterable[str]) -> dict[str, Bal
 
 def insert_balls(connection: Connection, balls: Sequence[Ball], *, now: datetime) -> None:
     if balls:
-        connection.execute(BALLS.insert(), [dict(_values(b), created_at=now) for b in balls])
+        insert_rows(connection, BALLS, [dict(_values(b), created_at=now) for b in balls])
 
 
 def save_balls(connection: Connection, balls: Sequence[Ball]) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from greenenergy.audit.records import EventRecord
+from greenenergy.db.bulk import insert_rows
 from greenenergy.db.tables_events import CapUsageRow, EventRow, RunningTotalRow, UserBlockRow
 from greenenergy.units import shard_of
 
@@ -127,7 +128,7 @@ def data_text(data: dict) -> str:
 def insert_events(connection: Connection, records: Sequence[EventRecord]) -> None:
     if not records:
         return
-    connection.execute(EVENTS.insert(), [
+    insert_rows(connection, EVENTS, [
         {"source_id": r.source_id, "event_id": r.event_id, "shard": r.shard, "seq": r.seq, "user_id": r.user_id,
          "event_type": r.event_type, "occurred_at": r.occurred_at, "ingested_at": r.ingested_at,
          "data": data_text(dict(r.data)), "energy_g": r.energy_g, "rule_ref": r.rule_ref,

@@ -14,20 +14,20 @@ shards never wait on each other. SQLite: the caller's ``BEGIN IMMEDIATE`` serial
 from __future__ import annotations
 
 import json
-import uuid
+import secrets
+import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import MappingProxyType
 
-from sqlalchemy import Connection, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
 from greenenergy.errors import InsufficientEnergy
 from greenenergy.ledger.accounts import is_guarded
-from greenenergy.ledger.chain import ChainRecord
+from greenenergy.ledger.chain import ChainRecord, refs_json
 from greenenergy.ledger.transactions import Posting, PostedTransaction, TransactionDraft
+from greenenergy.db.bulk import insert_rows
 from greenenergy.db.chains import lock_heads, store_heads
 from greenenergy.db.tables import LedgerBalance, LedgerPosting, LedgerTransaction
 
@@ -38,11 +38,15 @@ LEDGER_CHAIN = "ledger"
 
 
 def new_transaction_id() -> str:
-    return uuid.uuid4().hex
+    """32 hex characters: 16 of nanoseconds since the epoch, then 16 random.
+
+    Roughly time-ordered, so new rows land at the right edge of the primary-key index
+    instead of all over it (random UUIDs make every insert touch a random page)."""
+    return f"{time.time_ns():016x}{secrets.randbits(64):016x}"
 
 
 def _refs_text(draft: TransactionDraft) -> str:
-    return json.dumps(dict(draft.refs), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return refs_json(draft.refs)
 
 
 def post_transactions(
@@ -107,8 +111,8 @@ def post_transactions(
                      "energy_g": grams, "created_at": now}
                 )
             results[index] = _posted(record, digest)
-        connection.execute(TX.insert(), tx_rows)
-        connection.execute(POSTINGS.insert(), posting_rows)
+        insert_rows(connection, TX, tx_rows)
+        insert_rows(connection, POSTINGS, posting_rows)
         store_heads(connection, LEDGER_CHAIN, heads)
 
     by_key = dict(existing)
@@ -137,11 +141,8 @@ def _posted(record: ChainRecord, digest: str) -> PostedTransaction:
 def _apply_guarded_balances(connection: Connection, drafts: Sequence[TransactionDraft]) -> None:
     """Apply the drafts to guarded balances; refuse any overdraft, even a transient one.
 
-    One statement locks every touched balance row in (account, shard) order -- creating
-    missing rows at 0 -- and returns the current balances: an upsert whose conflict branch
-    rewrites the same value. (A plain upsert of the delta cannot be used: the CHECK on the
-    proposed row would reject a negative delta before the conflict is even seen.) The
-    sequence is then replayed in Python, and the new values written to the locked rows.
+    The touched balance rows are locked and read (``_lock_balances``), the sequence is
+    replayed in Python from those values, and the new values are written back.
     """
     per_draft = [{k: v for k, v in d.deltas().items() if is_guarded(k[0])} for d in drafts]
     keys = sorted({key for deltas in per_draft for key in deltas})
@@ -154,27 +155,54 @@ def _apply_guarded_balances(connection: Connection, drafts: Sequence[Transaction
                 raise _overdraft([key[0]], running[key], -delta)
             running[key] += delta
     try:
-        connection.execute(
-            update(BALANCES)
-            .where(BALANCES.c.account == bindparam("b_account"), BALANCES.c.shard == bindparam("b_shard"))
-            .values(balance_g=bindparam("b_balance")),
-            [{"b_account": a, "b_shard": s, "b_balance": running[(a, s)]} for a, s in keys],
+        connection.exec_driver_sql(
+            _WRITE_BALANCES[connection.dialect.name], [(a, s, running[(a, s)]) for a, s in keys]
         )
     except IntegrityError as error:  # the CHECK (balance_g >= 0): cannot happen after the replay above
         raise _overdraft([k[0] for k in keys], None, None) from error
 
 
+# Writing the replayed values: the rows exist (PostgreSQL: created and locked by
+# _lock_balances) or are created here (SQLite, whose writers are serialised anyway).
+_WRITE_BALANCES = {
+    "postgresql": "UPDATE ledger_balances SET balance_g = %s WHERE account = %s AND shard = %s",
+    "sqlite": "INSERT INTO ledger_balances (account, shard, balance_g) VALUES (?, ?, ?) "
+              "ON CONFLICT (account, shard) DO UPDATE SET balance_g = excluded.balance_g",
+}
+
+
 def _lock_balances(connection: Connection, keys: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
-    # executemany of one cached statement; SQLAlchemy's "insertmanyvalues" sends the rows
-    # as multi-row VALUES in parameter order, so rows are locked in (account, shard) order.
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(BALANCES)
-    statement = statement.on_conflict_do_update(
-        index_elements=[BALANCES.c.account, BALANCES.c.shard],
-        set_={"balance_g": BALANCES.c.balance_g},
-    ).returning(BALANCES.c.account, BALANCES.c.shard, BALANCES.c.balance_g, sort_by_parameter_order=True)
-    rows = connection.execute(statement, [{"account": a, "shard": s, "balance_g": 0} for a, s in keys])
-    return {(row.account, row.shard): int(row.balance_g) for row in rows}
+    """Current balances of ``keys`` (missing rows count 0), locked against other writers.
+
+    PostgreSQL: one multi-row upsert per chunk whose conflict branch rewrites the same value
+    locks every row in (account, shard) order -- creating missing rows at 0 -- and returns
+    the balances. (A plain upsert of the delta cannot be used: the CHECK on the proposed row
+    would reject a negative delta before the conflict is even seen.) SQLite: the caller's
+    BEGIN IMMEDIATE already excludes other writers, so a plain read suffices.
+    """
+    current = dict.fromkeys(keys, 0)
+    postgres = connection.dialect.name == "postgresql"
+    for start in range(0, len(keys), _LOCK_CHUNK):
+        chunk = keys[start : start + _LOCK_CHUNK]
+        if postgres:
+            sql = (
+                "INSERT INTO ledger_balances (account, shard, balance_g) VALUES "
+                + ", ".join(["(%s, %s, 0)"] * len(chunk))
+                + " ON CONFLICT (account, shard) DO UPDATE SET balance_g = ledger_balances.balance_g"
+                " RETURNING account, shard, balance_g"
+            )
+            params = tuple(value for key in chunk for value in key)
+        else:
+            sql = ("SELECT account, shard, balance_g FROM ledger_balances WHERE account IN ("
+                   + ", ".join(["?"] * len(chunk)) + ")")
+            params = tuple(account for account, _shard in chunk)
+        for account, shard, balance in connection.exec_driver_sql(sql, params):
+            if (account, shard) in current:
+                current[(account, shard)] = int(balance)
+    return current
+
+
+_LOCK_CHUNK = 900  # keys per statement: under SQLite's 999 host parameters
 
 
 def _overdraft(accounts: list[str], balance_g: int | None, needed_g: int | None) -> InsufficientEnergy:

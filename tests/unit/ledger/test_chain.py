@@ -6,7 +6,11 @@ import dataclasses
 import hashlib
 from datetime import datetime, timezone
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from greenenergy.ledger import GENESIS_HASH, ChainRecord, verify_shard
+from greenenergy.ledger.chain import canonical_json
 
 T0 = datetime(2026, 11, 20, 1, 15, tzinfo=timezone.utc)
 
@@ -78,3 +82,23 @@ def test_inserted_record_with_recomputed_hash_breaks_the_next_link() -> None:
 def test_empty_shard_with_genesis_head_is_intact() -> None:
     assert list(verify_shard(0, [], None)) == []
     assert list(verify_shard(0, [], (0, GENESIS_HASH))) == []
+
+
+@given(
+    texts=st.lists(st.text(min_size=0, max_size=12), min_size=3, max_size=3),
+    refs=st.dictionaries(st.text(max_size=8), st.text(max_size=12), max_size=4),
+    grams=st.integers(min_value=-(10**15), max_value=10**15),
+    key=st.none() | st.text(max_size=10),
+)
+def test_hand_assembled_bytes_equal_generic_canonical_json(texts, refs, grams, key) -> None:  # noqa: ANN001
+    record = ChainRecord(
+        id=texts[0], shard=3, seq=9, kind=texts[1], created_at=T0, idempotency_key=key, reverses=None,
+        refs=refs, postings=((texts[2], 3, grams), ("user:ü:pending", 4, -grams)), prev_hash=GENESIS_HASH,
+    )
+    generic = canonical_json({
+        "created_at": "2026-11-20T01:15:00.000000Z", "id": texts[0], "idempotency_key": key, "kind": texts[1],
+        "postings": [{"account": texts[2], "energy_g": grams, "shard": 3},
+                     {"account": "user:ü:pending", "energy_g": -grams, "shard": 4}],
+        "prev_hash": GENESIS_HASH, "refs": refs, "reverses": None, "seq": 9, "shard": 3,
+    })
+    assert record.canonical_bytes() == generic
