@@ -11,6 +11,7 @@ import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -19,8 +20,11 @@ from rich.console import Console
 
 from greenenergy.cli.files import ingest_file, print_backtest
 from greenenergy.cli.serve import serve_forever
+from greenenergy.clock import Clock, ManualClock
 from greenenergy.config import load_settings
-from greenenergy.errors import GreenEnergyError
+from greenenergy.errors import GreenEnergyError, InvalidInput
+from greenenergy.scheduler.jobs import describe, run_all
+from greenenergy.scheduler.runner import run_dedicated
 from greenenergy.scoring import check_rules
 from greenenergy.services import moderation
 from greenenergy.services.audit_verify import verify
@@ -29,7 +33,8 @@ from greenenergy.services.runtime import Runtime
 from greenenergy.services.setup import initialise, load_demo
 from greenenergy.services.tokens import create_token, list_tokens, revoke_token
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="greenenergy: a personal carbon account engine.")
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="greenenergy: a personal carbon account engine.")
 token_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke bearer tokens.")
 audit_app = typer.Typer(no_args_is_help=True, help="Verify that the record was not altered.")
 rules_app = typer.Typer(no_args_is_help=True, help="Check rule files and back-test rule changes.")
@@ -58,9 +63,9 @@ def friendly(func: F) -> F:
 
 
 @contextmanager
-def runtime() -> Iterator[Runtime]:
+def runtime(clock: Clock | None = None) -> Iterator[Runtime]:
     """The command's runtime; its connections are closed when the command ends."""
-    rt = Runtime.from_settings(load_settings())
+    rt = Runtime.from_settings(load_settings(), clock=clock)
     try:
         yield rt
     finally:
@@ -161,6 +166,38 @@ def audit_verify() -> None:
     for finding in report.findings[1:]:
         typer.echo(f"  also: {finding.message}")
     raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def tick(
+    now: Annotated[str | None, typer.Option(help="run the jobs as of this ISO 8601 time (default: now)")] = None,
+) -> None:
+    """Run the scheduled jobs once (ripen, expire balls, overdue orders) as of a time."""
+    moment = _parse_instant(now) if now else None
+    with runtime(clock=ManualClock(moment) if moment else None) as rt:
+        results = run_all(rt, moment)
+    stamp = moment.isoformat() if moment else "now"
+    for name, result in results:
+        typer.echo(f"{name} (as of {stamp}): {describe(result)}")
+
+
+@app.command()
+@friendly
+def scheduler() -> None:
+    """Run the scheduled jobs in this process only (one active at a time on PostgreSQL)."""
+    with runtime() as rt:
+        run_dedicated(rt)
+
+
+def _parse_instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"--now {text!r} is not an ISO 8601 time", code="invalid_time") from None
+    if moment.tzinfo is None:
+        raise InvalidInput(f"--now {text!r} needs an offset, e.g. 2026-11-20T07:00:00+08:00", code="invalid_time")
+    return moment
 
 
 @app.command("ingest")

@@ -5,8 +5,15 @@ from __future__ import annotations
 import uvicorn
 
 from greenenergy.api.app import create_app
+from greenenergy.scheduler.runner import start_in_process
 from greenenergy.services.runtime import Runtime
 
 
 def serve_forever(runtime: Runtime, *, host: str, port: int) -> None:
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
+    """Serve until interrupted; with GREENENERGY_SCHEDULER=inprocess the jobs run here too."""
+    scheduler = start_in_process(runtime) if runtime.settings.scheduler == "inprocess" else None
+    try:
+        uvicorn.run(create_app(runtime), host=host, port=port, log_level="info")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)

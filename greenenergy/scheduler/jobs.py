@@ -1,0 +1,74 @@
+"""The scheduled jobs, each one call of a service, and how they are run.
+
+Jobs are idempotent (running one twice, or in two processes at once, moves nothing twice),
+so the in-process scheduler of the embedded default, `greenenergy tick` and a dedicated
+`greenenergy scheduler` process can all run them safely.
+
+- ``ripen``: nothing to move -- a ball's status is derived from the clock when read; the
+  job reports how many balls became visible since the previous hour for the log.
+- ``expire_balls``: remaining grams of expired balls -> ``sink:expired``.
+- ``mark_overdue_orders``: planting orders past their deadline -> ``overdue``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from greenenergy.db.balls_repo import BALLS
+from greenenergy.db.engine import read_tx
+from greenenergy.services import forest_jobs, planting_jobs
+from greenenergy.services.runtime import Runtime
+
+log = logging.getLogger("greenenergy.scheduler")
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[Runtime, datetime], object]
+    every: timedelta
+
+
+def ripen(runtime: Runtime, now: datetime) -> dict[str, int]:
+    """Report balls that became visible in the last hour (ripening itself is derived)."""
+    with read_tx(runtime.engine) as connection:
+        count = connection.execute(
+            select(func.count()).select_from(BALLS).where(BALLS.c.visible_at > now - timedelta(hours=1),
+                                                          BALLS.c.visible_at <= now)
+        ).scalar_one()
+    return {"balls_ripened_last_hour": int(count)}
+
+
+JOBS: tuple[Job, ...] = (
+    Job("ripen", ripen, timedelta(hours=1)),
+    Job("expire_balls", lambda rt, now: forest_jobs.expire_balls(rt, now), timedelta(minutes=5)),
+    Job("mark_overdue_orders", lambda rt, now: planting_jobs.mark_overdue(rt, now), timedelta(hours=1)),
+)
+
+
+def describe(result: object) -> str:
+    if is_dataclass(result) and not isinstance(result, type):
+        result = asdict(result)
+    if isinstance(result, dict):
+        return ", ".join(f"{k}={v}" for k, v in result.items())
+    return str(result)
+
+
+def run_all(runtime: Runtime, now: datetime | None = None) -> list[tuple[str, object]]:
+    """Run every job once as of ``now`` (default: the runtime's clock)."""
+    moment = now or runtime.clock.now()
+    return [(job.name, job.run(runtime, moment)) for job in JOBS]
+
+
+def run_one(runtime: Runtime, job: Job) -> None:
+    """One scheduled run; a failure is logged and retried at the next interval."""
+    try:
+        result = job.run(runtime, runtime.clock.now())
+        log.info("job %s: %s", job.name, describe(result))
+    except Exception:  # a job must never kill the scheduler thread; it runs again next time
+        log.exception("job %s failed", job.name)

@@ -1,0 +1,51 @@
+"""Scheduled jobs: `greenenergy tick --now` runs them as of a time, idempotently."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from typer.testing import CliRunner
+
+from greenenergy.cli.main import app
+from greenenergy.ledger import SINK_EXPIRED, user_account
+from greenenergy.scheduler.jobs import JOBS
+from greenenergy.scheduler.runner import start_in_process
+from greenenergy.services import ledger
+from greenenergy.services.ingest import IncomingEvent, ingest
+from greenenergy.services.runtime import Runtime
+
+
+def tick(runtime: Runtime, now: str):  # noqa: ANN201 - click Result
+    return CliRunner().invoke(app, ["tick", "--now", now], env={"GREENENERGY_DATABASE_URL": runtime.settings.database_url})
+
+
+def test_tick_expires_balls_once_as_of_the_given_time(runtime: Runtime) -> None:
+    occurred = datetime(2026, 11, 20, 1, 30, tzinfo=timezone.utc)  # ripens 2026-11-20 23:00 UTC
+    ingest(runtime, source_id="s", events=[IncomingEvent("e1", "recycling.box", "u-1", occurred, {"boxes": 2})])
+    before_expiry = tick(runtime, "2026-11-23T22:59:00+00:00")
+    assert before_expiry.exit_code == 0, before_expiry.output
+    assert "expire_balls (as of 2026-11-23T22:59:00+00:00): balls=0, expired_g=0" in before_expiry.output
+    after = tick(runtime, "2026-11-23T23:00:00+00:00")
+    assert "balls=1, expired_g=74" in after.output
+    again = tick(runtime, "2026-11-24T23:00:00+00:00")
+    assert "balls=0, expired_g=0" in again.output
+    assert ledger.balance(runtime, user_account("u-1", "pending")) == 0
+    assert ledger.balance(runtime, SINK_EXPIRED) == 74
+
+
+def test_tick_refuses_a_time_without_an_offset(runtime: Runtime) -> None:
+    result = tick(runtime, "2026-11-23T23:00:00")
+    assert result.exit_code == 2
+    assert "needs an offset" in result.output
+
+
+def test_the_in_process_scheduler_registers_every_job_and_stops(runtime: Runtime) -> None:
+    scheduler = start_in_process(runtime)
+    try:
+        ids = {job.id for job in scheduler.get_jobs()}
+        assert {job.name for job in JOBS} <= ids
+        intervals = {job.id: job.trigger.interval for job in scheduler.get_jobs() if job.id in {j.name for j in JOBS}}
+        assert intervals["expire_balls"] == timedelta(minutes=5)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert not scheduler.running
