@@ -8,6 +8,7 @@ from greenenergy import __version__
 from greenenergy.api.errors import install_error_handlers
 from greenenergy.api.limits import BodyLimit
 from greenenergy.api.routes import events, health, ledger
+from greenenergy.api.routes import planting as planting_routes
 from greenenergy.services.runtime import Runtime
 
 API_PREFIX = "/v1"
@@ -24,5 +25,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(health.router)
     app.include_router(ledger.router)
     app.include_router(events.router)
+    app.include_router(planting_routes.router)
     app.add_middleware(BodyLimit)
     return app

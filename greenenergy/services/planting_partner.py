@@ -1,0 +1,263 @@
+"""Partner use cases: planting orders, confirmations (one or in bulk), survival checks.
+
+A partner sees and reports on the trees of its own plots only (the API checks the token's
+subject is the path's partner; the core refuses a tree of another partner's plot with
+``not_your_tree``). Each single confirmation or survival check is one commit.
+
+Bulk confirmation (``POST /v1/partners/{id}/plantings:bulk``): CSV (``text/csv``, header
+``tree_id,planted_at,latitude,longitude,species_id,photo_sha256[,tag]``) or a JSON list of
+the same objects, at most ``BULK_MAX_ROWS`` rows. Rows are committed in chunks of
+``BULK_CHUNK_ROWS``; inside a chunk each row runs in its own SAVEPOINT, so a bad row is
+rolled back alone and reported with its code while every valid row is kept. A chunk that
+committed stays committed if a later one fails; sending the file again is safe: rows
+already confirmed answer ``already_planted``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from greenenergy.db import planting_repo
+from greenenergy.db.engine import read_tx, write_tx
+from greenenergy.errors import GreenEnergyError, InvalidInput, NotFound, TooLarge
+from greenenergy.planting import InvalidCoordinates, InvalidTimestamp, PlantingReport, SurvivalReport, order_status
+from greenenergy.services import planting_catalog
+from greenenergy.services.planting_confirm import Outcome, confirm_in_tx, duplicate_error, survival_in_tx
+from greenenergy.services.runtime import Runtime
+
+BULK_MAX_ROWS = 10_000
+BULK_CHUNK_ROWS = 500
+MAX_ORDERS_PAGE = 1000
+REQUIRED_FIELDS = ("tree_id", "planted_at", "latitude", "longitude", "species_id", "photo_sha256")
+FIELDS = (*REQUIRED_FIELDS, "tag")
+ORDER_STATES = ("pending", "overdue", "planted")
+
+
+def _partner(runtime: Runtime, partner_id: str) -> None:
+    planting_catalog.catalog(runtime).get_partner(partner_id)  # 404 partner_not_found
+
+
+# --- orders ---------------------------------------------------------------------------
+
+
+def list_orders(runtime: Runtime, partner_id: str, *, status: str | None = None, limit: int = 100,
+                after: str | None = None) -> list[dict[str, object]]:
+    """The partner's orders, oldest first; ``status`` None lists every open (pending or overdue) one."""
+    _partner(runtime, partner_id)
+    if status is not None and status not in ORDER_STATES:
+        raise InvalidInput(f"status must be one of {', '.join(ORDER_STATES)}", code="invalid_status")
+    if not 1 <= limit <= MAX_ORDERS_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_ORDERS_PAGE}", code="invalid_limit")
+    now = runtime.clock.now()
+    with read_tx(runtime.engine) as connection:
+        cursor = None
+        if after is not None:
+            cursor = planting_repo.get_order(connection, after)
+            if cursor is None or cursor.partner_id != partner_id:
+                raise NotFound(f"no order {after!r} of partner {partner_id} to continue after", code="order_not_found")
+        orders = planting_repo.partner_orders(connection, partner_id, state=status, now=now, limit=limit, after=cursor)
+        trees = planting_repo.load_trees(connection, [o.tree_id for o in orders])
+    return [order_view(order, trees[order.tree_id], now) for order in orders]
+
+
+def order_view(order: planting_repo.OrderState, tree: planting_repo.TreeState, now: datetime) -> dict[str, object]:
+    return {
+        "order_id": order.order_id, "tree_id": order.tree_id, "plot_id": order.plot_id,
+        "species_id": order.species_id, "quantity": tree.quantity, "redeemed_at": tree.redeemed_at,
+        "ordered_at": order.ordered_at, "deadline": order.deadline,
+        "status": order_status(planted=order.status == "planted", deadline_at=order.deadline, now=now),
+        "kind": "planting" if order.planting_no == 1 else "replanting", "planting_no": order.planting_no,
+        "overdue_at": order.overdue_at, "planted_at": order.planted_at,
+    }
+
+
+# --- confirmations --------------------------------------------------------------------
+
+
+def outcome_view(outcome: Outcome) -> dict[str, object]:
+    numbers = list(outcome.certificate_nos)
+    return {"tree_id": outcome.tree_id, "status": outcome.status, "confirmation_id": outcome.confirmation_id,
+            "certificate_no": numbers[0] if numbers else None, "certificate_nos": numbers}
+
+
+def confirm_planting(runtime: Runtime, report: PlantingReport) -> dict[str, object]:
+    """Record one planting confirmation; raises the specific error of a refused one."""
+    _partner(runtime, report.partner_id)
+    current = planting_catalog.catalog(runtime)
+    try:
+        with write_tx(runtime.engine) as connection:
+            outcome = confirm_in_tx(connection, current, tz=runtime.settings.zone, now=runtime.clock.now(),
+                                    reports=[report], savepoints=False)[0]
+    except IntegrityError as error:  # a concurrent confirmation took the photo, tag or point first
+        raise duplicate_error(error) from None
+    return outcome_view(outcome)
+
+
+def confirm_bulk(runtime: Runtime, partner_id: str, body: bytes, content_type: str) -> dict[str, object]:
+    """Confirm many plantings; per-row results, valid rows kept (see the module docstring)."""
+    _partner(runtime, partner_id)
+    rows = parse_bulk(body, content_type, partner_id)
+    current = planting_catalog.catalog(runtime)
+    results: list[dict[str, object]] = []
+    for start in range(0, len(rows), BULK_CHUNK_ROWS):
+        chunk = rows[start:start + BULK_CHUNK_ROWS]
+        reports = [item for _, item in chunk if isinstance(item, PlantingReport)]
+        outcomes = iter([])
+        if reports:
+            with write_tx(runtime.engine) as connection:
+                outcomes = iter(confirm_in_tx(connection, current, tz=runtime.settings.zone,
+                                              now=runtime.clock.now(), reports=reports, savepoints=True))
+        for row_no, item in chunk:
+            if isinstance(item, PlantingReport):
+                outcome = next(outcomes)
+                error = outcome.error
+                tree_id = outcome.tree_id
+            else:
+                outcome, error, tree_id = None, item[1], item[0]
+            if error is None and outcome is not None:
+                results.append({"row": row_no, "result": "confirmed", **outcome_view(outcome), "code": None,
+                                "message": None})
+            else:
+                assert error is not None
+                results.append({"row": row_no, "result": "rejected", "tree_id": tree_id, "status": None,
+                                "confirmation_id": None, "certificate_no": None, "certificate_nos": [],
+                                "code": error.code, "message": error.message})
+    confirmed = sum(1 for r in results if r["result"] == "confirmed")
+    return {"confirmed": confirmed, "rejected": len(results) - confirmed, "results": results}
+
+
+def parse_bulk(body: bytes, content_type: str, partner_id: str) -> list[tuple[int, PlantingReport | tuple]]:
+    """Rows numbered from 1, each a report or ``(tree_id, error)`` for a row that cannot be read."""
+    media = content_type.split(";")[0].strip().lower()
+    if media in ("text/csv", "application/csv"):
+        items = _csv_items(body)
+    elif media in ("application/json", ""):
+        items = _json_items(body)
+    else:
+        raise InvalidInput(f"send text/csv or application/json, not {media!r}", code="unsupported_media_type")
+    out: list[tuple[int, PlantingReport | tuple]] = []
+    for row_no, fields in enumerate(items, start=1):
+        if isinstance(fields, GreenEnergyError):
+            tree_id = fields.details.get("tree_id")
+            out.append((row_no, (tree_id if isinstance(tree_id, str) else None, fields)))
+            continue
+        try:
+            out.append((row_no, report_from_fields(fields, partner_id)))
+        except GreenEnergyError as error:
+            tree_id = fields.get("tree_id") if isinstance(fields, Mapping) else None
+            out.append((row_no, (tree_id if isinstance(tree_id, str) else None, error)))
+    return out
+
+
+def _csv_items(body: bytes) -> list[object]:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("the CSV must be UTF-8 text", code="invalid_csv") from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [name.strip() for name in reader.fieldnames or []]
+    missing = [name for name in REQUIRED_FIELDS if name not in header]
+    unknown = [name for name in header if name not in FIELDS]
+    if missing or unknown:
+        problems = ([f"missing columns {', '.join(missing)}"] if missing else []) + (
+            [f"unknown columns {', '.join(unknown)}"] if unknown else [])
+        raise InvalidInput(f"CSV header: {'; '.join(problems)}; expected {','.join(FIELDS)}", code="invalid_csv")
+    reader.fieldnames = header
+    items: list[object] = []
+    try:
+        for row in reader:
+            if len(items) >= BULK_MAX_ROWS:
+                raise TooLarge(f"at most {BULK_MAX_ROWS} rows per request", code="too_many_rows")
+            if None in row:  # more cells than columns
+                items.append(InvalidInput(f"CSV line {reader.line_num} has more cells than the header",
+                                          code="invalid_row", tree_id=row.get("tree_id")))
+            else:
+                items.append(dict(row))
+    except csv.Error as error:
+        raise InvalidInput(f"CSV line {reader.line_num}: {error}", code="invalid_csv") from None
+    return items
+
+
+def _json_items(body: bytes) -> list[object]:
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidInput(f"the body is not JSON: {error}", code="invalid_json") from None
+    if isinstance(value, dict) and isinstance(value.get("plantings"), list):
+        value = value["plantings"]
+    if not isinstance(value, list):
+        raise InvalidInput('send a JSON list of plantings (or {"plantings": [...]})', code="invalid_json")
+    if len(value) > BULK_MAX_ROWS:
+        raise TooLarge(f"at most {BULK_MAX_ROWS} rows per request, got {len(value)}", code="too_many_rows")
+    return value
+
+
+def report_from_fields(fields: object, partner_id: str) -> PlantingReport:
+    """A planting report from one row's raw values (CSV text or JSON values)."""
+    if not isinstance(fields, Mapping):
+        raise InvalidInput("each row must be an object with the planting's fields", code="invalid_row")
+    unknown = sorted(str(k) for k in fields if k not in FIELDS)
+    if unknown:
+        raise InvalidInput(f"unknown fields {', '.join(unknown)}; expected {', '.join(FIELDS)}", code="invalid_row")
+    missing = [name for name in REQUIRED_FIELDS if fields.get(name) in (None, "")]
+    if missing:
+        raise InvalidInput(f"missing {', '.join(missing)}", code="missing_field", fields=missing)
+    tag = fields.get("tag")
+    return PlantingReport(
+        tree_id=_text(fields["tree_id"], "tree_id"), partner_id=partner_id,
+        species_id=_text(fields["species_id"], "species_id"),
+        planted_at=_instant(fields["planted_at"], "planted_at"),
+        latitude=_degrees(fields["latitude"], "latitude"), longitude=_degrees(fields["longitude"], "longitude"),
+        photo_sha256=_text(fields["photo_sha256"], "photo_sha256"),
+        tag=None if tag in (None, "") else _text(tag, "tag"),
+    )
+
+
+def _text(value: object, name: str) -> str:
+    if not isinstance(value, str) or len(value) > 200:
+        raise InvalidInput(f"{name} must be text of at most 200 characters", code="invalid_row", field=name)
+    return value.strip()
+
+
+def _instant(value: object, name: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise InvalidTimestamp(f"{name} must be an ISO 8601 time with a zone offset, got {value!r}")
+
+
+def _degrees(value: object, name: str) -> float:
+    if isinstance(value, bool):
+        raise InvalidCoordinates(f"{name} must be a number of degrees, got {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value).strip())
+    except ValueError:
+        raise InvalidCoordinates(f"{name} must be a number of degrees, got {value!r}") from None
+
+
+# --- survival -------------------------------------------------------------------------
+
+
+def report_survival(runtime: Runtime, report: SurvivalReport) -> dict[str, object]:
+    """Record a survival check: alive keeps the tree; dead orders a free replacement."""
+    _partner(runtime, report.partner_id)
+    current = planting_catalog.catalog(runtime)
+    try:
+        with write_tx(runtime.engine) as connection:
+            done = survival_in_tx(connection, current, tz=runtime.settings.zone, now=runtime.clock.now(),
+                                  report=report)
+    except IntegrityError as error:
+        raise duplicate_error(error) from None
+    return {"tree_id": done.tree_id, "event": done.event, "status": done.status,
+            "confirmation_id": done.confirmation_id, "replanting_order_id": done.replanting_order_id,
+            "replanting_deadline": done.replanting_deadline}
