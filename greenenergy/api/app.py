@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from greenenergy import __version__
 from greenenergy.api.errors import install_error_handlers
 from greenenergy.api.limits import BodyLimit
-from greenenergy.api.routes import events, health, ledger
+from greenenergy.api.routes import events, forest, health, ledger
 from greenenergy.api.routes import planting as planting_routes
 from greenenergy.services.runtime import Runtime
 
@@ -24,6 +24,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(ledger.router)
+    app.include_router(forest.router)
     app.include_router(events.router)
     app.include_router(planting_routes.router)
     app.add_middleware(BodyLimit)

@@ -1,0 +1,173 @@
+"""Achievements: evaluate a user's metrics against the catalog and award each one once.
+
+The catalog is ``<catalog_dir>/achievements/achievements.yaml``, loaded and validated once
+per process (cached in ``runtime.cache``); a missing file means no achievements, an invalid
+one raises the ``CatalogError`` naming ``file:line``.
+
+``evaluate`` is called after the changes that move a metric (collect, collect-all, steal,
+water; the planting service may call it after a redemption) and on every read of the
+user's achievements, so an award is never missed even if a hook was skipped. It is
+idempotent and safe to run concurrently: the metrics are read in one transaction, and the
+awards are written with ``INSERT ... ON CONFLICT DO NOTHING`` on (user, achievement), so a
+second evaluation, or one racing it, stores nothing twice and grants a reward item only
+with the award row it actually inserted. ``awarded_at`` is the time of that evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, func, select
+
+from greenenergy.db import forest_repo
+from greenenergy.db.engine import read_tx, write_tx
+from greenenergy.db.tables_events import EventRow
+from greenenergy.db.tables_forest import BallRow
+from greenenergy.errors import GreenEnergyError
+from greenenergy.forest import Achievement, Award, UserStats, evaluate as evaluate_awards, grant_item
+from greenenergy.forest import load_achievements, metric_value, streak_days
+from greenenergy.periods import local_date
+from greenenergy.services import planting_queries
+from greenenergy.services.runtime import Runtime
+
+CACHE_KEY = "forest.achievements"
+EVENTS = EventRow.__table__
+BALLS = BallRow.__table__
+log = logging.getLogger("greenenergy.forest")
+
+
+@dataclass(frozen=True)
+class AchievementView:
+    achievement_id: str
+    name: dict[str, str]
+    description: dict[str, str] | None
+    metric: str
+    threshold: int
+    value: int
+    reward_item: str | None
+    awarded: bool
+    awarded_at: datetime | None
+
+
+def catalog(runtime: Runtime) -> tuple[Achievement, ...]:
+    """The achievements catalog, loaded once per process."""
+    if CACHE_KEY not in runtime.cache:
+        path = runtime.settings.catalog_dir / "achievements" / "achievements.yaml"
+        runtime.cache[CACHE_KEY] = load_achievements(path) if path.is_file() else ()
+    return runtime.cache[CACHE_KEY]
+
+
+def user_stats(connection: Connection, user_id: str, achievements: Sequence[Achievement], tz: ZoneInfo) -> UserStats:
+    """The metrics ``achievements`` read, counted from the user's rows (others stay 0)."""
+    metrics = {a.metric for a in achievements}
+    fields: dict[str, object] = {}
+    if "trees_planted" in metrics:
+        fields["trees_planted"] = planting_queries.count_trees(connection, user_id)
+    if "lifetime_energy_g" in metrics:
+        fields["lifetime_energy_g"] = forest_repo.lifetime_minted_g(connection, user_id)
+    if "collect_streak_days" in metrics:
+        times = connection.execute(select(BALLS.c.collected_at).where(
+            BALLS.c.user_id == user_id, BALLS.c.collected_g > 0)).scalars()
+        fields["best_collect_streak_days"] = streak_days(local_date(t, tz) for t in times)[1]
+    if "balls_collected" in metrics:
+        fields["balls_collected"] = _count(connection, BALLS, BALLS.c.user_id == user_id, BALLS.c.collected_g > 0)
+    if "friends" in metrics:
+        fields["friends"] = forest_repo.count_friends(connection, user_id)
+    if "waterings_given" in metrics:
+        fields["waterings_given"] = _count(connection, forest_repo.WATERINGS,
+                                           forest_repo.WATERINGS.c.giver_id == user_id)
+    if "steals" in metrics:
+        thefts = forest_repo.THEFTS
+        fields["steals"] = _count(connection, thefts, thefts.c.thief_id == user_id, thefts.c.stolen_g > 0)
+    if any(m.startswith("events_of_type:") for m in metrics):
+        fields["event_counts"] = {row.event_type: int(row.n) for row in connection.execute(
+            select(EVENTS.c.event_type, func.count().label("n")).where(EVENTS.c.user_id == user_id)
+            .group_by(EVENTS.c.event_type))}
+    totals = sorted(m.removeprefix("data_total:") for m in metrics if m.startswith("data_total:"))
+    if totals:
+        fields["data_totals"] = {key: _data_total(connection, user_id, *key.split(":")) for key in totals}
+    return UserStats(**fields)  # type: ignore[arg-type]
+
+
+def _count(connection: Connection, table, *conditions) -> int:  # noqa: ANN001
+    return int(connection.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one())
+
+
+def _data_total(connection: Connection, user_id: str, event_type: str, field: str) -> int:
+    """Sum of an integer ``data`` field over the user's events of ``event_type``."""
+    total = 0
+    rows = connection.execute(select(EVENTS.c.data).where(EVENTS.c.user_id == user_id,
+                                                          EVENTS.c.event_type == event_type))
+    for text in rows.scalars():
+        value = json.loads(text).get(field)
+        if isinstance(value, int) and not isinstance(value, bool):
+            total += value
+    return total
+
+
+def _store(runtime: Runtime, user_id: str, awards: Sequence[Award]) -> list[Award]:
+    now = runtime.clock.now()
+    stored: list[Award] = []
+    with write_tx(runtime.engine) as connection:
+        for award in awards:
+            item_id = uuid.uuid4().hex if award.reward_item else None
+            if not forest_repo.insert_award(connection, user_id=user_id, achievement_id=award.achievement_id,
+                                            value=award.value, threshold=award.threshold, now=now, item_id=item_id):
+                continue  # a concurrent evaluation awarded it first (and granted its item)
+            if award.reward_item and item_id:
+                item = grant_item(item_id=item_id, user_id=user_id, kind=award.reward_item, now=now)
+                forest_repo.insert_item(connection, item, granted_by=f"achievement:{award.achievement_id}")
+            stored.append(award)
+    return stored
+
+
+def evaluate(runtime: Runtime, user_id: str) -> list[Award]:
+    """Award what ``user_id`` newly reached; returns the awards this call stored."""
+    achievements = catalog(runtime)
+    if not achievements:
+        return []
+    with read_tx(runtime.engine) as connection:
+        held = {row.achievement_id for row in forest_repo.award_rows(connection, user_id)}
+        pending = [a for a in achievements if a.id not in held]
+        if not pending:
+            return []
+        stats = user_stats(connection, user_id, pending, runtime.settings.zone)
+    awards = evaluate_awards(pending, stats, held)
+    return _store(runtime, user_id, awards) if awards else []
+
+
+def evaluate_quietly(runtime: Runtime, user_id: str) -> None:
+    """``evaluate`` after a committed change: a broken catalog must not turn the change's
+    answer into an error (the change is already stored); it is logged, and the next read of
+    the user's achievements reports it."""
+    try:
+        evaluate(runtime, user_id)
+    except GreenEnergyError as error:
+        log.warning("achievements not evaluated for %s: %s", user_id, error)
+
+
+def list_achievements(runtime: Runtime, user_id: str) -> list[AchievementView]:
+    """Every achievement of the catalog with the user's progress; awards what is due first."""
+    evaluate(runtime, user_id)
+    achievements = catalog(runtime)
+    with read_tx(runtime.engine) as connection:
+        awarded = {row.achievement_id: row for row in forest_repo.award_rows(connection, user_id)}
+        stats = user_stats(connection, user_id, achievements, runtime.settings.zone)
+    views = []
+    for a in achievements:
+        row = awarded.get(a.id)
+        views.append(AchievementView(
+            achievement_id=a.id, name=a.name.model_dump(),
+            description=a.description.model_dump() if a.description else None,
+            metric=a.metric, threshold=a.threshold,
+            value=metric_value(a.metric, stats),
+            reward_item=a.reward_item, awarded=row is not None,
+            awarded_at=row.awarded_at if row is not None else None,
+        ))
+    return views

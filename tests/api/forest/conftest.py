@@ -1,0 +1,69 @@
+"""Helpers for the forest API tests: balls made the way ingestion makes them.
+
+``make_ball`` writes, in one commit, a ball and its ``mint`` ledger transaction (debit
+``mint:<rule>``, credit ``user:<uid>:pending``, refs event/rule/ball), as
+``services/ingest.py`` does for one accepted event. Times come from ``forest.new_event_ball``:
+the ball ripens at the first 07:00 (Asia/Shanghai) after ``occurred_at``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from greenenergy.db import balls_repo, ledger_repo
+from greenenergy.db.engine import write_tx
+from greenenergy.forest import Ball, new_event_ball
+from greenenergy.ledger import mint_account, transfer, user_account
+from greenenergy.services import forest_friends
+from greenenergy.services.runtime import Runtime
+from greenenergy.units import shard_of
+
+
+def make_ball(
+    runtime: Runtime,
+    user_id: str,
+    energy_g: int,
+    event_type: str = "recycling.box",
+    occurred_at: datetime | None = None,
+    ingested_at: datetime | None = None,
+) -> Ball:
+    """A new ball of ``user_id`` worth ``energy_g``, funded by a mint, as ingestion writes it."""
+    now = runtime.clock.now()
+    occurred_at = occurred_at or now
+    ingested_at = ingested_at or max(now, occurred_at)
+    event_id = uuid.uuid4().hex[:16]
+    ball = new_event_ball(
+        ball_id="b-" + uuid.uuid4().hex, user_id=user_id, event_type=event_type, energy_g=energy_g,
+        occurred_at=occurred_at, ingested_at=ingested_at, tz=runtime.settings.zone,
+    )
+    rule_id = event_type.replace(".", "_")
+    with write_tx(runtime.engine) as connection:
+        ledger_repo.post_transactions(connection, [transfer(
+            "mint", debit=mint_account(rule_id), credit=user_account(user_id, "pending"), energy_g=energy_g,
+            shard=shard_of(user_id), refs={"event": f"test/{event_id}", "rule": f"{rule_id}@1", "ball": ball.ball_id},
+        )], now=ingested_at)
+        balls_repo.insert_balls(connection, [ball], now=ingested_at)
+    return ball
+
+
+def make_ripe_ball(runtime: Runtime, user_id: str, energy_g: int, event_type: str = "recycling.box") -> Ball:
+    """A ball that is ripe now: its behaviour happened a day ago (so its 07:00 has passed)."""
+    now = runtime.clock.now()
+    return make_ball(runtime, user_id, energy_g, event_type, occurred_at=now - timedelta(days=1), ingested_at=now)
+
+
+def befriend(runtime: Runtime, user_id: str, *others: str) -> None:
+    """Make ``user_id`` mutual friends with each of ``others`` (both sides ask)."""
+    for other in others:
+        forest_friends.request(runtime, user_id, other)
+        forest_friends.request(runtime, other, user_id)
+
+
+def fund(runtime: Runtime, user_id: str, energy_g: int) -> None:
+    """Put ``energy_g`` into the user's available account (a collected ball's worth)."""
+    with write_tx(runtime.engine) as connection:
+        ledger_repo.post_transactions(connection, [transfer(
+            "mint", debit=mint_account("test_grant"), credit=user_account(user_id, "available"),
+            energy_g=energy_g, shard=shard_of(user_id), refs={"test": "fund"},
+        )], now=runtime.clock.now())

@@ -1,0 +1,128 @@
+"""Leaderboards: the SQL ranks equal ``forest.leaderboard``'s definition on random data, the
+scores follow collects and steals, weeks turn at local Monday 00:00, and bad queries fail."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from greenenergy.clock import ManualClock
+from greenenergy.db import forest_repo
+from greenenergy.db.engine import read_tx, write_tx
+from greenenergy.db.ledger_repo import POSTINGS, TX
+from greenenergy.forest import Credit, board_entries, period_scores, rank_among, top, week_window
+from greenenergy.services import forest_leaderboard, forest_steal
+from greenenergy.services.runtime import Runtime
+from tests.api.forest.conftest import befriend, make_ripe_ball
+from tests.helpers import bearer
+
+WEEK = "week:2026-11-16"  # the local week of the test clock (Friday 2026-11-20)
+
+
+def python_board(runtime: Runtime, user_id: str, scope: str, period_key: str) -> list[tuple[str, int]]:
+    """The board's members and scores, read back as plain rows, for the pure definitions."""
+    with read_tx(runtime.engine) as connection:
+        rows = connection.execute(select(forest_repo.SCORES)).all()
+        outgoing, incoming = forest_repo.edges_of(connection, user_id)
+    scores = {r.user_id: int(r.score_g) for r in rows if r.period == period_key}
+    if scope == "friends":
+        members = [user_id, *sorted(outgoing.keys() & incoming.keys())]
+    else:
+        members = [user_id, *sorted({r.user_id for r in rows if r.period == forest_repo.LIFETIME})]
+    return board_entries(members, scores)
+
+
+scores = st.integers(min_value=0, max_value=60)  # small range: many ties
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), size=st.integers(min_value=1, max_value=12))
+def test_sql_ranks_equal_the_python_definition(runtime: Runtime, data: st.DataObject, size: int) -> None:
+    run = uuid.uuid4().hex[:6]
+    users = [f"{run}-{n}" for n in range(size)]
+    rows, asks = [], []
+    for user in users:
+        lifetime = data.draw(scores)
+        week = data.draw(st.integers(0, lifetime))
+        if lifetime > 0:  # rows exist only for users who ever scored, as the services write them
+            rows.append((user, forest_repo.LIFETIME, lifetime))
+            if week > 0:
+                rows.append((user, WEEK, week))
+    for a in users:
+        for b in users:
+            if a != b and data.draw(st.booleans()):
+                asks.append((a, b))  # one-way asks are requests, not friendships
+    with write_tx(runtime.engine) as connection:
+        forest_repo.insert_scores(connection, rows)
+        forest_repo.insert_asks(connection, asks, now=runtime.clock.now())
+
+    limit = data.draw(st.integers(1, 15))
+    for user in users[:3]:
+        for scope in ("friends", "global"):
+            for period, key in (("week", WEEK), ("lifetime", forest_repo.LIFETIME)):
+                board = forest_leaderboard.leaderboard(runtime, user, scope=scope, period=period, limit=limit)
+                entries = python_board(runtime, user, scope, key)
+                assert (board.me.rank, board.total) == rank_among(entries, user), (scope, period)
+                assert board.me.score == dict(entries)[user]
+                expected = top(entries, limit)
+                if scope == "global":  # members at 0 without a row are counted, not listed
+                    expected = top([e for e in entries if e[1] > 0], limit)
+                assert board.top == expected, (scope, period)
+
+
+def test_scores_are_the_grams_collected_and_stolen_in_the_period(runtime: Runtime, client: TestClient) -> None:
+    befriend(runtime, "alice", "bob", "carol")
+    befriend(runtime, "bob", "carol")
+    alices = make_ripe_ball(runtime, "alice", 500)
+    bobs = make_ripe_ball(runtime, "bob", 300)
+    forest_steal.steal(runtime, thief_id="carol", victim_id="alice", ball_id=alices.ball_id)
+    forest_steal.steal(runtime, thief_id="carol", victim_id="bob", ball_id=bobs.ball_id)
+    forest_steal.steal(runtime, thief_id="alice", victim_id="bob", ball_id=bobs.ball_id)
+    for user in ("alice", "bob"):
+        client.post(f"/v1/users/{user}/balls/collect-all", headers=bearer(runtime, "user", user))
+
+    # The definition from the ledger: every credit to an available account by collect or steal.
+    with read_tx(runtime.engine) as connection:
+        credits = [Credit(r.account.split(":")[1], int(r.energy_g), r.created_at) for r in connection.execute(
+            select(POSTINGS.c.account, POSTINGS.c.energy_g, POSTINGS.c.created_at)
+            .join(TX, TX.c.id == POSTINGS.c.transaction_id)
+            .where(TX.c.kind.in_(["collect", "steal"]), POSTINGS.c.account.like("user:%:available")))]
+    since, until = week_window(runtime.clock.now(), runtime.settings.zone)
+    expected = period_scores(credits, since=since, until=until)
+    board = client.get("/v1/users/alice/leaderboard?scope=friends&period=week&limit=5",
+                       headers=bearer(runtime, "user", "alice")).json()
+    assert {row["user_id"]: row["score"] for row in board["top"]} == expected
+    assert board["total"] == 3 and board["period_key"] == WEEK
+    assert board["me"] == next(row for row in board["top"] if row["user_id"] == "alice")
+
+
+def test_the_week_turns_at_local_monday_midnight(runtime: Runtime, client: TestClient, clock: ManualClock) -> None:
+    alice = bearer(runtime, "user", "alice")
+    clock.set(datetime.fromisoformat("2026-11-22T23:59:59+08:00"))  # Sunday
+    ball = make_ripe_ball(runtime, "alice", 40)
+    client.post(f"/v1/users/alice/balls/{ball.ball_id}/collect", headers=alice)
+    sunday = client.get("/v1/users/alice/leaderboard?period=week", headers=alice).json()
+    assert (sunday["period_key"], sunday["me"]["score"]) == (WEEK, 40)
+    clock.set(datetime.fromisoformat("2026-11-23T00:00:00+08:00"))  # Monday
+    monday = client.get("/v1/users/alice/leaderboard?period=week", headers=alice).json()
+    assert (monday["period_key"], monday["me"]["score"], monday["me"]["rank"]) == ("week:2026-11-23", 0, 1)
+    lifetime = client.get("/v1/users/alice/leaderboard?period=lifetime&scope=global", headers=alice).json()
+    assert (lifetime["me"], lifetime["total"]) == ({"rank": 1, "user_id": "alice", "score": 40}, 1)
+
+
+def test_leaderboard_refuses_bad_queries(runtime: Runtime, client: TestClient) -> None:
+    alice = bearer(runtime, "user", "alice")
+    for query in ("scope=enemies", "period=month", "limit=0", "limit=101", "limit=ten"):
+        answer = client.get(f"/v1/users/alice/leaderboard?{query}", headers=alice)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (422, "invalid_request"), query
+    other = client.get("/v1/users/alice/leaderboard", headers=bearer(runtime, "user", "bob"))
+    assert (other.status_code, other.json()["error"]["code"]) == (403, "not_yours")
+    lonely = client.get("/v1/users/alice/leaderboard", headers=alice).json()
+    assert lonely == {"scope": "friends", "period": "week", "period_key": WEEK, "total": 1,
+                      "me": {"rank": 1, "user_id": "alice", "score": 0},
+                      "top": [{"rank": 1, "user_id": "alice", "score": 0}]}
