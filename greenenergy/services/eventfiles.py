@@ -88,12 +88,20 @@ def read_events(path: Path, rules: RuleBook) -> Iterator[FileRow]:
     if missing:
         raise InvalidInput(f"{path}: missing column(s) {', '.join(missing)}; need {', '.join(ENVELOPE)} "
                            f"and the data fields", code="missing_columns")
+    yield from rows_from_frame(frame, rules, source=kind, first_line=first_line)
+
+
+FRAME_IGNORED = ("source", "local_day")  # columns of seed files that are not event data
+
+
+def rows_from_frame(frame: pd.DataFrame, rules: RuleBook, *, source: str, first_line: int = 1) -> Iterator[FileRow]:
+    """Rows of a CSV-like (``source="csv"``: text cells) or typed (``"parquet"``) frame."""
     data_columns = [c for c in frame.columns if c not in ENVELOPE]
     for offset, values in enumerate(frame.itertuples(index=False, name=None)):
         row = dict(zip(frame.columns, values, strict=True))
         data = {c: row[c] for c in data_columns if not _absent(row[c])}
         yield _row(first_line + offset, row["event_id"], row["type"], row["user_id"], row["occurred_at"], data,
-                   rules, source=kind)
+                   rules, source=source)
 
 
 def _read_jsonl(path: Path) -> Iterator[FileRow]:
