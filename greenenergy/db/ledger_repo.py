@@ -156,7 +156,9 @@ def _apply_guarded_balances(connection: Connection, drafts: Sequence[Transaction
             running[key] += delta
     try:
         connection.exec_driver_sql(
-            _WRITE_BALANCES[connection.dialect.name], [(a, s, running[(a, s)]) for a, s in keys]
+            _WRITE_BALANCES[connection.dialect.name],
+            [(running[(a, s)], a, s) if connection.dialect.name == "postgresql" else (a, s, running[(a, s)])
+             for a, s in keys],  # each statement's placeholder order
         )
     except IntegrityError as error:  # the CHECK (balance_g >= 0): cannot happen after the replay above
         raise _overdraft([k[0] for k in keys], None, None) from error
