@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -177,19 +177,28 @@ def load_trees(connection: Connection, tree_ids: Iterable[str], *, lock: bool = 
     return {row.tree_id: _state(TreeState, row) for row in connection.execute(query)}  # type: ignore[misc]
 
 
-def update_tree(connection: Connection, tree: TreeState, **values: object) -> None:
-    """Write new values of a tree read at ``tree.version``; its version goes up by one."""
-    result = connection.execute(
-        update(TREES)
-        .where(TREES.c.tree_id == tree.tree_id, TREES.c.version == tree.version)
-        .values(version=tree.version + 1, **values)
-    )
-    if result.rowcount != 1:
-        raise Conflict(f"tree {tree.tree_id} changed while this request ran; send it again", code="concurrent_update")
+def update_trees(connection: Connection, changes: Sequence[tuple[TreeState, Mapping[str, object]]]) -> None:
+    """Many ``update_tree`` at once (one executemany): each tree as read, and its new values."""
+    if not changes:
+        return
+    names = sorted({name for _, values in changes for name in values})
+    statement = (update(TREES)
+                 .where(TREES.c.tree_id == bindparam("b_tree_id"), TREES.c.version == bindparam("b_version"))
+                 .values(version=bindparam("b_new_version"), **{name: bindparam(f"b_{name}") for name in names}))
+    result = connection.execute(statement, [
+        {"b_tree_id": tree.tree_id, "b_version": tree.version, "b_new_version": tree.version + 1,
+         **{f"b_{name}": values[name] for name in names}} for tree, values in changes])
+    if result.rowcount != len(changes):
+        raise Conflict("a tree changed while this request ran; send it again", code="concurrent_update")
 
 
 def append_event(connection: Connection, **row: object) -> None:
     connection.execute(EVENTS.insert(), [row])
+
+
+def append_events(connection: Connection, rows: Sequence[Mapping[str, object]]) -> None:
+    if rows:
+        connection.execute(EVENTS.insert(), [dict(row) for row in rows])
 
 
 def holders(connection: Connection, tree_ids: Iterable[str]) -> dict[str, list[tuple[str, int, int]]]:
@@ -240,13 +249,18 @@ def open_orders(connection: Connection, tree_ids: Iterable[str]) -> dict[str, Or
     return {row.tree_id: _state(OrderState, row) for row in connection.execute(query)}  # type: ignore[misc]
 
 
-def mark_order_planted(connection: Connection, order_id: str, *, confirmation_id: str, planted_at: datetime) -> None:
+def mark_orders_planted(connection: Connection, rows: Sequence[tuple[str, str, datetime]]) -> None:
+    """Close open orders: ``(order_id, confirmation_id, planted_at)`` each (one executemany)."""
+    if not rows:
+        return
     result = connection.execute(
-        update(ORDERS).where(ORDERS.c.order_id == order_id, ORDERS.c.status.in_(OPEN_ORDER))
-        .values(status="planted", confirmation_id=confirmation_id, planted_at=planted_at)
+        update(ORDERS)  # (executemany takes no IN list)
+        .where(ORDERS.c.order_id == bindparam("b_order_id"), or_(*(ORDERS.c.status == s for s in OPEN_ORDER)))
+        .values(status="planted", confirmation_id=bindparam("b_confirmation_id"), planted_at=bindparam("b_planted_at")),
+        [{"b_order_id": o, "b_confirmation_id": c, "b_planted_at": p} for o, c, p in rows],
     )
-    if result.rowcount != 1:
-        raise Conflict(f"order {order_id} was confirmed by another request", code="already_planted")
+    if result.rowcount != len(rows):
+        raise Conflict("a planting order was confirmed by another request", code="already_planted")
 
 
 def partner_orders(connection: Connection, partner_id: str, *, state: str | None, now: datetime, limit: int,
@@ -379,10 +393,14 @@ def chain_bytes(*, id: str, shard: int, seq: int, kind: str, recorded_at: dateti
                             "prev_hash": prev_hash, "record_hash": record_hash})
 
 
-def insert_confirmation(connection: Connection, record: ConfirmationChainRecord, *, location_key: str | None,
-                        order_id: str | None) -> None:
-    row = {f.name: getattr(record, f.name) for f in fields(ConfirmationChainRecord)}
-    connection.execute(CONFIRMATIONS.insert(), [{**row, "location_key": location_key, "order_id": order_id}])
+def insert_confirmations(connection: Connection,
+                         rows: Sequence[tuple[ConfirmationChainRecord, str | None, str | None]]) -> None:
+    """Store ``(record, location_key, order_id)`` rows (one executemany)."""
+    names = [f.name for f in fields(ConfirmationChainRecord)]
+    if rows:
+        connection.execute(CONFIRMATIONS.insert(), [
+            {**{name: getattr(record, name) for name in names}, "location_key": location_key, "order_id": order_id}
+            for record, location_key, order_id in rows])
 
 
 def confirmation_chain_records(connection: Connection, shard: int) -> Iterator[ConfirmationChainRecord]:

@@ -15,7 +15,6 @@ loser retries and then finds the certificates used).
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -45,8 +44,7 @@ PARTS = NationalCertificatePartRow.__table__
 EXCHANGE_ATTEMPTS = 3
 
 
-def issue_in_tx(
-    connection: Connection,
+def certificate_rows(
     *,
     tree: planting_repo.TreeState,
     holders: list[tuple[str, int, int]],
@@ -56,31 +54,30 @@ def issue_in_tx(
     planting_no: int,
     now: datetime,
     tz: ZoneInfo,
-) -> list[str]:
-    """Issue one certificate per ``(holder_id, shard, share_g)``; returns their numbers."""
+) -> list[dict[str, object]]:
+    """The certificate rows of one confirmation: one per ``(holder_id, shard, share_g)``."""
     issued_on = local_date(now, tz)
-    rows, numbers = [], []
+    rows = []
     for holder_id, shard, share_g in holders:
-        number = certificate_number(tree.tree_id, holder_id, issued_on, planting_no=planting_no)
         facts = CertificateFacts(
-            certificate_no=number, holder_id=holder_id, tree_id=tree.tree_id, species_id=tree.species_id,
+            certificate_no=certificate_number(tree.tree_id, holder_id, issued_on, planting_no=planting_no),
+            holder_id=holder_id, tree_id=tree.tree_id, species_id=tree.species_id,
             plot_id=tree.plot_id, partner_id=tree.partner_id,
             kind="planting" if tree.kind == "planting" else "conservation",
             quantity=tree.quantity, energy_g=tree.energy_g, share_g=share_g, redeemed_at=tree.redeemed_at,
             planted_at=planted_at, issued_on=issued_on, planting_no=planting_no,
             ledger_tx_hash=tree.redeem_tx_hash, confirmation_hash=confirmation_hash,
         )
-        rows.append({**asdict(facts), "shard": shard, "confirmation_id": confirmation_id, "issued_at": now,
-                     "ledger_tx_id": tree.redeem_tx_id, "certificate_hash": certificate_hash(facts)})
-        numbers.append(number)
-    planting_repo.insert_certificates(connection, rows)
-    return numbers
+        rows.append({**{name: getattr(facts, name) for name in planting_repo.FACT_NAMES}, "shard": shard,
+                     "confirmation_id": confirmation_id, "issued_at": now, "ledger_tx_id": tree.redeem_tx_id,
+                     "certificate_hash": certificate_hash(facts)})
+    return rows
 
 
 def certificate_view(row: object, *, national_no: str | None = None) -> dict[str, object]:
     facts = planting_repo.certificate_facts(row)
     return {
-        **asdict(facts),
+        **{name: getattr(facts, name) for name in planting_repo.FACT_NAMES},
         "ledger_tx_id": row.ledger_tx_id,  # type: ignore[attr-defined]
         "confirmation_id": row.confirmation_id,  # type: ignore[attr-defined]
         "issued_at": row.issued_at,  # type: ignore[attr-defined]

@@ -12,9 +12,14 @@ the shard of the tree's owner. Lock order: those chain heads first (``chains.loc
 shard order), then the tree rows (id order); then orders and certificates. No ledger
 transaction is written: planting moves no energy.
 
-``confirm_in_tx`` serves one confirmation (errors raise, the caller's commit rolls back)
-and a bulk chunk (``savepoints=True``: each row in its own SAVEPOINT, a bad row is rolled
-back alone and reported, the valid rows of the chunk commit together).
+``confirm_in_tx`` serves one confirmation (the refusal raises and the caller's commit
+rolls back) and a bulk chunk (``savepoints=True``). A chunk is checked report by report in
+memory against the locked state -- each report sees the ones accepted before it -- and the
+accepted ones are written with one executemany per table inside a SAVEPOINT. Should a
+concurrent commit have taken a photo, tag or point in between (possible on PostgreSQL,
+whose READ COMMITTED readers do not lock the keys they look up), the unique constraint
+fires, the savepoint rolls back and the chunk is done again with one SAVEPOINT per row:
+only the rows that lost the race are refused, every valid row is kept.
 """
 
 from __future__ import annotations
@@ -119,56 +124,93 @@ def _open_batch(connection: Connection, catalog: PlantingCatalog, tz: ZoneInfo, 
 
 def confirm_in_tx(connection: Connection, catalog: PlantingCatalog, *, tz: ZoneInfo, now: datetime,
                   reports: Sequence[PlantingReport], savepoints: bool) -> list[Outcome]:
-    """Record ``reports`` in order on the caller's connection; see the module docstring."""
-    tags = [key for r in reports if r.tag is not None and (key := _quietly(lambda r=r: normalize_tag(r.tag)))]
-    locations = [key for r in reports if (key := _quietly(lambda r=r: report_location_key(r, tz=tz)))]
-    batch = _open_batch(connection, catalog, tz, now, [r.tree_id for r in reports],
-                        photos=[r.photo_sha256 for r in reports if isinstance(r.photo_sha256, str)],
-                        tags=tags, locations=locations)
-    outcomes, changed = [], False
+    """Record ``reports`` in order on the caller's connection; see the module docstring.
+
+    Each report is checked against the locked state as updated by the reports before it,
+    so a photo, tag, point or tree used twice within one batch is refused the second time.
+    """
+    batch = _open(connection, catalog, tz, now, reports)
+    if not savepoints:
+        plans = []
+        for report in reports:  # the first refusal raises; the caller's commit rolls back
+            plans.append(_plan(batch, report))
+            _apply(batch, plans[-1])
+        _write(connection, plans)
+        _store_heads(connection, batch)
+        return [plan.outcome for plan in plans]
+    outcomes: list[Outcome] = []
+    plans = []
     for report in reports:
-        if not savepoints:
-            outcomes.append(_confirm_one(batch, report))
-            changed = True
-            continue
         try:
+            plans.append(_plan(batch, report))
+        except GreenEnergyError as error:
+            outcomes.append(Outcome(report.tree_id, error=error))
+            continue
+        _apply(batch, plans[-1])
+        outcomes.append(plans[-1].outcome)
+    try:
+        with connection.begin_nested():
+            _write(connection, plans)
+    except IntegrityError:
+        # A concurrent commit took a photo, tag or point after we read the used keys
+        # (PostgreSQL): start the batch again, one SAVEPOINT per row, so only the rows that
+        # lost the race are refused.
+        return _row_by_row(connection, catalog, tz, now, reports)
+    _store_heads(connection, batch)
+    return outcomes
+
+
+def _row_by_row(connection: Connection, catalog: PlantingCatalog, tz: ZoneInfo, now: datetime,
+                reports: Sequence[PlantingReport]) -> list[Outcome]:
+    batch = _open(connection, catalog, tz, now, reports)
+    outcomes: list[Outcome] = []
+    for report in reports:
+        try:
+            plan = _plan(batch, report)
             with connection.begin_nested():
-                outcome = _confirm_one(batch, report, apply=False)
+                _write(connection, [plan])
         except GreenEnergyError as error:
             outcomes.append(Outcome(report.tree_id, error=error))
         except IntegrityError as error:
             outcomes.append(Outcome(report.tree_id, error=_duplicate(error)))
         else:
-            _apply(batch, report, outcome)
-            outcomes.append(outcome)
-            changed = True
-    if changed:
-        store_heads(connection, CONFIRMATIONS_CHAIN, batch.heads)
+            _apply(batch, plan)
+            outcomes.append(plan.outcome)
+    _store_heads(connection, batch)
     return outcomes
 
 
+def _store_heads(connection: Connection, batch: _Batch) -> None:
+    if batch.heads:  # no known tree, no head locked
+        store_heads(connection, CONFIRMATIONS_CHAIN, batch.heads)
+
+
+def _open(connection: Connection, catalog: PlantingCatalog, tz: ZoneInfo, now: datetime,
+          reports: Sequence[PlantingReport]) -> _Batch:
+    tags = [key for r in reports if r.tag is not None and (key := _quietly(lambda r=r: normalize_tag(r.tag)))]
+    locations = [key for r in reports if (key := _quietly(lambda r=r: report_location_key(r, tz=tz)))]
+    return _open_batch(connection, catalog, tz, now, [r.tree_id for r in reports],
+                       photos=[r.photo_sha256 for r in reports if isinstance(r.photo_sha256, str)],
+                       tags=tags, locations=locations)
+
+
 @dataclass(frozen=True)
-class _Planted(Outcome):
-    tree: TreeState | None = None
-    head: tuple[int, str] | None = None
-    keys: tuple[str, str | None, str | None] = ("", None, None)
+class _Plan:
+    """Everything one accepted confirmation writes, and the state it leaves."""
+
+    outcome: Outcome
+    old_tree: TreeState
+    tree: TreeState
+    record: ConfirmationChainRecord
+    location: str | None
+    tag: str | None
+    order_id: str
+    event: dict[str, object]
+    certificates: list[dict[str, object]]
 
 
-def _apply(batch: _Batch, report: PlantingReport, outcome: Outcome) -> None:
-    """Remember a committed row's effects so the next rows of the batch see them."""
-    assert isinstance(outcome, _Planted) and outcome.tree is not None and outcome.head is not None
-    batch.trees[outcome.tree.tree_id] = outcome.tree
-    batch.heads[outcome.tree.shard] = outcome.head
-    batch.orders.pop(outcome.tree.tree_id, None)
-    photo, tag, location = outcome.keys
-    batch.used.photos.add(photo)
-    if tag is not None:
-        batch.used.tags.add(tag)
-    if location is not None:
-        batch.used.locations.add(location)
-
-
-def _confirm_one(batch: _Batch, report: PlantingReport, *, apply: bool = True) -> Outcome:
+def _plan(batch: _Batch, report: PlantingReport) -> _Plan:
+    """Check one report with the core and build its rows; raises the specific refusal."""
     tree = batch.trees.get(report.tree_id)
     if tree is None:
         raise _tree_not_found(report.tree_id)
@@ -196,25 +238,47 @@ def _confirm_one(batch: _Batch, report: PlantingReport, *, apply: bool = True) -
     )
     record_hash = record.record_hash()
     record = replace(record, hash=sha256_hex(record.canonical_bytes()))
-    connection = batch.connection
-    planting_repo.insert_confirmation(connection, record, location_key=location, order_id=order.order_id)
-    planting_repo.update_tree(connection, tree, status=status.value, plantings=planting_no, last_planted_at=planted_at)
-    planting_repo.append_event(connection, tree_id=tree.tree_id, seq=tree.version, event=event.value,
-                               status=status.value, occurred_at=planted_at, recorded_at=batch.now,
-                               order_id=order.order_id, confirmation_id=record.id)
-    planting_repo.mark_order_planted(connection, order.order_id, confirmation_id=record.id, planted_at=planted_at)
-    numbers = planting_certificates.issue_in_tx(
-        connection, tree=tree, holders=batch.holders.get(tree.tree_id, []), confirmation_id=record.id,
+    certificates = planting_certificates.certificate_rows(
+        tree=tree, holders=batch.holders.get(tree.tree_id, []), confirmation_id=record.id,
         confirmation_hash=record_hash, planted_at=planted_at, planting_no=planting_no, now=batch.now, tz=batch.tz)
-    outcome = _Planted(
-        tree_id=tree.tree_id, status=status.value, confirmation_id=record.id, certificate_nos=tuple(numbers),
+    return _Plan(
+        outcome=Outcome(tree.tree_id, status=status.value, confirmation_id=record.id,
+                        certificate_nos=tuple(str(row["certificate_no"]) for row in certificates)),
+        old_tree=tree,
         tree=replace(tree, status=status.value, plantings=planting_no, last_planted_at=planted_at,
                      version=tree.version + 1),
-        head=(record.seq, record.hash), keys=(report.photo_sha256, tag, location),
+        record=record, location=location, tag=tag, order_id=order.order_id,
+        event={"tree_id": tree.tree_id, "seq": tree.version, "event": event.value, "status": status.value,
+               "occurred_at": planted_at, "recorded_at": batch.now, "order_id": order.order_id,
+               "confirmation_id": record.id},
+        certificates=certificates,
     )
-    if apply:
-        _apply(batch, report, outcome)
-    return outcome
+
+
+def _apply(batch: _Batch, plan: _Plan) -> None:
+    """Let the next reports of the batch see an accepted one."""
+    batch.trees[plan.tree.tree_id] = plan.tree
+    batch.heads[plan.tree.shard] = (plan.record.seq, plan.record.hash)
+    batch.orders.pop(plan.tree.tree_id, None)
+    batch.used.photos.add(plan.record.photo_sha256)
+    if plan.tag is not None:
+        batch.used.tags.add(plan.tag)
+    if plan.location is not None:
+        batch.used.locations.add(plan.location)
+
+
+def _write(connection: Connection, plans: Sequence[_Plan]) -> None:
+    """All rows of the accepted confirmations, one executemany per table."""
+    if not plans:
+        return
+    planting_repo.insert_confirmations(connection, [(p.record, p.location, p.order_id) for p in plans])
+    planting_repo.update_trees(connection, [
+        (p.old_tree, {"status": p.tree.status, "plantings": p.tree.plantings, "last_planted_at": p.tree.last_planted_at})
+        for p in plans])
+    planting_repo.append_events(connection, [p.event for p in plans])
+    planting_repo.mark_orders_planted(connection, [(p.order_id, p.record.id, p.tree.last_planted_at)  # type: ignore[misc]
+                                                   for p in plans])
+    planting_repo.insert_certificates(connection, [row for p in plans for row in p.certificates])
 
 
 @dataclass(frozen=True)
@@ -249,8 +313,8 @@ def survival_in_tx(connection: Connection, catalog: PlantingCatalog, *, tz: Zone
         recorded_at=now, prev_hash=prev_hash,
     )
     record = replace(record, hash=sha256_hex(record.canonical_bytes()))
-    planting_repo.insert_confirmation(connection, record, location_key=None, order_id=None)
-    planting_repo.update_tree(connection, tree, status=status.value)
+    planting_repo.insert_confirmations(connection, [(record, None, None)])
+    planting_repo.update_trees(connection, [(tree, {"status": status.value})])
     order_id = due = None
     if event is TreeEvent.SURVIVAL_DEAD:
         # The replacement is ordered from the moment the tree was found dead, in the same

@@ -7,10 +7,11 @@ subject is the path's partner; the core refuses a tree of another partner's plot
 Bulk confirmation (``POST /v1/partners/{id}/plantings:bulk``): CSV (``text/csv``, header
 ``tree_id,planted_at,latitude,longitude,species_id,photo_sha256[,tag]``) or a JSON list of
 the same objects, at most ``BULK_MAX_ROWS`` rows. Rows are committed in chunks of
-``BULK_CHUNK_ROWS``; inside a chunk each row runs in its own SAVEPOINT, so a bad row is
-rolled back alone and reported with its code while every valid row is kept. A chunk that
-committed stays committed if a later one fails; sending the file again is safe: rows
-already confirmed answer ``already_planted``.
+``BULK_CHUNK_ROWS`` rows, one commit per chunk: each row is checked on its own and a bad row
+is reported with its code while every valid row of the chunk is written (in one
+executemany per table; one SAVEPOINT per row when a concurrent commit races for the same
+keys, see ``planting_confirm``). A chunk that committed stays committed if a later one
+fails; sending the file again is safe: rows already confirmed answer ``already_planted``.
 """
 
 from __future__ import annotations

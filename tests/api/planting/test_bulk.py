@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from greenenergy.clock import ManualClock
+from greenenergy.db import planting_repo
+from greenenergy.planting import DuplicatePhoto
 from greenenergy.services import planting_partner, planting_redeem
 from greenenergy.services.runtime import Runtime
 from tests.api.planting.conftest import SAXAUL_G, fund, photo
@@ -101,3 +104,42 @@ def test_rows_beyond_one_chunk_commit_and_a_second_send_is_harmless(runtime: Run
     assert (first["confirmed"], first["rejected"]) == (5, 0)
     again = planting_partner.confirm_bulk(runtime, "north", body, "text/csv")
     assert {r["code"] for r in again["results"]} == {"already_planted"}
+
+
+def test_a_key_taken_by_a_concurrent_commit_refuses_only_that_row(runtime: Runtime, clock: ManualClock,
+                                                                  monkeypatch) -> None:  # noqa: ANN001
+    """A commit that took a photo after this request read the used keys (PostgreSQL READ
+    COMMITTED) is simulated by hiding the used keys from the first read: the unique
+    constraint fires, and the chunk is redone row by row with the right code."""
+    trees = redeem_many(runtime, 3)
+    clock.advance(days=1)
+    now = clock.now().isoformat()
+    taken = planting_partner.report_from_fields({"tree_id": trees[0], "planted_at": now, "latitude": "38.701",
+                                                 "longitude": "105.201", "species_id": "saxaul",
+                                                 "photo_sha256": photo("taken")}, "north")
+    planting_partner.confirm_planting(runtime, taken)
+    real_used_keys = planting_repo.used_keys
+    reads = []
+
+    def stale_then_real(connection, **keys):  # noqa: ANN001, ANN202
+        reads.append(keys)
+        if len(reads) == 1:
+            return planting_repo.UsedKeys(set(), set(), set())
+        return real_used_keys(connection, **keys)
+
+    monkeypatch.setattr(planting_repo, "used_keys", stale_then_real)
+    csv_text = "\n".join([
+        "tree_id,planted_at,latitude,longitude,species_id,photo_sha256",
+        f"{trees[1]},{now},38.7020,105.2020,saxaul,{photo('taken')}",
+        f"{trees[2]},{now},38.7030,105.2030,saxaul,{photo('fresh')}",
+    ]) + "\n"
+    answer = planting_partner.confirm_bulk(runtime, "north", csv_text.encode(), "text/csv")
+    assert [(r["result"], r["code"]) for r in answer["results"]] == [("rejected", "duplicate_photo"),
+                                                                      ("confirmed", None)]
+    assert len(reads) == 2  # the fast pass, then the row-by-row pass
+    reads.clear()
+    single = planting_partner.report_from_fields({"tree_id": trees[1], "planted_at": now, "latitude": "38.702",
+                                                  "longitude": "105.202", "species_id": "saxaul",
+                                                  "photo_sha256": photo("fresh")}, "north")
+    with pytest.raises(DuplicatePhoto):  # the single path maps the unique violation as well
+        planting_partner.confirm_planting(runtime, single)
