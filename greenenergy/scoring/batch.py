@@ -28,7 +28,7 @@ import pandas as pd
 
 from greenenergy.scoring.batch_data import Frame, family_values, grams_of, ns_of
 from greenenergy.scoring.calendar import month_start_days, week_start_days
-from greenenergy.scoring.groups import Groups, dense_codes
+from greenenergy.scoring.groups import Groups, composite
 from greenenergy.scoring.limits import MAX_EVENT_ENERGY_G
 from greenenergy.scoring.online import apply_caps
 from greenenergy.scoring.rulebook import RuleBook, RuleFamily, RuleVersion
@@ -81,13 +81,13 @@ def _running_totals(frame: Frame, family: RuleFamily, values, state: ScoringStat
     totals = values.columns[field].astype(np.int64)
     counted = values.condition  # condition not met: not a report of the day's total
     days = frame.days[rows]
-    groups = Groups(dense_codes(frame.user_codes[rows], days))
+    groups = Groups(composite(frame.user_codes[rows], days))
     reported = np.where(counted, np.maximum(totals, 0), 0)
     first = groups.first_rows()
     before = np.zeros(groups.size, dtype=np.int64)
     if state is not None:
         keys = [(frame.user_ids[frame.user_codes[rows[i]]], family.id, frame.date_of(days[i])) for i in first]
-        before = np.array([state.running_rows.get(k, 0) for k in keys], dtype=np.int64)
+        before = np.array([state.running_total(k) for k in keys], dtype=np.int64)
     previous = np.maximum(groups.earlier_max(reported), before[groups.codes])
     formula_g = np.where(counted, 0, -1).astype(np.int64)
     rises = np.flatnonzero(counted & (totals > previous))
@@ -102,8 +102,7 @@ def _running_totals(frame: Frame, family: RuleFamily, values, state: ScoringStat
         highest = np.maximum(groups.maxima(reported), before)
         for group in np.flatnonzero(highest > before):
             key = keys[group]
-            state.running_rows[key] = int(highest[group])
-            state.dirty_running_keys.add(key)
+            state.set_running(key, int(highest[group]))
     return formula_g
 
 
@@ -138,12 +137,12 @@ def _caps(frame: Frame, family: RuleFamily, rows, version_of, grams, state) -> t
     energy_chain = _chain(family, version.energy_caps)
     if not family.uniform_caps or count_chain is None or energy_chain is None:
         return _caps_row_by_row(frame, family, rows, version_of, grams, periods, state)
-    groups = [Groups(dense_codes(frame.user_codes[rows], days, keys)) for days, keys in periods]
+    groups = [Groups(composite(frame.user_codes[rows], days, keys)) for days, keys in periods]
     slot_keys: list[list[tuple]] = []
     before_count, before_energy = [], []
     for slot, group in enumerate(groups):
         keys = _group_keys(frame, family, slot, rows, periods, group) if state is not None else []
-        used = [state.usage_rows.get(k) or (0, 0) for k in keys] if state is not None else []
+        used = [state.usage_rows.get(k) or (0, 0) for k in keys] if state is not None else []  # [count, energy_g, dirty]
         before_count.append(np.array([u[0] for u in used], dtype=np.int64) if used else np.zeros(group.size, np.int64))
         before_energy.append(np.array([u[1] for u in used], dtype=np.int64) if used else np.zeros(group.size, np.int64))
         slot_keys.append(keys)
@@ -166,8 +165,7 @@ def _caps(frame: Frame, family: RuleFamily, rows, version_of, grams, state) -> t
             energy = group.totals(award)
             for g in np.flatnonzero(counts):
                 key = slot_keys[slot][g]
-                state.usage_rows[key] = [int(before_count[slot][g] + counts[g]), int(before_energy[slot][g] + energy[g])]
-                state.dirty_usage_keys.add(key)
+                state.set_usage(key, int(before_count[slot][g] + counts[g]), int(before_energy[slot][g] + energy[g]))
     return award, note
 
 

@@ -19,10 +19,13 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from greenenergy.errors import InvalidInput
 from greenenergy.scoring.calendar import day_number_to_date
 from greenenergy.scoring.errors import InvalidEventData
+from greenenergy.scoring.groups import stable_order
 from greenenergy.scoring.limits import MAX_EVENT_ENERGY_G, MAX_FIELD_MAGNITUDE, MAX_TEXT_FIELD_CHARS
 from greenenergy.scoring.rulebook import RuleBook, RuleFamily, typed_value
 
@@ -57,11 +60,12 @@ class Frame:
         self.ref_code = np.full(self.n, -1, dtype=np.int64)
         self.text_code = np.full(self.n, -1, dtype=np.int64)
         self.capped = np.zeros(self.n, dtype=bool)
-        self.error = np.full(self.n, None, dtype=object)
-        self.reason = np.full(self.n, None, dtype=object)
+        self.error: np.ndarray | None = None  # allocated at the first rejected row
+        self.reason: np.ndarray | None = None
         self.refs: dict[str, int] = {}
         self.texts: dict[str, int] = {}
         self._cache: dict[tuple[str, str], np.ndarray] = {}
+        self._present_bits: np.ndarray | None = None
         self._dates: dict[int, date] = {}
         self.stamps, has_time = _utc_ns(df["occurred_at"])
         self.user_codes, self.user_ids = _factorize(df["user_id"])
@@ -75,13 +79,17 @@ class Frame:
         self.days[good] = rulebook.calendar.local_days(self.stamps[good])
         # time order, ties in row order; by type next (a radix sort on small codes)
         times = self.stamps[good]
-        order = good if bool(np.all(times[1:] >= times[:-1])) else good[np.argsort(times, kind="stable")]
+        in_order = bool(np.all(times[1:] >= times[:-1]))
+        order = good if in_order else good[np.argsort(times, kind="stable")]
+        self._identity = in_order and len(good) == self.n  # order is 0..n-1: skip gathers
         self._type_codes = type_codes
         self._order = order
 
     def rows_by_type(self) -> Iterator[tuple[str | None, np.ndarray]]:
-        codes = self._type_codes[self._order]
-        by_type = self._order[np.argsort(codes.astype(np.int32), kind="stable")]
+        codes = self._type_codes if self._identity else self._type_codes[self._order]
+        by_type = stable_order(codes + 1)  # a radix sort: few types
+        if not self._identity:
+            by_type = self._order[by_type]
         counts = np.bincount(codes + 1, minlength=len(self.type_names) + 1)
         bounds = np.concatenate(([0], np.cumsum(counts)))
         if counts[0]:
@@ -102,8 +110,27 @@ class Frame:
     def floats(self, name: str) -> np.ndarray:
         return self._cached(name, "floats", lambda s: s.to_numpy(dtype=np.float64, na_value=np.nan))
 
-    def objects(self, name: str) -> np.ndarray:
-        return self._cached(name, "objects", lambda s: s.to_numpy(dtype=object))
+    def objects(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """Python objects of ``rows`` (taken first: converting a whole column is slow)."""
+        return self.df[name].iloc[rows].to_numpy(dtype=object)
+
+    def unknown_fields(self, fields: dict[str, str], rows: np.ndarray) -> np.ndarray:
+        """Rows that hold a data column not in ``fields``, from a per-row bit mask of the
+        columns present (one gather per rule instead of one per column)."""
+        if self._present_bits is None:
+            bits = np.zeros(self.n, dtype=np.int64)
+            for bit, name in enumerate(self.data_columns[:63]):
+                bits |= self.present(name).astype(np.int64) << bit
+            self._present_bits = bits
+        allowed = sum(1 << bit for bit, name in enumerate(self.data_columns[:63]) if name in fields)
+        unknown = (self._present_bits[rows] & ~allowed) != 0
+        for name in self.data_columns[63:]:  # beyond 63 data columns: one by one
+            if name not in fields:
+                unknown |= self.present(name)[rows]
+        return unknown
+
+    def first_unknown(self, fields: dict[str, str], row: int) -> str:
+        return next(n for n in self.data_columns if n not in fields and self.present(n)[row])
 
     def _cached(self, name: str, what: str, make) -> np.ndarray:
         key = (name, what)
@@ -113,14 +140,16 @@ class Frame:
 
     def key_codes(self, field: str, rows: np.ndarray) -> np.ndarray:
         """Codes of a cap key field's values (same code = same key text)."""
-        values = self.floats(field)[rows] if self.df[field].dtype.kind in "iuf" else self.objects(field)[rows]
-        codes, _ = pd.factorize(values, sort=False)
+        if self.df[field].dtype.kind in "iuf":
+            codes, _ = pd.factorize(self.floats(field)[rows], sort=False)
+        else:
+            codes, _ = _factorize(self.df[field].iloc[rows])
         return codes.astype(np.int64)
 
     def key_text(self, field: str, row: int) -> str:
         if self.df[field].dtype.kind in "iuf":
             return str(int(self.floats(field)[row]))
-        return str(self.objects(field)[row])
+        return str(self.df[field].iat[row])
 
     def date_of(self, day: int) -> date:
         day = int(day)
@@ -132,6 +161,11 @@ class Frame:
     # output
 
     def reject(self, rows: np.ndarray, code: str, reason: str | np.ndarray) -> None:
+        if not len(rows):
+            return
+        if self.error is None:
+            self.error = np.full(self.n, None, dtype=object)
+            self.reason = np.full(self.n, None, dtype=object)
         self.error[rows] = code
         self.reason[rows] = reason
         self.energy[rows] = 0
@@ -159,14 +193,15 @@ class Frame:
     def result(self) -> pd.DataFrame:
         columns = {}
         if "event_id" in self.df.columns:
-            columns["event_id"] = self.df["event_id"].to_numpy()
+            columns["event_id"] = self.df["event_id"]  # same array, not copied (copy-on-write)
         columns["energy_g"] = self.energy
         columns["rule_ref"] = pd.Categorical.from_codes(self.ref_code, categories=list(self.refs) or [""])
         columns["explanation"] = pd.Categorical.from_codes(self.text_code, categories=list(self.texts) or [""])
         columns["capped"] = self.capped
         # object dtype keeps None for "no error" (pandas would infer str with NaN)
-        columns["error"] = pd.Series(self.error, index=self.df.index, dtype=object)
-        columns["reason"] = pd.Series(self.reason, index=self.df.index, dtype=object)
+        none = np.full(self.n, None, dtype=object) if self.error is None else None
+        columns["error"] = pd.Series(self.error if none is None else none, index=self.df.index, dtype=object)
+        columns["reason"] = pd.Series(self.reason if none is None else none, index=self.df.index, dtype=object)
         return pd.DataFrame(columns, index=self.df.index)
 
 
@@ -196,6 +231,18 @@ def _utc_ns(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (-1 for NA) and the distinct values of a column."""
+    if isinstance(column.dtype, pd.CategoricalDtype):  # e.g. dictionary-encoded Parquet
+        return column.cat.codes.to_numpy(dtype=np.int64), np.asarray(column.cat.categories, dtype=object)
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        # pyarrow's dictionary encoding is about twice as fast as pd.factorize on strings
+        encoded = pc.dictionary_encode(pa.array(column.array))
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        if encoded.null_count:
+            codes = np.where(encoded.is_valid().to_numpy(zero_copy_only=False), codes, -1)
+        return codes.astype(np.int64), np.asarray(encoded.dictionary.to_pylist(), dtype=object)
     codes, uniques = pd.factorize(column, sort=False)
     return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
@@ -277,9 +324,10 @@ def _validate(frame: Frame, version, rows, reason, field_of, at) -> dict[str, np
         reason[fresh] = code
         field_of[fresh] = name
 
-    for name in frame.data_columns:
-        if name not in version.fields:
-            mark(frame.present(name)[rows], UNKNOWN_FIELD, name)
+    unknown = frame.unknown_fields(version.fields, rows) & (reason[at] == 0)
+    if unknown.any():
+        reason[at[unknown]] = UNKNOWN_FIELD
+        field_of[at[unknown]] = [frame.first_unknown(version.fields, row) for row in rows[unknown]]
     values: dict[str, np.ndarray] = {}
     for name, kind in version.fields.items():
         array, problems = _field(frame, name, kind, rows)
@@ -313,10 +361,11 @@ def _field(frame: Frame, name: str, kind: str, rows: np.ndarray) -> tuple[np.nda
 
 
 def _object_field(frame: Frame, name: str, kind: str, rows, problems) -> tuple[np.ndarray, np.ndarray]:
-    raw = frame.objects(name)[rows]
-    if kind == "str" and isinstance(frame.df[name].dtype, pd.StringDtype):
-        too_long = np.flatnonzero((problems == 0) & (frame.df[name].str.len().to_numpy(dtype=np.float64, na_value=0)[rows] > MAX_TEXT_FIELD_CHARS))
-        problems[too_long] = OUT_OF_BOUNDS
+    taken = frame.df[name].iloc[rows]
+    raw = taken.to_numpy(dtype=object)
+    if kind == "str" and isinstance(taken.dtype, pd.StringDtype):
+        lengths = taken.str.len().to_numpy(dtype=np.float64, na_value=0)
+        problems[(problems == 0) & (lengths > MAX_TEXT_FIELD_CHARS)] = OUT_OF_BOUNDS
         return raw, problems
     dtype = {"int": np.float64, "float": np.float64, "bool": bool, "str": object}[kind]
     values = np.zeros(len(rows), dtype=dtype)

@@ -45,13 +45,14 @@ class LocalCalendar:
 
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
-        # hour number -> triple, or False when the hour straddles a local date or offset
-        self._hours: dict[int, Triple | bool] = {}
+        # UTC hour number (ordinal * 24 + hour) -> triple, or False when the hour straddles
+        # a local date or an offset change (computed exactly each time)
+        self.hours: dict[int, Triple | bool] = {}
 
     def periods(self, moment: datetime) -> Triple:
         """(local day, week start, month start) of a tz-aware UTC ``moment``."""
         key = moment.toordinal() * 24 + moment.hour
-        hit = self._hours.get(key)
+        hit = self.hours.get(key)
         if hit:
             return hit  # type: ignore[return-value]
         if hit is None:
@@ -61,15 +62,15 @@ class LocalCalendar:
         return period_triple(local_date(moment, self.tz))
 
     def _fill(self, key: int, moment: datetime) -> Triple | bool:
-        if len(self._hours) > 200_000:
-            self._hours.clear()
+        if len(self.hours) > 200_000:
+            self.hours.clear()
         start = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
         first = start.astimezone(self.tz)
         last = (start + _JUST_UNDER_AN_HOUR).astimezone(self.tz)
         entry: Triple | bool = False
         if first.date() == last.date() and first.utcoffset() == last.utcoffset():
             entry = period_triple(first.date())
-        self._hours[key] = entry
+        self.hours[key] = entry
         return entry
 
     def local_days(self, utc_ns: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from greenenergy.clock import UTC, ensure_utc
 from greenenergy.scoring.errors import UnknownEventType
 from greenenergy.scoring.limits import MAX_EVENT_ENERGY_G
-from greenenergy.scoring.rulebook import RuleBook, RuleFamily, RuleVersion
+from greenenergy.scoring.rulebook import RuleBook, RuleVersion
 from greenenergy.scoring.state import ScoringState
 
 MAX_CACHED_SCORES = 100_000  # per rule version
@@ -55,6 +55,8 @@ class Score:
 
 def score(rulebook: RuleBook, event: EventIn, state: ScoringState) -> Score:
     """The grams ``event`` earns under ``rulebook``, updating ``state`` (caps, running totals)."""
+    # One flat function on purpose: this is the hot path of ingestion, and every attribute
+    # lookup and call costs. ``version.plan`` holds what it needs, unpacked in one step.
     family = rulebook.by_type.get(event.event_type)
     if family is None:
         raise UnknownEventType(f"no rule scores event type '{event.event_type}'", event_type=event.event_type)
@@ -64,65 +66,98 @@ def score(rulebook: RuleBook, event: EventIn, state: ScoringState) -> Score:
     version = family.single
     if version is None or moment < version.effective_from:
         version = family.version_at(moment)
-    return _score(rulebook, family, version, event.user_id, moment, event.data, state)
-
-
-def score_many(rulebook: RuleBook, events: Iterable[EventIn], state: ScoringState) -> list[Score]:
-    """``score`` each event in the order given (give them in ``occurred_at`` order)."""
-    return [score(rulebook, event, state) for event in events]
-
-
-def _score(
-    rulebook: RuleBook,
-    family: RuleFamily,
-    version: RuleVersion,
-    user_id: str,
-    moment: datetime,
-    data: Mapping[str, Any],
-    state: ScoringState,
-) -> Score:
-    when = version.when_fn
+    when, const, energy, windows, slots, counts, energies, running, rule_id = version.plan
+    data = event.data
     if when is not None and not when(data):
         return _outcome(version, -1, -1, 0, 0)
     triple = None
-    field = family.running_field
-    if field is not None:
-        triple = rulebook.calendar.periods(moment)
-        running_key = (user_id, family.id, triple[0])
-        previous = state.running_rows.get(running_key, 0)
-        total = data[field]
+    if running is None:
+        if const is None:
+            x = energy(data)
+            formula_g = 0 if x <= 0 else MAX_EVENT_ENERGY_G if x >= MAX_EVENT_ENERGY_G else int(x)
+        else:
+            formula_g = const
+    else:
+        triple = rulebook.hours.get(moment.toordinal() * 24 + moment.hour) or rulebook.periods(moment)
+        running_key = (event.user_id, rule_id, triple[0])
+        row = state.running_rows.get(running_key)
+        previous = row[0] if row is not None else 0
+        total = data[running]
         formula_g = 0
         if total > previous:
-            state.running_rows[running_key] = total
-            state.dirty_running_keys.add(running_key)
-            formula_g = version.grams_at({field: total}) - version.grams_at({field: previous})
-            if formula_g < 0:
-                formula_g = 0
-    else:
-        formula_g = version.energy_const
-        if formula_g is None:
-            x = version.energy_fn(data)
-            formula_g = 0 if x <= 0 else MAX_EVENT_ENERGY_G if x >= MAX_EVENT_ENERGY_G else int(x)
+            if row is None:
+                state.running_rows[running_key] = [total, True]
+                state.dirty_running_list.append(running_key)
+            else:
+                row[0] = total
+                if not row[1]:
+                    row[1] = True
+                    state.dirty_running_list.append(running_key)
+            if const is None:
+                x = energy({running: total})
+                y = energy({running: previous})
+                formula_g = (0 if x <= 0 else MAX_EVENT_ENERGY_G if x >= MAX_EVENT_ENERGY_G else int(x)) - (
+                    0 if y <= 0 else MAX_EVENT_ENERGY_G if y >= MAX_EVENT_ENERGY_G else int(y)
+                )
+                if formula_g < 0:
+                    formula_g = 0
     grams = formula_g
     window = -1
-    if version.multipliers:
-        for index, multiplier in enumerate(version.multipliers):
+    if windows:
+        for index, multiplier in enumerate(windows):
             if multiplier.start <= moment < multiplier.end:
                 x = grams * multiplier.factor
                 grams = 0 if x <= 0 else MAX_EVENT_ENERGY_G if x >= MAX_EVENT_ENERGY_G else int(x)
                 window = index
                 break
-    if grams <= 0 or not family.slot_specs:
+    if grams <= 0 or not slots:
         return _outcome(version, formula_g, window, grams, 0)
     if triple is None:
-        triple = rulebook.calendar.periods(moment)
-    rule_id = family.id
-    keys = [
-        (user_id, rule_id, per, triple[index], "" if key_field is None else str(data[key_field]))
-        for per, index, key_field in family.slot_specs
-    ]
-    award, note = apply_caps(version, keys, grams, state)
-    return _outcome(version, formula_g, window, award, note)
+        # LocalCalendar.periods, its per-hour cache looked up inline
+        triple = rulebook.hours.get(moment.toordinal() * 24 + moment.hour) or rulebook.periods(moment)
+    user_id = event.user_id
+    if len(slots) > 1:
+        keys = [
+            (user_id, rule_id, per, triple[index], "" if key_field is None else str(data[key_field]))
+            for per, index, key_field in slots
+        ]
+        award, note = apply_caps(version, keys, grams, state)
+        return _outcome(version, formula_g, window, award, note)
+    # one usage slot (most rules): apply_caps inlined
+    per, index, key_field = slots[0]
+    key = (user_id, rule_id, per, triple[index], "" if key_field is None else str(data[key_field]))
+    usage = state.usage_rows.get(key)
+    if usage is None:  # a new row: nothing used yet, so no cap can bite
+        award = grams
+        cut = 0
+        for _, limit, note in energies:
+            if award > limit:
+                award = limit
+                cut = note
+        state.usage_rows[key] = [1, award, True]
+        state.dirty_usage_list.append(key)
+        return _outcome(version, formula_g, window, award, cut)
+    for _, limit, note in counts:
+        if usage[0] >= limit:
+            return _outcome(version, formula_g, window, 0, note)
+    award = grams
+    cut = 0
+    for _, limit, note in energies:
+        room = limit - usage[1]
+        if award > room:
+            award = room if room > 0 else 0
+            cut = note
+    usage[0] += 1
+    usage[1] += award
+    if not usage[2]:
+        usage[2] = True
+        state.dirty_usage_list.append(key)
+    return _outcome(version, formula_g, window, award, cut)
+
+
+def score_many(rulebook: RuleBook, events: Iterable[EventIn], state: ScoringState) -> list[Score]:
+    """``score`` each event in the order given (give them in ``occurred_at`` order)."""
+    return [score(rulebook, event, state) for event in events]
 
 
 def apply_caps(version: RuleVersion, keys: list[tuple], grams: int, state: ScoringState) -> tuple[int, int]:
@@ -134,7 +169,7 @@ def apply_caps(version: RuleVersion, keys: list[tuple], grams: int, state: Scori
     for key in keys:
         usage = rows.get(key)
         if usage is None:
-            usage = rows[key] = [0, 0]
+            usage = rows[key] = [0, 0, False]
         usages.append(usage)
     for slot, limit, note in version.count_caps:
         if usages[slot][0] >= limit:
@@ -146,16 +181,23 @@ def apply_caps(version: RuleVersion, keys: list[tuple], grams: int, state: Scori
         if award > room:
             award = room if room > 0 else 0
             cut = note
-    for usage in usages:
+    for key, usage in zip(keys, usages):
         usage[0] += 1
         usage[1] += award
-    state.dirty_usage_keys.update(keys)
+        if not usage[2]:
+            usage[2] = True
+            state.dirty_usage_list.append(key)
     return award, cut
 
 
 def _outcome(version: RuleVersion, formula_g: int, window: int, award: int, note: int) -> Score:
     """The (cached) Score; ``formula_g`` -1 means the condition was not met; ``note`` is a
     1-based index into ``version.cap_notes`` of the cap that bit (0: none)."""
+    if window < 0 and not note and award == formula_g:
+        found = version.plain_scores.get(award)  # the common case: the formula's grams
+        if found is None:
+            found = version.plain_scores[award] = _build(version, formula_g, window, award, note)
+        return found
     key = (formula_g, window, award, note)
     found = version.scores.get(key)
     if found is None:

@@ -80,6 +80,8 @@ class RuleVersion:
     energy_caps: tuple[tuple[int, int, int], ...] = ()  # (slot, max_energy_g, 1-based note)
     running_field: str | None = None
     scores: dict[tuple, Any] = field(default_factory=dict)  # online Score cache
+    plain_scores: dict[int, Any] = field(default_factory=dict)  # ... when no multiplier or cap bit
+    plan: tuple = ()  # what online.score unpacks; set by the family (it knows the slots)
 
     def __post_init__(self) -> None:
         self.ref = f"{self.id}@{self.version}"
@@ -148,6 +150,9 @@ class RuleFamily:
         self.slot_specs = tuple((per, PER_INDEX[per], key) for per, key in self.slots)
         if len(self.versions) == 1 and self.versions[0].effective_to is None:
             self.single = self.versions[0]
+        for v in self.versions:
+            v.plan = (v.when_fn, v.energy_const, v.energy_fn, v.multipliers, self.slot_specs,
+                      v.count_caps, v.energy_caps, v.running_field, v.id)
 
     def version_at(self, moment: datetime) -> RuleVersion:
         """The version in force at the UTC ``moment``."""
@@ -166,6 +171,8 @@ class RuleBook:
     def __init__(self, families: list[RuleFamily], tz: ZoneInfo) -> None:
         self.tz = tz
         self.calendar = LocalCalendar(tz)
+        self.periods = self.calendar.periods  # (day, week start, month start) of a UTC instant
+        self.hours = self.calendar.hours  # its cache: UTC hour number -> triple (or False)
         self.by_type: dict[str, RuleFamily] = {f.event_type: f for f in families}
         self.by_id: dict[str, RuleFamily] = {f.id: f for f in families}
 

@@ -15,7 +15,10 @@ unused (count 0, 0 g, running total 0).
   already scored that local day.
 
 Internally keys are plain tuples (they hash and compare equal to the named tuples) so the
-online path does not pay for building named tuples.
+online path does not pay for building named tuples, and a usage row is a mutable list
+``[count, energy_g, dirty]`` (a running total ``[total, dirty]``): the first change of a
+row sets ``dirty`` and appends its key to ``dirty_usage_list`` (``dirty_running_list``),
+which is cheaper per event than adding to a set.
 """
 
 from __future__ import annotations
@@ -50,33 +53,68 @@ class RunningKey(NamedTuple):
 class ScoringState:
     """Cap usage and running totals for the users being scored; owned by the caller."""
 
-    __slots__ = ("usage_rows", "running_rows", "dirty_usage_keys", "dirty_running_keys")
+    __slots__ = ("usage_rows", "running_rows", "dirty_usage_list", "dirty_running_list")
 
     def __init__(self) -> None:
-        # tuple(UsageKey) -> [count, energy_g]; mutable lists so the hot path updates in place
-        self.usage_rows: dict[tuple, list[int]] = {}
-        self.running_rows: dict[tuple, int] = {}
-        self.dirty_usage_keys: set[tuple] = set()
-        self.dirty_running_keys: set[tuple] = set()
+        # tuple(UsageKey) -> [count, energy_g, dirty]; lists so the hot path updates in place
+        self.usage_rows: dict[tuple, list] = {}
+        self.running_rows: dict[tuple, list] = {}  # tuple(RunningKey) -> [total, dirty]
+        self.dirty_usage_list: list[tuple] = []  # keys whose row has dirty set
+        self.dirty_running_list: list[tuple] = []
 
     def load_usage(self, rows: Mapping[Any, Any] | Iterable[tuple[Any, Any]]) -> None:
         """Preload usage rows ``{UsageKey: Usage or (count, energy_g)}``; not marked dirty."""
         items = rows.items() if isinstance(rows, Mapping) else rows
         for key, (count, energy_g) in items:
-            self.usage_rows[tuple(key)] = [int(count), int(energy_g)]
+            key = tuple(key)
+            row = self.usage_rows.get(key)
+            if row is not None and row[2]:
+                row[0], row[1] = int(count), int(energy_g)  # stays dirty
+            else:
+                self.usage_rows[key] = [int(count), int(energy_g), False]
 
     def load_running(self, rows: Mapping[Any, int] | Iterable[tuple[Any, int]]) -> None:
         """Preload running totals ``{RunningKey: highest total}``; not marked dirty."""
         items = rows.items() if isinstance(rows, Mapping) else rows
         for key, total in items:
-            self.running_rows[tuple(key)] = int(total)
+            key = tuple(key)
+            row = self.running_rows.get(key)
+            if row is not None and row[1]:
+                row[0] = int(total)  # stays dirty
+            else:
+                self.running_rows[key] = [int(total), False]
 
     def usage(self, key: tuple) -> Usage:
         row = self.usage_rows.get(tuple(key))
         return Usage(row[0], row[1]) if row else Usage(0, 0)
 
+    def set_usage(self, key: tuple, count: int, energy_g: int) -> None:
+        """Write a usage row's new absolute values and mark it dirty."""
+        row = self.usage_rows.get(key)
+        if row is None:
+            self.usage_rows[key] = [count, energy_g, True]
+            self.dirty_usage_list.append(key)
+            return
+        row[0], row[1] = count, energy_g
+        if not row[2]:
+            row[2] = True
+            self.dirty_usage_list.append(key)
+
     def running_total(self, key: tuple) -> int:
-        return self.running_rows.get(tuple(key), 0)
+        row = self.running_rows.get(tuple(key))
+        return row[0] if row else 0
+
+    def set_running(self, key: tuple, total: int) -> None:
+        """Write a day's new highest running total and mark it dirty."""
+        row = self.running_rows.get(key)
+        if row is None:
+            self.running_rows[key] = [total, True]
+            self.dirty_running_list.append(key)
+            return
+        row[0] = total
+        if not row[1]:
+            row[1] = True
+            self.dirty_running_list.append(key)
 
     def keys_for(self, rulebook: RuleBook, events: Iterable[Any]) -> tuple[set[UsageKey], set[RunningKey]]:
         """Every usage and running-total key that scoring ``events`` reads or writes.
@@ -98,13 +136,18 @@ class ScoringState:
     def dirty_usage(self) -> dict[UsageKey, Usage]:
         """Usage rows changed since load / ``clear_dirty``, with their new absolute values."""
         rows = self.usage_rows
-        return {UsageKey._make(k): Usage(*rows[k]) for k in self.dirty_usage_keys}
+        return {UsageKey._make(k): Usage(rows[k][0], rows[k][1]) for k in self.dirty_usage_list}
 
     def dirty_running(self) -> dict[RunningKey, int]:
         """Running totals raised since load / ``clear_dirty``."""
         rows = self.running_rows
-        return {RunningKey._make(k): rows[k] for k in self.dirty_running_keys}
+        return {RunningKey._make(k): rows[k][0] for k in self.dirty_running_list}
 
     def clear_dirty(self) -> None:
-        self.dirty_usage_keys.clear()
-        self.dirty_running_keys.clear()
+        rows = self.usage_rows
+        for key in self.dirty_usage_list:
+            rows[key][2] = False
+        self.dirty_usage_list.clear()
+        for key in self.dirty_running_list:
+            self.running_rows[key][1] = False
+        self.dirty_running_list.clear()
