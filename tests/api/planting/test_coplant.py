@@ -104,3 +104,27 @@ def test_pool_refusals(client: TestClient, runtime: Runtime) -> None:
     assert seen.status_code == 200 and seen.json()["founder_id"] == "u-a"
     listed = client.get("/v1/users/u-a/coplant-pools", headers=bearer(runtime, "user", "u-a")).json()
     assert [p["pool_id"] for p in listed] == [pool_id]
+
+
+def test_group_size_and_a_full_plot_at_completion(client: TestClient, runtime: Runtime, clock: ManualClock) -> None:
+    small = post(client, runtime, "u-a", "", {"species_id": "saxaul", "max_members": 2}).json()["pool_id"]
+    post(client, runtime, "u-b", f"/{small}/join")
+    third = post(client, runtime, "u-c", f"/{small}/join")
+    assert (third.status_code, third.json()["error"]["code"]) == (409, "pool_members_full")
+    for body, code in (({"species_id": "saxaul", "max_members": 1}, "invalid_group"),
+                       ({"species_id": "saxaul", "daily_cap_g": 0}, "invalid_energy")):
+        answer = post(client, runtime, "u-a", "", body)
+        assert (answer.status_code, answer.json()["error"]["code"]) == (422, code)
+
+    # a-01 holds one fir: a pool for it completes only if the place is still free then.
+    fund(runtime, "u-a", 330_759)
+    fund(runtime, "u-solo", 330_759)
+    pool_id = post(client, runtime, "u-a", "", {"species_id": "fir", "plot_id": "a-01",
+                                               "daily_cap_g": 330_759}).json()["pool_id"]
+    assert post(client, runtime, "u-solo", "", {"species_id": "fir"}).status_code == 201  # a pool takes no place
+    taken = client.post("/v1/users/u-solo/trees", json={"species_id": "fir"}, headers=bearer(runtime, "user", "u-solo"))
+    assert taken.status_code == 201
+    full = post(client, runtime, "u-a", f"/{pool_id}/contributions", {"energy_g": 330_759})
+    assert (full.status_code, full.json()["error"]["code"]) == (409, "plot_full")
+    assert available(runtime, "u-a") == 330_759  # the whole contribution was rolled back
+    assert ledger.balance(runtime, pool_account(pool_id)) == 0

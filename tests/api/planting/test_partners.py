@@ -126,6 +126,8 @@ def test_orders_are_listed_oldest_first_with_status_filters_and_pages(
     assert [o["tree_id"] for o in page + rest] == trees
     bad = client.get("/v1/partners/north/orders?status=lost", headers=headers)
     assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_request")
+    lost = client.get(f"/v1/partners/north/orders?after={'0' * 32}", headers=headers)
+    assert (lost.status_code, lost.json()["error"]["code"]) == (404, "order_not_found")
 
 
 def test_survival_alive_keeps_the_tree_and_dead_orders_a_free_replanting(
