@@ -30,6 +30,8 @@ from greenenergy.scoring.rulebook import RuleBook, RuleVersion
 from greenenergy.scoring.state import ScoringState
 
 MAX_CACHED_SCORES = 100_000  # per rule version
+_UNUSED = (0, 0, False)  # a usage row not loaded nor written yet
+_NO_TOTAL = (0, False)  # a running total not loaded nor written yet
 
 
 class EventIn(NamedTuple):
@@ -81,18 +83,13 @@ def score(rulebook: RuleBook, event: EventIn, state: ScoringState) -> Score:
         triple = rulebook.hours.get(moment.toordinal() * 24 + moment.hour) or rulebook.periods(moment)
         running_key = (event.user_id, rule_id, triple[0])
         row = state.running_rows.get(running_key)
-        previous = row[0] if row is not None else 0
+        previous, dirty = row if row is not None else _NO_TOTAL
         total = data[running]
         formula_g = 0
         if total > previous:
-            if row is None:
-                state.running_rows[running_key] = [total, True]
+            state.running_rows[running_key] = (total, True)
+            if not dirty:
                 state.dirty_running_list.append(running_key)
-            else:
-                row[0] = total
-                if not row[1]:
-                    row[1] = True
-                    state.dirty_running_list.append(running_key)
             if const is None:
                 x = energy({running: total})
                 y = energy({running: previous})
@@ -126,7 +123,8 @@ def score(rulebook: RuleBook, event: EventIn, state: ScoringState) -> Score:
     # one usage slot (most rules): apply_caps inlined
     per, index, key_field = slots[0]
     key = (user_id, rule_id, per, triple[index], "" if key_field is None else str(data[key_field]))
-    usage = state.usage_rows.get(key)
+    rows = state.usage_rows
+    usage = rows.get(key)
     if usage is None:  # a new row: nothing used yet, so no cap can bite
         award = grams
         cut = 0
@@ -134,23 +132,22 @@ def score(rulebook: RuleBook, event: EventIn, state: ScoringState) -> Score:
             if award > limit:
                 award = limit
                 cut = note
-        state.usage_rows[key] = [1, award, True]
+        rows[key] = (1, award, True)
         state.dirty_usage_list.append(key)
         return _outcome(version, formula_g, window, award, cut)
+    count, used, dirty = usage
     for _, limit, note in counts:
-        if usage[0] >= limit:
+        if count >= limit:
             return _outcome(version, formula_g, window, 0, note)
     award = grams
     cut = 0
     for _, limit, note in energies:
-        room = limit - usage[1]
+        room = limit - used
         if award > room:
             award = room if room > 0 else 0
             cut = note
-    usage[0] += 1
-    usage[1] += award
-    if not usage[2]:
-        usage[2] = True
+    rows[key] = (count + 1, used + award, True)
+    if not dirty:
         state.dirty_usage_list.append(key)
     return _outcome(version, formula_g, window, award, cut)
 
@@ -165,12 +162,7 @@ def apply_caps(version: RuleVersion, keys: list[tuple], grams: int, state: Scori
     ``keys`` (one per slot of its family); update the usage. Returns (award, note) where
     ``note`` is the 1-based index in ``version.cap_notes`` of the cap that bit, or 0."""
     rows = state.usage_rows
-    usages = []
-    for key in keys:
-        usage = rows.get(key)
-        if usage is None:
-            usage = rows[key] = [0, 0, False]
-        usages.append(usage)
+    usages = [rows.get(key) or _UNUSED for key in keys]
     for slot, limit, note in version.count_caps:
         if usages[slot][0] >= limit:
             return 0, note
@@ -181,11 +173,9 @@ def apply_caps(version: RuleVersion, keys: list[tuple], grams: int, state: Scori
         if award > room:
             award = room if room > 0 else 0
             cut = note
-    for key, usage in zip(keys, usages):
-        usage[0] += 1
-        usage[1] += award
-        if not usage[2]:
-            usage[2] = True
+    for key, (count, used, dirty) in zip(keys, usages):
+        rows[key] = (count + 1, used + award, True)
+        if not dirty:
             state.dirty_usage_list.append(key)
     return award, cut
 

@@ -15,10 +15,11 @@ unused (count 0, 0 g, running total 0).
   already scored that local day.
 
 Internally keys are plain tuples (they hash and compare equal to the named tuples) so the
-online path does not pay for building named tuples, and a usage row is a mutable list
-``[count, energy_g, dirty]`` (a running total ``[total, dirty]``): the first change of a
-row sets ``dirty`` and appends its key to ``dirty_usage_list`` (``dirty_running_list``),
-which is cheaper per event than adding to a set.
+online path does not pay for building named tuples. A usage row is stored as the tuple
+``(count, energy_g, dirty)`` (a running total as ``(total, dirty)``); the first change of
+a row appends its key to ``dirty_usage_list`` (``dirty_running_list``), which is cheaper
+per event than adding to a set. Tuples of ints, unlike lists, are not tracked by the cycle
+collector, which matters with millions of rows.
 """
 
 from __future__ import annotations
@@ -56,9 +57,8 @@ class ScoringState:
     __slots__ = ("usage_rows", "running_rows", "dirty_usage_list", "dirty_running_list")
 
     def __init__(self) -> None:
-        # tuple(UsageKey) -> [count, energy_g, dirty]; lists so the hot path updates in place
-        self.usage_rows: dict[tuple, list] = {}
-        self.running_rows: dict[tuple, list] = {}  # tuple(RunningKey) -> [total, dirty]
+        self.usage_rows: dict[tuple, tuple[int, int, bool]] = {}  # (count, energy_g, dirty)
+        self.running_rows: dict[tuple, tuple[int, bool]] = {}  # (total, dirty)
         self.dirty_usage_list: list[tuple] = []  # keys whose row has dirty set
         self.dirty_running_list: list[tuple] = []
 
@@ -68,10 +68,7 @@ class ScoringState:
         for key, (count, energy_g) in items:
             key = tuple(key)
             row = self.usage_rows.get(key)
-            if row is not None and row[2]:
-                row[0], row[1] = int(count), int(energy_g)  # stays dirty
-            else:
-                self.usage_rows[key] = [int(count), int(energy_g), False]
+            self.usage_rows[key] = (int(count), int(energy_g), row is not None and row[2])
 
     def load_running(self, rows: Mapping[Any, int] | Iterable[tuple[Any, int]]) -> None:
         """Preload running totals ``{RunningKey: highest total}``; not marked dirty."""
@@ -79,10 +76,7 @@ class ScoringState:
         for key, total in items:
             key = tuple(key)
             row = self.running_rows.get(key)
-            if row is not None and row[1]:
-                row[0] = int(total)  # stays dirty
-            else:
-                self.running_rows[key] = [int(total), False]
+            self.running_rows[key] = (int(total), row is not None and row[1])
 
     def usage(self, key: tuple) -> Usage:
         row = self.usage_rows.get(tuple(key))
@@ -91,13 +85,8 @@ class ScoringState:
     def set_usage(self, key: tuple, count: int, energy_g: int) -> None:
         """Write a usage row's new absolute values and mark it dirty."""
         row = self.usage_rows.get(key)
-        if row is None:
-            self.usage_rows[key] = [count, energy_g, True]
-            self.dirty_usage_list.append(key)
-            return
-        row[0], row[1] = count, energy_g
-        if not row[2]:
-            row[2] = True
+        self.usage_rows[key] = (count, energy_g, True)
+        if row is None or not row[2]:
             self.dirty_usage_list.append(key)
 
     def running_total(self, key: tuple) -> int:
@@ -107,13 +96,8 @@ class ScoringState:
     def set_running(self, key: tuple, total: int) -> None:
         """Write a day's new highest running total and mark it dirty."""
         row = self.running_rows.get(key)
-        if row is None:
-            self.running_rows[key] = [total, True]
-            self.dirty_running_list.append(key)
-            return
-        row[0] = total
-        if not row[1]:
-            row[1] = True
+        self.running_rows[key] = (total, True)
+        if row is None or not row[1]:
             self.dirty_running_list.append(key)
 
     def keys_for(self, rulebook: RuleBook, events: Iterable[Any]) -> tuple[set[UsageKey], set[RunningKey]]:
@@ -144,10 +128,10 @@ class ScoringState:
         return {RunningKey._make(k): rows[k][0] for k in self.dirty_running_list}
 
     def clear_dirty(self) -> None:
-        rows = self.usage_rows
         for key in self.dirty_usage_list:
-            rows[key][2] = False
+            count, energy_g, _ = self.usage_rows[key]
+            self.usage_rows[key] = (count, energy_g, False)
         self.dirty_usage_list.clear()
         for key in self.dirty_running_list:
-            self.running_rows[key][1] = False
+            self.running_rows[key] = (self.running_rows[key][0], False)
         self.dirty_running_list.clear()
