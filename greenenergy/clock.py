@@ -15,6 +15,8 @@ UTC = timezone.utc
 
 def ensure_utc(moment: datetime, *, what: str = "timestamp") -> datetime:
     """Return ``moment`` converted to UTC; refuse naive datetimes."""
+    if moment.tzinfo is UTC:
+        return moment  # the common case on hot paths: already UTC, nothing to convert
     if moment.tzinfo is None or moment.tzinfo.utcoffset(moment) is None:
         raise ValueError(f"{what} must carry a time zone offset, got {moment.isoformat()}")
     return moment.astimezone(UTC)
