@@ -9,7 +9,10 @@ For each backend, on a fresh database with the shipped catalog (trees/, partners
   user through ``planting_redeem.redeem`` (one commit each: the occupancy upsert, the
   guarded ledger debit, tree, holder, history and order rows). No plot is requested, so
   every redemption goes to the plot with the most free places: all clients contend for
-  that plot's occupancy row, the worst case. Median and 99th-percentile latency per call.
+  that plot's occupancy row, the worst case: on PostgreSQL its row lock is held from the
+  reservation to the commit (ledger post, four inserts, the durable commit), so this figure
+  is about one over that time, whatever the number of clients. Median and 99th-percentile
+  latency per call.
 - bulk confirmations/s: ``--rows`` trees are redeemed first (set-up, not timed), then one
   CSV of that many rows is confirmed through ``planting_partner.confirm_bulk`` (parsing,
   the core's checks, chained confirmation rows, certificates; chunks of 500 rows per

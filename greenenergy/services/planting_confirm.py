@@ -73,7 +73,8 @@ class Outcome:
 
 @dataclass
 class _Batch:
-    connection: Connection
+    """The locked state one commit checks its reports against, updated as they are accepted."""
+
     catalog: PlantingCatalog
     tz: ZoneInfo
     now: datetime
@@ -117,7 +118,7 @@ def _open_batch(connection: Connection, catalog: PlantingCatalog, tz: ZoneInfo, 
     shards = planting_repo.tree_shards(connection, tree_ids)
     heads = lock_heads(connection, CONFIRMATIONS_CHAIN, sorted(set(shards.values()))) if shards else {}
     trees = planting_repo.load_trees(connection, shards, lock=True)
-    return _Batch(connection, catalog, tz, now, heads, trees, planting_repo.open_orders(connection, shards),
+    return _Batch(catalog, tz, now, heads, trees, planting_repo.open_orders(connection, shards),
                   planting_repo.holders(connection, shards),
                   planting_repo.used_keys(connection, photos=photos, tags=tags, locations=locations))
 
