@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -68,7 +68,8 @@ def generate(n: int, users: int, seed: int) -> pd.DataFrame:
 
     df["steps"] = column(("walking.steps",), rng.integers(0, 20_000, size=n))
     df["amount_fen"] = column(("payment.offline", "bill.utility", "toll.etc"), rng.integers(0, 20_000, size=n))
-    df["account_no"] = pd.Series(np.char.add("acct", rng.integers(0, 3, size=n).astype(str))).where(kind == "bill.utility")
+    accounts = np.char.add("acct", rng.integers(0, 3, size=n).astype(str))
+    df["account_no"] = pd.Series(accounts).where(kind == "bill.utility")
     df["boxes"] = column(("recycling.box",), rng.integers(0, 4, size=n))
     df["weight_g"] = column(("recycling.clothes",), rng.integers(0, 3_000, size=n))
     df["pages"] = column(("office.paperless",), rng.integers(0, 12, size=n))
@@ -78,7 +79,8 @@ def generate(n: int, users: int, seed: int) -> pd.DataFrame:
 def events_of(df: pd.DataFrame, book) -> list[EventIn]:
     """EventIn records with the raw data of each row, as an API request would carry."""
     fields = {v.event_type: tuple(v.fields) for v in book.versions()}
-    columns = {name: df[name].to_numpy(dtype=object, na_value=None) for name in ("steps", "amount_fen", "account_no", "boxes", "weight_g", "pages")}
+    names = ("steps", "amount_fen", "account_no", "boxes", "weight_g", "pages")
+    columns = {name: df[name].to_numpy(dtype=object, na_value=None) for name in names}
     at = df["occurred_at"].dt.to_pydatetime()
     users, kinds = df["user_id"].to_numpy(dtype=object), df["type"].to_numpy(dtype=object)
     events = []
@@ -211,7 +213,10 @@ def formulas(book) -> dict[str, tuple[Node | None, Node]]:
 def run_zen(events: list[EventIn], trees) -> tuple[float, float, float]:
     import zen
 
-    compiled = {k: (zen.compile_expression(to_zen(w)) if w else None, zen.compile_expression(to_zen(e))) for k, (w, e) in trees.items()}
+    compiled = {
+        kind: (zen.compile_expression(to_zen(when)) if when else None, zen.compile_expression(to_zen(energy)))
+        for kind, (when, energy) in trees.items()
+    }
     def run() -> float:
         total = 0.0
         for event in events:
@@ -228,7 +233,8 @@ def run_datalogic(events: list[EventIn], trees) -> tuple[float, float, float]:
 
     engine = datalogic_py.Engine()
     compiled = {
-        k: (engine.compile(to_jsonlogic(w)) if w else None, engine.compile(to_jsonlogic(e))) for k, (w, e) in trees.items()
+        kind: (engine.compile(to_jsonlogic(when)) if when else None, engine.compile(to_jsonlogic(energy)))
+        for kind, (when, energy) in trees.items()
     }
     session = engine.session()
     evaluate = session.evaluate
@@ -264,7 +270,8 @@ def main() -> None:
     results = []
 
     def validate_all() -> list[EventIn]:
-        return [EventIn(e.user_id, e.event_type, e.occurred_at, book.validate(e.event_type, e.occurred_at, e.data)) for e in raw]
+        return [EventIn(e.user_id, e.event_type, e.occurred_at, book.validate(e.event_type, e.occurred_at, e.data))
+                for e in raw]
 
     wall, cpu, events = timed(validate_all)
     results.append(("validate (RuleBook.validate)", wall, cpu, "per event, before scoring"))
@@ -282,8 +289,9 @@ def main() -> None:
     baseline_wall, baseline_cpu, hand = timed(handwritten, events)
     results.append(("hand-written Python (baseline)", baseline_wall, baseline_cpu, "same rules and caps"))
     trees = formulas(book)
-    results.append(("zen-engine expressions", *run_zen(events, trees)[:2], "formulas only: no caps, no versions"))
-    results.append(("datalogic-py (JSONLogic)", *run_datalogic(events, trees)[:2], "formulas only: no caps, no versions"))
+    formulas_only = "formulas only: no caps, no versions"
+    results.append(("zen-engine expressions", *run_zen(events, trees)[:2], formulas_only))
+    results.append(("datalogic-py (JSONLogic)", *run_datalogic(events, trees)[:2], formulas_only))
 
     batch = out["energy_g"].tolist()
     agree = (online == batch == hand == out_categorical["energy_g"].tolist()
@@ -292,7 +300,8 @@ def main() -> None:
           f"-> {'identical for every event' if agree else 'DIFFERENT'}")
     print(f"\n{'path':42} {'wall s':>7} {'events/s':>11} {'CPU s':>7} {'events/CPU s':>13} {'vs baseline':>11}  note")
     for name, wall, cpu, note in results:
-        print(f"{name:42} {wall:7.2f} {n / wall:11,.0f} {cpu:7.2f} {n / cpu:13,.0f} {baseline_cpu / cpu:10.2f}x  {note}")
+        ratio = baseline_cpu / cpu
+        print(f"{name:42} {wall:7.2f} {n / wall:11,.0f} {cpu:7.2f} {n / cpu:13,.0f} {ratio:10.2f}x  {note}")
     print("\n'vs baseline' compares CPU seconds with the hand-written function's; wall-clock rates "
           "depend on what else the machine is running.")
     if not agree:

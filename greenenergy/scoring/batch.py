@@ -142,7 +142,8 @@ def _caps(frame: Frame, family: RuleFamily, rows, version_of, grams, state) -> t
     before_count, before_energy = [], []
     for slot, group in enumerate(groups):
         keys = _group_keys(frame, family, slot, rows, periods, group) if state is not None else []
-        used = [state.usage_rows.get(k) or (0, 0) for k in keys] if state is not None else []  # [count, energy_g, dirty]
+        # rows are (count, energy_g, dirty)
+        used = [state.usage_rows.get(k) or (0, 0) for k in keys] if state is not None else []
         before_count.append(np.array([u[0] for u in used], dtype=np.int64) if used else np.zeros(group.size, np.int64))
         before_energy.append(np.array([u[1] for u in used], dtype=np.int64) if used else np.zeros(group.size, np.int64))
         slot_keys.append(keys)
@@ -205,7 +206,9 @@ def _group_keys(frame: Frame, family: RuleFamily, slot: int, rows, periods, grou
     ]
 
 
-def _caps_row_by_row(frame: Frame, family: RuleFamily, rows, version_of, grams, periods, state) -> tuple[np.ndarray, np.ndarray]:
+def _caps_row_by_row(
+    frame: Frame, family: RuleFamily, rows, version_of, grams, periods, state
+) -> tuple[np.ndarray, np.ndarray]:
     """Caps applied event by event with the online code (caps that do not vectorise)."""
     state = state if state is not None else ScoringState()
     award = np.zeros(len(rows), dtype=np.int64)

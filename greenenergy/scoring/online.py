@@ -134,6 +134,10 @@ def score(rulebook: RuleBook, event: EventIn, state: ScoringState) -> Score:
                 cut = note
         rows[key] = (1, award, True)
         state.dirty_usage_list.append(key)
+        if not cut and window < 0 and award == formula_g:  # _outcome's common case, inlined
+            found = version.plain_scores.get(award)
+            if found is not None:
+                return found
         return _outcome(version, formula_g, window, award, cut)
     count, used, dirty = usage
     for _, limit, note in counts:
@@ -149,6 +153,10 @@ def score(rulebook: RuleBook, event: EventIn, state: ScoringState) -> Score:
     rows[key] = (count + 1, used + award, True)
     if not dirty:
         state.dirty_usage_list.append(key)
+    if not cut and window < 0 and award == formula_g:  # _outcome's common case, inlined
+        found = version.plain_scores.get(award)
+        if found is not None:
+            return found
     return _outcome(version, formula_g, window, award, cut)
 
 

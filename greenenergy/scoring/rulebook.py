@@ -20,17 +20,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+# numpy scalars count as ints / floats / bools too: data may come from a DataFrame row
+from numpy import bool_ as _np_bool
+from numpy import floating as _np_float
+from numpy import integer as _np_int
+
 from greenenergy.clock import UTC, ensure_utc
 from greenenergy.scoring.calendar import PER_INDEX, LocalCalendar
 from greenenergy.scoring.errors import InvalidEventData, NoRuleInForce, UnknownEventType
 from greenenergy.scoring.expr import Expression
 from greenenergy.scoring.limits import MAX_EVENT_ENERGY_G, MAX_FIELD_MAGNITUDE, MAX_TEXT_FIELD_CHARS
 from greenenergy.scoring.schema import Methodology
-
-# numpy scalars count as ints / floats / bools too: data may come from a DataFrame row
-from numpy import bool_ as _np_bool
-from numpy import floating as _np_float
-from numpy import integer as _np_int
 
 
 @dataclass(frozen=True)
@@ -195,13 +195,20 @@ class RuleBook:
 
     def rule_for(self, event_type: str, occurred_at: datetime) -> RuleVersion:
         """The version in force for ``event_type`` at ``occurred_at`` (tz-aware)."""
-        return self.family(event_type).version_at(ensure_utc(occurred_at, what="occurred_at"))
+        family = self.family(event_type)
+        moment = occurred_at if occurred_at.tzinfo is UTC else ensure_utc(occurred_at, what="occurred_at")
+        single = family.single
+        if single is not None and moment >= single.effective_from:
+            return single
+        return family.version_at(moment)
 
     def validate(self, event_type: str, occurred_at: datetime, data: Any) -> dict[str, Any]:
         """Typed ``data`` for the version in force; raises unknown_type / invalid_data."""
         return self.rule_for(event_type, occurred_at).validate(data)
 
-    def state_keys(self, user_id: str, event_type: str, occurred_at: datetime, data: Mapping[str, Any]) -> tuple[list[tuple], tuple | None]:
+    def state_keys(
+        self, user_id: str, event_type: str, occurred_at: datetime, data: Mapping[str, Any]
+    ) -> tuple[list[tuple], tuple | None]:
         """The usage keys and the running-total key (or None) scoring this event touches."""
         family = self.family(event_type)
         moment = occurred_at if occurred_at.tzinfo is UTC else ensure_utc(occurred_at)
@@ -216,61 +223,58 @@ class RuleBook:
 
 def validate_data(fields: Mapping[str, str], data: Any, ref: str) -> dict[str, Any]:
     """Check ``data`` against declared ``fields``; return typed values (floats as float)."""
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise InvalidEventData(f"{ref}: data must be an object of fields", field="data", reason="not_a_mapping")
-    for name in data:
-        if name not in fields:
-            declared = ", ".join(sorted(fields)) or "none"
-            raise InvalidEventData(
-                f"{ref}: unknown field '{name}' (declared: {declared})", field=str(name), reason="unknown_field"
-            )
+    if not data.keys() <= fields.keys():
+        name = next(n for n in data if n not in fields)
+        declared = ", ".join(sorted(fields)) or "none"
+        raise InvalidEventData(
+            f"{ref}: unknown field '{name}' (declared: {declared})", field=str(name), reason="unknown_field"
+        )
     values: dict[str, Any] = {}
     for name, kind in fields.items():
-        if name not in data:
+        value = data.get(name, _MISSING)
+        # fast paths for the usual Python types; anything else goes through typed_value
+        kind_of = type(value)
+        if kind_of is int and kind == "int" and -MAX_FIELD_MAGNITUDE <= value <= MAX_FIELD_MAGNITUDE:
+            values[name] = value
+        elif kind_of is str and kind == "str" and len(value) <= MAX_TEXT_FIELD_CHARS:
+            values[name] = value
+        elif value is _MISSING:
             raise InvalidEventData(f"{ref}: field '{name}' ({kind}) is missing", field=name, reason="missing")
-        values[name] = typed_value(name, kind, data[name], ref)
+        else:
+            values[name] = typed_value(name, kind, value, ref)
     return values
+
+
+_MISSING = object()
 
 
 def typed_value(name: str, kind: str, value: Any, ref: str) -> Any:
     """``value`` of field ``name`` as its declared ``kind``; raises ``InvalidEventData``."""
-    def wrong(expected: str) -> InvalidEventData:
-        return InvalidEventData(
-            f"{ref}: field '{name}' must be {expected}, got {type(value).__name__} {value!r:.40}",
-            field=name,
-            reason="wrong_type",
-        )
-
-    def too_large() -> InvalidEventData:
-        return InvalidEventData(
-            f"{ref}: field '{name}' is out of bounds (|value| <= {MAX_FIELD_MAGNITUDE:.0e})",
-            field=name,
-            reason="out_of_bounds",
-        )
-
     is_bool = isinstance(value, (bool, _np_bool))
     if kind == "int":
         if is_bool or not isinstance(value, (int, _np_int)):
-            raise wrong("an integer")
+            raise _wrong(ref, name, "an integer", value)
         value = int(value)
         if abs(value) > MAX_FIELD_MAGNITUDE:
-            raise too_large()
+            raise _too_large(ref, name)
         return value
     if kind == "float":
         if is_bool or not isinstance(value, (int, float, _np_int, _np_float)):
-            raise wrong("a number")
+            raise _wrong(ref, name, "a number", value)
         if isinstance(value, (int, _np_int)) and abs(int(value)) > MAX_FIELD_MAGNITUDE:
-            raise too_large()
+            raise _too_large(ref, name)
         number = float(value)
         if not math.isfinite(number) or abs(number) > MAX_FIELD_MAGNITUDE:
-            raise too_large()
+            raise _too_large(ref, name)
         return number
     if kind == "bool":
         if not is_bool:
-            raise wrong("true or false")
+            raise _wrong(ref, name, "true or false", value)
         return bool(value)
     if not isinstance(value, str):
-        raise wrong("text")
+        raise _wrong(ref, name, "text", value)
     if len(value) > MAX_TEXT_FIELD_CHARS:
         raise InvalidEventData(
             f"{ref}: field '{name}' is longer than {MAX_TEXT_FIELD_CHARS} characters",
@@ -278,3 +282,19 @@ def typed_value(name: str, kind: str, value: Any, ref: str) -> Any:
             reason="out_of_bounds",
         )
     return value
+
+
+def _wrong(ref: str, name: str, expected: str, value: Any) -> InvalidEventData:
+    return InvalidEventData(
+        f"{ref}: field '{name}' must be {expected}, got {type(value).__name__} {value!r:.40}",
+        field=name,
+        reason="wrong_type",
+    )
+
+
+def _too_large(ref: str, name: str) -> InvalidEventData:
+    return InvalidEventData(
+        f"{ref}: field '{name}' is out of bounds (|value| <= {MAX_FIELD_MAGNITUDE:.0e})",
+        field=name,
+        reason="out_of_bounds",
+    )

@@ -60,7 +60,8 @@ def read_rule_file(name: str, text: str) -> tuple[list[RawRule], list[str]]:
     finally:
         loader.dispose()
     if not isinstance(node, MappingNode) or not isinstance(value, dict) or "rules" not in value:
-        return [], [f"{name}:1: -: not a rule file; it must be a mapping with a `rules:` list (keep rules/ for rule files only)"]
+        return [], [f"{name}:1: -: not a rule file; it must be a mapping with a `rules:` list "
+                    "(keep rules/ for rule files only)"]
     problems = [
         f"{name}:{key.start_mark.line + 1}: -: unknown top-level key '{key.value}'; only `rules:` is allowed"
         for key, _ in node.value
@@ -70,7 +71,8 @@ def read_rule_file(name: str, text: str) -> tuple[list[RawRule], list[str]]:
     if not isinstance(rules_node, SequenceNode) or not isinstance(value["rules"], list):
         line = (rules_node or node).start_mark.line + 1
         return [], [*problems, f"{name}:{line}: -: `rules:` must be a list of rules"]
-    raws = [RawRule(name, i, item, item_node) for i, (item, item_node) in enumerate(zip(value["rules"], rules_node.value))]
+    items = zip(value["rules"], rules_node.value)
+    raws = [RawRule(name, index, item, item_node) for index, (item, item_node) in enumerate(items)]
     return raws, problems
 
 

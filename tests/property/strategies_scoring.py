@@ -80,7 +80,8 @@ def family(draw, rule_id: str, fields: dict, formulas: tuple, when: str | None, 
 @st.composite
 def rule_set_yaml(draw) -> str:
     rules = draw(family("pay", {"amount": "int", "acct": "str"}, PAY_FORMULAS, "amount >= 20", "acct", False))
-    rules += draw(family("walk", {"steps": "int"}, WALK_FORMULAS, draw(st.sampled_from((None, "steps >= 100"))), None, True))
+    walk_when = draw(st.sampled_from((None, "steps >= 100")))
+    rules += draw(family("walk", {"steps": "int"}, WALK_FORMULAS, walk_when, None, True))
     rules += draw(family("box", {"boxes": "int"}, ("37 * boxes", "40 * boxes - 3"), "boxes >= 1", "boxes", False))
     return yaml.safe_dump({"rules": rules}, sort_keys=False)
 
@@ -139,11 +140,17 @@ def shipped_events(draw, max_size: int = 80) -> list[tuple[str, str, datetime, d
 
 # expressions over these fields; generated as text so that the parser is exercised too
 EXPR_FIELDS = {"a": "int", "b": "int", "x": "float", "y": "float", "flag": "bool", "s": "str"}
-INT_VALUES = st.one_of(st.integers(-10, 10), st.integers(-(10**12), 10**12), st.sampled_from((0, 1, -1, 10**12, -(10**12))))
+INT_VALUES = st.one_of(
+    st.integers(-10, 10), st.integers(-(10**12), 10**12), st.sampled_from((0, 1, -1, 10**12, -(10**12)))
+)
 FLOAT_VALUES = st.one_of(
     st.floats(-1e12, 1e12, allow_nan=False, allow_infinity=False),
     st.sampled_from((0.0, -0.0, 0.5, -0.5, 1e-300, -1e-300, 5e-324, 1e12, 0.1, 1 / 3)),
 )
+
+
+def _binary(parts: tuple[str, str, str]) -> str:
+    return f"({parts[0]} {parts[1]} {parts[2]})"
 
 
 def _numbers() -> st.SearchStrategy[str]:
@@ -155,7 +162,7 @@ def _numbers() -> st.SearchStrategy[str]:
 
     def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         return st.one_of(
-            st.tuples(inner, st.sampled_from(("+", "-", "*", "/", "//", "%")), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            st.tuples(inner, st.sampled_from(("+", "-", "*", "/", "//", "%")), inner).map(_binary),
             inner.map(lambda e: f"(-{e})"),
             st.tuples(st.sampled_from(("min", "max")), inner, inner).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
             st.tuples(st.sampled_from(("floor", "abs")), inner).map(lambda t: f"{t[0]}({t[1]})"),
@@ -167,15 +174,16 @@ def _numbers() -> st.SearchStrategy[str]:
 
 def _conditions(numbers: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return st.one_of(
-        st.tuples(numbers, st.sampled_from(("<", "<=", ">", ">=", "==", "!=")), numbers).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(numbers, st.sampled_from(("<", "<=", ">", ">=", "==", "!=")), numbers).map(_binary),
         st.sampled_from(("flag", "(not flag)", "(s == 'k')", "(s != 'k')", "(flag == True)")),
     )
 
 
 NUMBER_EXPRESSIONS = _numbers()
-CONDITION_EXPRESSIONS = st.tuples(_conditions(NUMBER_EXPRESSIONS), st.sampled_from(("and", "or")), _conditions(NUMBER_EXPRESSIONS)).map(
-    lambda t: f"{t[0]} {t[1]} {t[2]}"
-)
+CONDITION_EXPRESSIONS = st.tuples(
+    _conditions(NUMBER_EXPRESSIONS), st.sampled_from(("and", "or")), _conditions(NUMBER_EXPRESSIONS)
+).map(_binary)
 ROWS = st.fixed_dictionaries(
-    {"a": INT_VALUES, "b": INT_VALUES, "x": FLOAT_VALUES, "y": FLOAT_VALUES, "flag": st.booleans(), "s": st.sampled_from(("k", "j"))}
+    {"a": INT_VALUES, "b": INT_VALUES, "x": FLOAT_VALUES, "y": FLOAT_VALUES,
+     "flag": st.booleans(), "s": st.sampled_from(("k", "j"))}
 )

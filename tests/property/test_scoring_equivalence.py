@@ -50,7 +50,8 @@ def online_and_batch(book, events: list[tuple[str, str, datetime, dict]]):
         online[i] = score(book, EventIn(user, kind, at, validated[i]), online_state).energy_g
     rows = [{"event_id": str(i), "type": kind, "user_id": user, "occurred_at": at, **data}
             for i, (user, kind, at, data) in enumerate(events)]
-    df = pd.DataFrame(rows, columns=["event_id", "type", "user_id", "occurred_at"] + sorted({k for *_, d in events for k in d}))
+    fields = sorted({name for *_, data in events for name in data})
+    df = pd.DataFrame(rows, columns=["event_id", "type", "user_id", "occurred_at", *fields])
     df["occurred_at"] = pd.to_datetime(df["occurred_at"], utc=True)
     batch_state = ScoringState()
     out = score_frame(book, df, batch_state)
@@ -86,10 +87,8 @@ def _agree(text: str, rows: list[dict]) -> None:
         expression = compile_expression(text, EXPR_FIELDS)
     except ExpressionError:
         return  # e.g. a division by a constant 0: refused at load, nothing to compare
-    columns = {
-        name: np.array([row[name] for row in rows], dtype={"int": np.float64, "float": np.float64, "bool": bool, "str": object}[kind])
-        for name, kind in EXPR_FIELDS.items()
-    }
+    dtypes = {"int": np.float64, "float": np.float64, "bool": bool, "str": object}
+    columns = {name: np.array([row[name] for row in rows], dtype=dtypes[kind]) for name, kind in EXPR_FIELDS.items()}
     vector = expression.vector(columns, len(rows))
     for row, got in zip(rows, vector):
         expected = expression.scalar(row)

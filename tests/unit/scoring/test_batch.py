@@ -35,7 +35,8 @@ def test_rows_come_back_in_input_order_with_the_input_index() -> None:
     df = frame(
         [
             {"event_id": "late", "type": "transit.metro", "user_id": "u", "occurred_at": "2026-05-03T12:00:00+08:00"},
-            {"event_id": "early", "type": "recycling.box", "user_id": "u", "occurred_at": "2026-05-03T08:00:00+08:00", "boxes": 2},
+            {"event_id": "early", "type": "recycling.box", "user_id": "u",
+             "occurred_at": "2026-05-03T08:00:00+08:00", "boxes": 2},
         ],
         index=[10, 20],
     )
@@ -110,7 +111,8 @@ def test_a_naive_time_column_is_refused() -> None:
 
 def test_the_state_is_read_and_written_like_the_online_path() -> None:
     rows = [
-        {"type": "transit.metro", "user_id": "u", "occurred_at": f"2026-05-03T{8 + i:02d}:00:00+08:00"} for i in range(3)
+        {"type": "transit.metro", "user_id": "u", "occurred_at": f"2026-05-03T{8 + i:02d}:00:00+08:00"}
+        for i in range(3)
     ]
     rows.append({"type": "walking.steps", "user_id": "u", "occurred_at": "2026-05-03T21:00:00+08:00", "steps": 9000})
     key = UsageKey("u", "transit.metro", "day", date(2026, 5, 3), "")
@@ -119,7 +121,8 @@ def test_the_state_is_read_and_written_like_the_online_path() -> None:
         state.load_usage({key: Usage(3, 156)})
     out = score_frame(BOOK, frame(rows), batch_state)
     events = [
-        EventIn(r["user_id"], r["type"], pd.Timestamp(r["occurred_at"]).to_pydatetime(), {"steps": r["steps"]} if "steps" in r else {})
+        EventIn(r["user_id"], r["type"], pd.Timestamp(r["occurred_at"]).to_pydatetime(),
+                {"steps": r["steps"]} if "steps" in r else {})
         for r in rows
     ]
     online = [score(BOOK, e, online_state).energy_g for e in events]

@@ -20,10 +20,10 @@ def both(text: str, **values):
     """(scalar result, vector result) of ``text`` for one row of ``values``."""
     expression = compile_expression(text, FIELDS)
     scalar = expression.scalar(values)
-    columns = {
-        name: np.array([value], dtype=object if isinstance(value, str) else bool if isinstance(value, bool) else np.float64)
-        for name, value in values.items()
-    }
+    def dtype(value):
+        return object if isinstance(value, str) else bool if isinstance(value, bool) else np.float64
+
+    columns = {name: np.array([value], dtype=dtype(value)) for name, value in values.items()}
     vector = expression.vector(columns, 1)[0]
     return scalar, vector
 

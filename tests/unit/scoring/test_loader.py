@@ -54,7 +54,8 @@ def test_problems_name_file_line_and_rule(tmp_path: Path) -> None:
     assert problems == [f"{path}:9: pay: unknown key 'colour'; see rules/README.md for the keys of a rule"]
     (tmp_path / "a.yaml").write_text((tmp_path / "a.yaml").read_text().replace("    colour: red\n", ""))
     assert check_rules(tmp_path, TZ) == [
-        f"{path}:8: pay: energy_g: \"amount_fen.bit_length\": attribute access is not allowed; use a declared field name",
+        f"{path}:8: pay: energy_g: \"amount_fen.bit_length\": attribute access is not allowed; "
+        "use a declared field name",
     ]
 
 
@@ -93,7 +94,8 @@ def test_every_problem_of_every_file_is_listed(tmp_path: Path) -> None:
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     assert problems == [
         f"{a}:3: one: version: Input should be greater than or equal to 1 (got 0)",
-        f"{a}:5: one: effective_from: expected a date like 2026-09-01 or a date-time like 2026-09-01T08:00:00+08:00 (got 'someday')",
+        f"{a}:5: one: effective_from: expected a date like 2026-09-01 or a date-time like "
+        "2026-09-01T08:00:00+08:00 (got 'someday')",
         f"{a}:13: two: when must be a condition (True/False), but 'n + 1' is a number; e.g. write 'n + 1 > 0'",
         f"{a}:14: two: energy_g: \"n ** 2\": '**' is not allowed; write the multiplication out",
         f"{b}:8: three: caps[0].per: Input should be 'day', 'week' or 'month' (got 'hour')",
@@ -137,14 +139,17 @@ def test_duplicate_keys_and_versions_and_overlaps(tmp_path: Path) -> None:
 """
     text = "rules:\n" + rule.format(version=1, start="2017-01-01") + rule.format(version=1, start="2018-01-01")
     text += rule.format(version=2, start="2019-01-01")
-    text += "  - id: box2\n    id: box3\n    version: 1\n    event_type: box\n    effective_from: 2017-01-01\n    energy_g: 1\n    methodology: {source: s, verified: true}\n"
+    text += ("  - id: box2\n    id: box3\n    version: 1\n    event_type: box\n    effective_from: 2017-01-01\n"
+             "    energy_g: 1\n    methodology: {source: s, verified: true}\n")
     problems = problems_of(tmp_path, **{"r.yaml": text})
     path = tmp_path / "r.yaml"
     assert problems == [
         f"{path}:9: box: version 1 is defined twice (also at {path}:2); give it a new version number",
-        f"{path}:17: box: version 2 overlaps version 1 ({path}:8); end version 1 with effective_to: 2019-01-01 or earlier",
+        f"{path}:17: box: version 2 overlaps version 1 ({path}:8); "
+        "end version 1 with effective_to: 2019-01-01 or earlier",
         f"{path}:21: box3: key 'id' appears twice; keep one",
-        f"{path}:23: box3: event type 'box' is already scored by rule box; one rule id per event type (add a version instead)",
+        f"{path}:23: box3: event type 'box' is already scored by rule box; "
+        "one rule id per event type (add a version instead)",
     ]
 
 

@@ -77,7 +77,8 @@ def box(at: str, boxes: int = 1, user: str = "u-1") -> EventIn:
 
 def test_a_days_cap_carries_across_a_version_change() -> None:
     state = ScoringState()
-    scores = [score(VERSIONED, box(t), state) for t in ("2026-03-01T09:00", "2026-03-01T11:59", "2026-03-01T12:00", "2026-03-01T13:00")]
+    times = ("2026-03-01T09:00", "2026-03-01T11:59", "2026-03-01T12:00", "2026-03-01T13:00")
+    scores = [score(VERSIONED, box(t), state) for t in times]
     assert [(s.rule_ref, s.energy_g) for s in scores] == [("box@1", 37), ("box@1", 37), ("box@2", 40), ("box@2", 0)]
     assert scores[3].explanation == "40 * boxes = 40; cap day max_count 3 reached -> 0"
 
@@ -102,7 +103,8 @@ def test_a_float_multiplier_is_floored_before_the_caps() -> None:
 
 def test_running_total_uses_the_version_in_force_for_both_totals() -> None:
     state = ScoringState()
-    walk = [EventIn("u-1", "walk", local(t), {"steps": s}) for t, s in (("2026-03-01T08:00", 1000), ("2026-03-01T13:00", 1500))]
+    syncs = (("2026-03-01T08:00", 1000), ("2026-03-01T13:00", 1500))  # v1 until noon, then v2
+    walk = [EventIn("u-1", "walk", local(t), {"steps": s}) for t, s in syncs]
     assert [score(VERSIONED, e, state).energy_g for e in walk] == [10, 10]  # 1500//50 - 1000//50
     assert state.dirty_running() == {RunningKey("u-1", "walk", date(2026, 3, 1)): 1500}
 

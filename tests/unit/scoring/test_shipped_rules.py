@@ -96,7 +96,10 @@ def test_utility_bills_one_per_account_per_month_and_ten_a_month() -> None:
     scores = run(events)
     assert [s.energy_g for s in scores] == [262, 0, 262, 262, 0]
     assert scores[1].explanation == "262 g; cap month per account_no max_count 1 reached -> 0"
-    month = [("bill.utility", local(f"2026-07-{1 + i:02d}T09:00"), {"amount_fen": 100, "account_no": f"A-{i}"}) for i in range(11)]
+    month = [
+        ("bill.utility", local(f"2026-07-{1 + i:02d}T09:00"), {"amount_fen": 100, "account_no": f"A-{i}"})
+        for i in range(11)
+    ]
     assert grams(month) == [262] * 10 + [0]
 
 
@@ -171,7 +174,8 @@ def test_the_other_behaviours_figures() -> None:
     assert grams([("retail.no_bag", at, {})]) == [21]
     assert grams([("logistics.e_waybill", at, {})]) == [10]
     assert grams([("recycling.clothes", at, {"weight_g": 1_000})]) == [3_600]
-    assert grams([("recycling.clothes", at, {"weight_g": 3}), ("recycling.clothes", at, {"weight_g": 1_000})]) == [10, 0]
+    clothes = [("recycling.clothes", at, {"weight_g": 3}), ("recycling.clothes", at, {"weight_g": 1_000})]
+    assert grams(clothes) == [10, 0]  # one hand-in a day
     assert grams([("office.paperless", at, {"pages": 3}), ("office.paperless", at, {"pages": 30})]) == [15, 85]
 
 
