@@ -158,8 +158,8 @@ def audit_verify() -> None:
     with runtime() as rt:
         report = verify(rt)
     if report.ok:
-        typer.echo(f"intact: {report.transactions} transactions in {report.shards} shards and "
-                   f"{report.events} events verified")
+        typer.echo(f"intact: {report.transactions} transactions in {report.shards} shards, "
+                   f"{report.events} events and {report.confirmations} planting confirmations verified")
         return
     first = report.findings[0]
     typer.echo(f"TAMPERED: {first.message}", err=False)

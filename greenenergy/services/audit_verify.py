@@ -1,7 +1,7 @@
 """`greenenergy audit verify`: check that nothing in the ledger was altered.
 
-Walks every shard's hash chains (ledger transactions, accepted events) against their
-heads, checks that every accepted event's award equals the grams its mint transaction
+Walks every shard's hash chains (ledger transactions, accepted events, planting
+confirmations and survival checks) against their heads, checks that every accepted event's award equals the grams its mint transaction
 credited, that every cached guarded balance equals the sum of its postings, and that no
 posting lacks its transaction. Returns findings as values; the first names the first bad
 record.
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from greenenergy.db import events_repo, ledger_repo
+from greenenergy.db import events_repo, ledger_repo, planting_repo
 from greenenergy.db.engine import read_tx
 from greenenergy.db.chains import read_heads
 from greenenergy.db.tables import LedgerBalance, LedgerPosting, LedgerTransaction
@@ -26,6 +26,7 @@ from greenenergy.units import SHARD_COUNT
 class VerifyReport:
     transactions: int = 0
     events: int = 0
+    confirmations: int = 0
     shards: int = 0
     findings: list[ChainFinding] = field(default_factory=list)
 
@@ -42,6 +43,7 @@ def verify(runtime: Runtime) -> VerifyReport:
     with read_tx(runtime.engine) as connection:
         heads = read_heads(connection, ledger_repo.LEDGER_CHAIN)
         event_heads = read_heads(connection, events_repo.EVENTS_CHAIN)
+        confirmation_heads = read_heads(connection, planting_repo.CONFIRMATIONS_CHAIN)
         for shard in range(SHARD_COUNT):
             records = list(ledger_repo.chain_records(connection, shard))
             report.transactions += len(records)
@@ -50,6 +52,10 @@ def verify(runtime: Runtime) -> VerifyReport:
             event_records = list(events_repo.event_chain_records(connection, shard))
             report.events += len(event_records)
             report.findings.extend(verify_shard(shard, event_records, event_heads.get(shard), noun="event"))
+            confirmations = list(planting_repo.confirmation_chain_records(connection, shard))
+            report.confirmations += len(confirmations)
+            report.findings.extend(
+                verify_shard(shard, confirmations, confirmation_heads.get(shard), noun="confirmation"))
         report.findings.extend(_award_mismatches(connection))
         orphans = connection.execute(
             select(postings.c.transaction_id, postings.c.idx)

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from greenenergy.cli.main import app
 from greenenergy.db.engine import write_tx
 from greenenergy.ledger import ChainRecord, PostedTransaction, transfer, user_account
-from greenenergy.services import ledger
+from greenenergy.services import demo, ledger
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 
@@ -106,3 +106,16 @@ def test_edited_cached_balance_is_named(runtime: Runtime, posted: list[PostedTra
     code, output = run_verify(runtime)
     assert code == 1
     assert f"balance of user:{USER}:available" in output
+
+
+def test_changed_planting_confirmation_is_named(runtime: Runtime) -> None:
+    demo.load(runtime)
+    assert run_verify(runtime)[0] == 0
+    with write_tx(runtime.engine) as connection:
+        victim = connection.execute(text(
+            "SELECT id FROM planting_confirmations WHERE kind = 'planting' ORDER BY seq LIMIT 1")).scalar_one()
+        connection.execute(text("UPDATE planting_confirmations SET latitude = '38.0000000' WHERE id = :id"),
+                           {"id": victim})
+    code, output = run_verify(runtime)
+    assert code == 1
+    assert f"confirmation {victim}" in output
