@@ -82,6 +82,41 @@ def test_the_shipped_rules_score_the_same_online_and_in_a_batch(generated) -> No
     assert batch_state.dirty_usage() == online_state.dirty_usage()
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=rule_set_yaml(), generated=generated_events(), cut=st.floats(0, 1))
+def test_state_saved_and_reloaded_between_batches_changes_nothing(text: str, generated, cut: float) -> None:
+    """Score the earlier events, keep only the dirty rows (as storage would), load what
+    ``keys_for`` names into a fresh state, and score the later events as a batch: the
+    grams are those of scoring everything in one go."""
+    tz = ZoneInfo("Asia/Shanghai")
+    book = rules_from_yaml(text, tz)
+    events = sorted(
+        ((user, kind, (START + timedelta(minutes=minute)).replace(tzinfo=tz), data)
+         for user, kind, minute, data in generated),
+        key=lambda e: e[2],
+    )
+    split = int(len(events) * cut)
+    inputs = [EventIn(user, kind, at, book.validate(kind, at, data)) for user, kind, at, data in events]
+    whole = ScoringState()
+    expected = [score(book, e, whole).energy_g for e in inputs]
+
+    first = ScoringState()
+    for event in inputs[:split]:
+        score(book, event, first)
+    stored_usage, stored_running = first.dirty_usage(), first.dirty_running()
+    later = ScoringState()
+    usage_keys, running_keys = later.keys_for(book, inputs[split:])
+    later.load_usage({k: stored_usage[k] for k in usage_keys if k in stored_usage})
+    later.load_running({k: stored_running[k] for k in running_keys if k in stored_running})
+    rows = [{"type": kind, "user_id": user, "occurred_at": at, **data} for user, kind, at, data in events[split:]]
+    fields = sorted({name for *_, data in events for name in data})
+    df = pd.DataFrame(rows, columns=["type", "user_id", "occurred_at", *fields])
+    df["occurred_at"] = pd.to_datetime(df["occurred_at"], utc=True)
+    assert score_frame(book, df, later)["energy_g"].tolist() == expected[split:]
+    for key, usage in later.dirty_usage().items():
+        assert whole.usage(key) == usage
+
+
 def _agree(text: str, rows: list[dict]) -> None:
     try:
         expression = compile_expression(text, EXPR_FIELDS)
