@@ -9,19 +9,22 @@ in (user, period) order, so concurrent credits to one user queue on the row and 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, case, delete, func, literal, select, update
+from sqlalchemy import Connection, case, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from greenenergy.db.ledger_repo import POSTINGS, TX
 from greenenergy.db.tables_forest import (
     AchievementAwardRow,
+    BoardMembersRow,
     EffectRow,
     FriendEdgeRow,
+    FriendshipRow,
     ItemRow,
     ScoreRow,
     TheftRow,
@@ -33,12 +36,14 @@ from greenenergy.periods import period_start
 from greenenergy.units import shard_of
 
 EDGES = FriendEdgeRow.__table__
+FRIENDS = FriendshipRow.__table__
 THEFTS = TheftRow.__table__
 WATERINGS = WateringRow.__table__
 ITEMS = ItemRow.__table__
 EFFECTS = EffectRow.__table__
 AWARDS = AchievementAwardRow.__table__
 SCORES = ScoreRow.__table__
+MEMBERS = BoardMembersRow.__table__
 
 LIFETIME = "lifetime"
 
@@ -56,21 +61,37 @@ def order_codepoint(connection: Connection, column):  # noqa: ANN001, ANN201 - a
 # Friends ----------------------------------------------------------------------------------
 
 
-def asks(connection: Connection, user_id: str, other_id: str, *, lock: bool = False) -> tuple[bool, bool]:
-    """``(user asked other, other asked user)``; ``lock`` holds both edges (FOR SHARE) so an
-    unfriending cannot commit underneath a steal or a watering."""
+def lock_pair(connection: Connection, user_id: str, other_id: str) -> None:
+    """Serialise writers of one pair's asks and friendship until the commit.
+
+    PostgreSQL: a transaction-scoped advisory lock keyed by the unordered pair (a rare key
+    collision only makes two unrelated pairs wait for each other). SQLite: ``BEGIN
+    IMMEDIATE`` already serialises every writer.
+    """
+    if connection.dialect.name == "postgresql":
+        low, high = sorted((user_id, other_id))
+        key = int.from_bytes(hashlib.sha256(f"friends|{low}|{high}".encode()).digest()[:8], "big", signed=True)
+        connection.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def asks(connection: Connection, user_id: str, other_id: str) -> tuple[bool, bool]:
+    """``(user asked other, other asked user)``."""
     query = select(EDGES.c.user_id, EDGES.c.friend_id).where(
         ((EDGES.c.user_id == user_id) & (EDGES.c.friend_id == other_id))
         | ((EDGES.c.user_id == other_id) & (EDGES.c.friend_id == user_id))
-    ).order_by(EDGES.c.user_id, EDGES.c.friend_id)
-    if lock:
-        query = query.with_for_update(read=True)
+    )
     found = {(row.user_id, row.friend_id) for row in connection.execute(query)}
     return (user_id, other_id) in found, (other_id, user_id) in found
 
 
 def are_friends(connection: Connection, user_id: str, other_id: str, *, lock: bool = False) -> bool:
-    return user_id != other_id and all(asks(connection, user_id, other_id, lock=lock))
+    """Mutual friends? ``lock`` holds the row FOR SHARE, so an unfriending (which deletes it)
+    waits for the caller's commit: a steal or a watering never lands after the friendship ended."""
+    query = select(literal(1)).select_from(FRIENDS).where(FRIENDS.c.user_id == user_id,
+                                                          FRIENDS.c.friend_id == other_id)
+    if lock:
+        query = query.with_for_update(read=True)
+    return connection.execute(query).first() is not None
 
 
 def add_ask(connection: Connection, user_id: str, friend_id: str, *, now: datetime) -> bool:
@@ -81,23 +102,25 @@ def add_ask(connection: Connection, user_id: str, friend_id: str, *, now: dateti
     return connection.execute(statement).first() is not None
 
 
+def make_friends(connection: Connection, user_id: str, other_id: str, *, now: datetime) -> None:
+    """Write the friendship both ways (a no-op if it exists); call under ``lock_pair``."""
+    statement = _insert(connection)(FRIENDS).on_conflict_do_nothing(
+        index_elements=[FRIENDS.c.user_id, FRIENDS.c.friend_id])
+    connection.execute(statement, [
+        {"user_id": a, "friend_id": b, "shard": shard_of(a), "since": now}
+        for a, b in sorted([(user_id, other_id), (other_id, user_id)])
+    ])
+
+
 def remove_pair(connection: Connection, user_id: str, other_id: str) -> set[tuple[str, str]]:
-    """Delete both directions; the ``(user_id, friend_id)`` edges that were removed."""
-    deleted = connection.execute(delete(EDGES).where(
-        ((EDGES.c.user_id == user_id) & (EDGES.c.friend_id == other_id))
-        | ((EDGES.c.user_id == other_id) & (EDGES.c.friend_id == user_id))
-    ).returning(EDGES.c.user_id, EDGES.c.friend_id))
+    """Delete the friendship and both asks; the ``(user_id, friend_id)`` asks that were removed."""
+    def between(table):  # noqa: ANN001, ANN202
+        return (((table.c.user_id == user_id) & (table.c.friend_id == other_id))
+                | ((table.c.user_id == other_id) & (table.c.friend_id == user_id)))
+
+    connection.execute(delete(FRIENDS).where(between(FRIENDS)))
+    deleted = connection.execute(delete(EDGES).where(between(EDGES)).returning(EDGES.c.user_id, EDGES.c.friend_id))
     return {(row.user_id, row.friend_id) for row in deleted}
-
-
-def mutual_friends_query(user_id: str):  # noqa: ANN201 - a Select of friend_id
-    """Mutual friends of ``user_id``: an outgoing edge answered by the reverse edge."""
-    back = EDGES.alias("back")
-    return (
-        select(EDGES.c.friend_id.label("friend_id"))
-        .join(back, and_(back.c.user_id == EDGES.c.friend_id, back.c.friend_id == EDGES.c.user_id))
-        .where(EDGES.c.user_id == user_id)
-    )
 
 
 def edges_of(connection: Connection, user_id: str) -> tuple[dict[str, datetime], dict[str, datetime]]:
@@ -109,16 +132,29 @@ def edges_of(connection: Connection, user_id: str) -> tuple[dict[str, datetime],
     return outgoing, incoming
 
 
+def mutual_friend_ids(connection: Connection, user_id: str) -> list[str]:
+    return list(connection.execute(
+        select(FRIENDS.c.friend_id).where(FRIENDS.c.user_id == user_id).order_by(FRIENDS.c.friend_id)).scalars())
+
+
 def count_friends(connection: Connection, user_id: str) -> int:
-    return int(connection.execute(select(func.count()).select_from(mutual_friends_query(user_id).subquery()))
-               .scalar_one())
+    return int(connection.execute(
+        select(func.count()).select_from(FRIENDS).where(FRIENDS.c.user_id == user_id)).scalar_one())
 
 
 def insert_asks(connection: Connection, pairs: Sequence[tuple[str, str]], *, now: datetime) -> None:
-    """Bulk-load asks (seed data, benchmarks); both directions must be listed for friends."""
-    if pairs:
-        connection.execute(EDGES.insert(), [
-            {"user_id": a, "friend_id": b, "shard": shard_of(a), "created_at": now} for a, b in pairs
+    """Bulk-load asks (seed data, benchmarks, tests), and the friendships of the pairs asked
+    both ways within ``pairs``."""
+    if not pairs:
+        return
+    connection.execute(EDGES.insert(), [
+        {"user_id": a, "friend_id": b, "shard": shard_of(a), "created_at": now} for a, b in pairs
+    ])
+    asked = set(pairs)
+    mutual = sorted(pair for pair in asked if (pair[1], pair[0]) in asked)
+    if mutual:
+        connection.execute(FRIENDS.insert(), [
+            {"user_id": a, "friend_id": b, "shard": shard_of(a), "since": now} for a, b in mutual
         ])
 
 
@@ -249,15 +285,25 @@ def week_period(now: datetime, tz: ZoneInfo) -> str:
 
 
 def add_scores(connection: Connection, credits_g: Mapping[str, int], *, now: datetime, tz: ZoneInfo) -> None:
-    """Add grams credited to users' ``available`` at ``now`` to their lifetime and weekly scores."""
-    week = week_period(now, tz)
-    rows = sorted(
-        (user_id, period, grams)
-        for user_id, grams in credits_g.items() if grams > 0
-        for period in (LIFETIME, week)
-    )
-    if not rows:
+    """Add grams credited to users' ``available`` at ``now`` to their lifetime and weekly scores.
+
+    A user's first lifetime row is created at 0 first (``ON CONFLICT DO NOTHING RETURNING``
+    names exactly the rows this commit created, even under concurrency), then every row gets
+    its grams added, then the board size of the new users' shards grows. Rows are locked in
+    (user, period) order, the board-size rows after them, in shard order.
+    """
+    credited = {user_id: grams for user_id, grams in credits_g.items() if grams > 0}
+    if not credited:
         return
+    created = set()
+    for user_id in sorted(credited):
+        first = _insert(connection)(SCORES).values(
+            user_id=user_id, period=LIFETIME, shard=shard_of(user_id), score_g=0
+        ).on_conflict_do_nothing(index_elements=[SCORES.c.user_id, SCORES.c.period]).returning(SCORES.c.user_id)
+        if connection.execute(first).first() is not None:
+            created.add(user_id)
+    week = week_period(now, tz)
+    rows = sorted((user_id, period, grams) for user_id, grams in credited.items() for period in (LIFETIME, week))
     statement = _insert(connection)(SCORES)
     statement = statement.on_conflict_do_update(
         index_elements=[SCORES.c.user_id, SCORES.c.period],
@@ -267,14 +313,41 @@ def add_scores(connection: Connection, credits_g: Mapping[str, int], *, now: dat
         {"user_id": user_id, "period": period, "shard": shard_of(user_id), "score_g": grams}
         for user_id, period, grams in rows
     ])
+    _grow_board(connection, [shard_of(user_id) for user_id in created])
+
+
+def _grow_board(connection: Connection, shards: Iterable[int]) -> None:
+    grown: dict[int, int] = {}
+    for shard in shards:
+        grown[shard] = grown.get(shard, 0) + 1
+    if not grown:
+        return
+    statement = _insert(connection)(MEMBERS)
+    statement = statement.on_conflict_do_update(
+        index_elements=[MEMBERS.c.shard], set_={"members": MEMBERS.c.members + statement.excluded.members})
+    connection.execute(statement, [{"shard": shard, "members": n} for shard, n in sorted(grown.items())])
+
+
+def board_members(connection: Connection) -> int:
+    """Users with a lifetime score: the members of the global board (without the asker)."""
+    return int(connection.execute(select(func.coalesce(func.sum(MEMBERS.c.members), 0))).scalar_one())
 
 
 def insert_scores(connection: Connection, rows: Sequence[tuple[str, str, int]]) -> None:
-    """Bulk-load ``(user_id, period, score_g)`` rows (benchmarks, tests)."""
+    """Bulk-load new ``(user_id, period, score_g)`` rows (seed data, tests), with board sizes."""
     if rows:
         connection.execute(SCORES.insert(), [
             {"user_id": u, "period": p, "shard": shard_of(u), "score_g": s} for u, p, s in rows
         ])
+        _grow_board(connection, [shard_of(u) for u, p, _s in rows if p == LIFETIME])
+
+
+def rebuild_board_members(connection: Connection) -> None:
+    """Recount the board sizes from the score rows (after a bulk load that bypassed them)."""
+    connection.execute(delete(MEMBERS))
+    connection.execute(MEMBERS.insert().from_select(
+        ["shard", "members"],
+        select(SCORES.c.shard, func.count()).where(SCORES.c.period == LIFETIME).group_by(SCORES.c.shard)))
 
 
 def score_of(connection: Connection, user_id: str, period: str) -> int:
@@ -299,15 +372,14 @@ def global_board(connection: Connection, user_id: str, period: str, limit: int) 
 
     Members: every user with a lifetime score row (anyone who ever collected or stole), plus
     ``user_id``; a member without a row for ``period`` has score 0 there. The rank is
-    ``1 + count(score > mine)`` over the (period, score_g) index; members with score 0 are
-    never ahead of anyone, so they need no row.
+    ``1 + count(score > mine)`` over the (period, score_g) index (members at 0 are never
+    ahead, so they need no row); the total is the kept board size.
     """
     mine = score_of(connection, user_id, period)
     ahead = connection.execute(
         select(func.count()).select_from(SCORES).where(SCORES.c.period == period, SCORES.c.score_g > mine)
     ).scalar_one()
-    members = connection.execute(
-        select(func.count()).select_from(SCORES).where(SCORES.c.period == LIFETIME)).scalar_one()
+    members = board_members(connection)
     if not _has_row(connection, user_id, LIFETIME):
         members += 1
     top_rows = connection.execute(
@@ -317,33 +389,36 @@ def global_board(connection: Connection, user_id: str, period: str, limit: int) 
     return mine, 1 + int(ahead), int(members), [(r.user_id, int(r.score_g)) for r in top_rows]
 
 
+def friends_board(connection: Connection, user_id: str, period: str, limit: int) -> tuple[int, int, int, list]:
+    """``(score, rank, total, top rows)`` of ``user_id`` among the user and their mutual friends.
+
+    One pass: the user's ``friendships`` range drives primary-key probes into
+    ``forest_scores`` (a user with 5,000 friends: 5,000 probes, whatever the number of
+    users); window aggregates count the members and those ahead while the same rows are
+    ordered for the top ``limit``.
+    """
+    mine = score_of(connection, user_id, period)
+    friends = (
+        select(FRIENDS.c.friend_id.label("user_id"), func.coalesce(SCORES.c.score_g, 0).label("score_g"))
+        .select_from(FRIENDS)
+        .outerjoin(SCORES, (SCORES.c.user_id == FRIENDS.c.friend_id) & (SCORES.c.period == period))
+        .where(FRIENDS.c.user_id == user_id)
+    )
+    members = friends.union_all(
+        select(literal(user_id).label("user_id"), literal(mine).label("score_g"))).subquery()
+    rows = connection.execute(
+        select(members.c.user_id, members.c.score_g, func.count().over().label("total"),
+               func.sum(case((members.c.score_g > mine, 1), else_=0)).over().label("ahead"))
+        .order_by(members.c.score_g.desc(), order_codepoint(connection, members.c.user_id)).limit(limit)
+    ).all()
+    total, ahead = int(rows[0].total), int(rows[0].ahead)  # the user is a member: never empty
+    return mine, 1 + ahead, total, [(r.user_id, int(r.score_g)) for r in rows]
+
+
 def _has_row(connection: Connection, user_id: str, period: str) -> bool:
     return connection.execute(
         select(literal(1)).where(SCORES.c.user_id == user_id, SCORES.c.period == period)
     ).first() is not None
-
-
-def friends_board(connection: Connection, user_id: str, period: str, limit: int) -> tuple[int, int, int, list]:
-    """``(score, rank, total, top rows)`` of ``user_id`` among the user and their mutual friends."""
-    mine = score_of(connection, user_id, period)
-    friends = mutual_friends_query(user_id).subquery()
-    scored = (
-        select(friends.c.friend_id.label("user_id"), func.coalesce(SCORES.c.score_g, 0).label("score_g"))
-        .select_from(friends)
-        .outerjoin(SCORES, and_(SCORES.c.user_id == friends.c.friend_id, SCORES.c.period == period))
-    ).subquery()
-    friend_count, ahead = connection.execute(
-        select(func.count(), func.coalesce(func.sum(case((scored.c.score_g > mine, 1), else_=0)), 0))
-        .select_from(scored)
-    ).one()
-    members = select(scored.c.user_id, scored.c.score_g).union_all(
-        select(literal(user_id).label("user_id"), literal(mine).label("score_g"))
-    ).subquery()
-    top_rows = connection.execute(
-        select(members.c.user_id, members.c.score_g)
-        .order_by(members.c.score_g.desc(), order_codepoint(connection, members.c.user_id)).limit(limit)
-    )
-    return mine, 1 + int(ahead), 1 + int(friend_count), [(r.user_id, int(r.score_g)) for r in top_rows]
 
 
 # Lifetime energy --------------------------------------------------------------------------

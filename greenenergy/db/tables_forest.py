@@ -7,8 +7,10 @@ energy_g = collected_g + stolen_g + expired_g + remaining, remaining >= 0.
 The social game (rows written by greenenergy.services.forest_*):
 
 * ``friend_edges``: one row per *ask*: ``(user_id, friend_id)`` means user_id asked to be
-  friends with friend_id. A friendship is both rows; unfriending deletes both. Two users who
-  ask each other at the same instant both insert their own row and are friends, with no lock.
+  friends with friend_id. A friendship is both rows; unfriending deletes both.
+* ``friendships``: the mutual pairs, one row per direction, written in the commit that sees
+  both asks (asks and unfriending of one pair are serialised by a per-pair lock), so "the
+  friends of X" is one primary-key range and joins with scores plan as index probes.
 * ``thefts``: every steal attempt that passed the rules, including those a protection cover
   turned into 0 g (``reason = protected``), so the victim sees who took what and who tried.
 * ``waterings``: one row per watering; ``slot`` 1..3 is unique per (giver, friend, local day),
@@ -17,6 +19,8 @@ The social game (rows written by greenenergy.services.forest_*):
 * ``achievement_awards``: one row per (user, achievement), so an award is made once.
 * ``forest_scores``: leaderboard scores per user and period (``lifetime`` or ``week:<local
   Monday>``), updated in the same commit as the ledger movement that changes them.
+* ``forest_board_members``: how many users have a lifetime score, per shard (the size of the
+  global board), incremented in the commit that creates a user's lifetime score row.
 """
 
 from __future__ import annotations
@@ -65,6 +69,17 @@ class FriendEdgeRow(SQLModel, table=True):
     friend_id: str = Field(primary_key=True, max_length=64)
     shard: int = Field(sa_type=SmallInteger, nullable=False)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class FriendshipRow(SQLModel, table=True):
+    """``user_id`` and ``friend_id`` are mutual friends (the reverse row exists too)."""
+
+    __tablename__ = "friendships"
+
+    user_id: str = Field(primary_key=True, max_length=64)
+    friend_id: str = Field(primary_key=True, max_length=64)
+    shard: int = Field(sa_type=SmallInteger, nullable=False)
+    since: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
 class TheftRow(SQLModel, table=True):
@@ -155,3 +170,13 @@ class ScoreRow(SQLModel, table=True):
     period: str = Field(primary_key=True, max_length=16)  # lifetime | week:YYYY-MM-DD
     shard: int = Field(sa_type=SmallInteger, nullable=False)
     score_g: int = Field(default=0, sa_type=BigInteger, nullable=False)
+
+
+class BoardMembersRow(SQLModel, table=True):
+    """Users with a lifetime score row, per shard: the global board's size without a count."""
+
+    __tablename__ = "forest_board_members"
+    __table_args__ = (CheckConstraint("members >= 0", name="members_non_negative"),)
+
+    shard: int = Field(primary_key=True, sa_type=SmallInteger, sa_column_kwargs={"autoincrement": False})
+    members: int = Field(default=0, sa_type=BigInteger, nullable=False)

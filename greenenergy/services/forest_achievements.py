@@ -4,9 +4,11 @@ The catalog is ``<catalog_dir>/achievements/achievements.yaml``, loaded and vali
 per process (cached in ``runtime.cache``); a missing file means no achievements, an invalid
 one raises the ``CatalogError`` naming ``file:line``.
 
-``evaluate`` is called after the changes that move a metric (collect, collect-all, steal,
-water; the planting service may call it after a redemption) and on every read of the
-user's achievements, so an award is never missed even if a hook was skipped. It is
+``evaluate`` is called after the changes that move a metric, limited to the metrics that
+change can move (a collect: ``balls_collected`` and ``collect_streak_days``; a steal:
+``steals``; a watering: ``waterings_given``; a new friendship: ``friends``; the planting
+service may call it with ``trees_planted``), and in full on every read of the user's
+achievements or items, so an award is never missed even where no hook runs (ingestion). It is
 idempotent and safe to run concurrently: the metrics are read in one transaction, and the
 awards are written with ``INSERT ... ON CONFLICT DO NOTHING`` on (user, achievement), so a
 second evaluation, or one racing it, stores nothing twice and grants a reward item only
@@ -18,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -37,6 +39,10 @@ from greenenergy.services import planting_queries
 from greenenergy.services.runtime import Runtime
 
 CACHE_KEY = "forest.achievements"
+AFTER_COLLECT = ("balls_collected", "collect_streak_days")
+AFTER_STEAL = ("steals",)
+AFTER_WATER = ("waterings_given",)
+AFTER_FRIENDSHIP = ("friends",)
 EVENTS = EventRow.__table__
 BALLS = BallRow.__table__
 log = logging.getLogger("greenenergy.forest")
@@ -127,9 +133,12 @@ def _store(runtime: Runtime, user_id: str, awards: Sequence[Award]) -> list[Awar
     return stored
 
 
-def evaluate(runtime: Runtime, user_id: str) -> list[Award]:
-    """Award what ``user_id`` newly reached; returns the awards this call stored."""
-    achievements = catalog(runtime)
+def evaluate(runtime: Runtime, user_id: str, metrics: Collection[str] | None = None) -> list[Award]:
+    """Award what ``user_id`` newly reached; returns the awards this call stored.
+
+    ``metrics`` limits the check to achievements on those metrics (None: all of them).
+    """
+    achievements = [a for a in catalog(runtime) if metrics is None or a.metric in metrics]
     if not achievements:
         return []
     with read_tx(runtime.engine) as connection:
@@ -142,12 +151,12 @@ def evaluate(runtime: Runtime, user_id: str) -> list[Award]:
     return _store(runtime, user_id, awards) if awards else []
 
 
-def evaluate_quietly(runtime: Runtime, user_id: str) -> None:
+def evaluate_quietly(runtime: Runtime, user_id: str, metrics: Collection[str] | None = None) -> None:
     """``evaluate`` after a committed change: a broken catalog must not turn the change's
     answer into an error (the change is already stored); it is logged, and the next read of
     the user's achievements reports it."""
     try:
-        evaluate(runtime, user_id)
+        evaluate(runtime, user_id, metrics)
     except GreenEnergyError as error:
         log.warning("achievements not evaluated for %s: %s", user_id, error)
 

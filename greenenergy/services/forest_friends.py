@@ -12,8 +12,9 @@ Decisions:
   with 200 and changes nothing, so a retried request never fails.
 * ``remove`` deletes both edges: it unfriends, withdraws my request, or declines theirs;
   404 ``friendship_not_found`` if there was no edge either way.
-* Two users asking each other at the same moment each insert their own edge (no lock is
-  needed); both are friends afterwards, even if each answer said ``requested``.
+* Asks and unfriending of one pair run one after the other (``forest_repo.lock_pair``), so
+  two users asking each other at the same moment end as friends: the second sees the first
+  ask and writes the friendship rows.
 """
 
 from __future__ import annotations
@@ -84,20 +85,24 @@ def request(runtime: Runtime, user_id: str, friend_id: str) -> Friendship:
     """``user_id`` asks ``friend_id``; answers the status after the ask."""
     if user_id == friend_id:
         raise SelfFriend("you cannot befriend yourself; send the id of another user", user_id=user_id)
+    now = runtime.clock.now()
     with write_tx(runtime.engine) as connection:
-        forest_repo.add_ask(connection, user_id, friend_id, now=runtime.clock.now())
+        forest_repo.lock_pair(connection, user_id, friend_id)
+        forest_repo.add_ask(connection, user_id, friend_id, now=now)
         status = _status(*forest_repo.asks(connection, user_id, friend_id))
+        if status == "friends":
+            forest_repo.make_friends(connection, user_id, friend_id, now=now)
     assert status is not None  # our own edge was just written or already there
     if status == "friends":
-        forest_achievements.evaluate_quietly(runtime, user_id)
-        forest_achievements.evaluate_quietly(runtime, friend_id)
+        forest_achievements.evaluate_quietly(runtime, user_id, forest_achievements.AFTER_FRIENDSHIP)
+        forest_achievements.evaluate_quietly(runtime, friend_id, forest_achievements.AFTER_FRIENDSHIP)
     return Friendship(user_id, friend_id, status)
 
 
 def remove(runtime: Runtime, user_id: str, friend_id: str) -> Removal:
     """Delete the friendship or request between the two, for both sides."""
     with write_tx(runtime.engine) as connection:
-        # One DELETE ... RETURNING: what it removed is what there was, even under a race.
+        forest_repo.lock_pair(connection, user_id, friend_id)
         removed = forest_repo.remove_pair(connection, user_id, friend_id)
     was = _status((user_id, friend_id) in removed, (friend_id, user_id) in removed)
     if was is None:

@@ -9,13 +9,14 @@ with a strictly greater score; listing by score descending, then user id (code p
 
 Members:
 
-* ``friends``: the user and their mutual friends (score 0 for those without a row);
-  rank and total counted over the friends' score rows (a user with 5,000 friends: 5,000
-  index lookups).
+* ``friends``: the user and their mutual friends (score 0 for those without a row); the
+  user's ``friendships`` range drives primary-key probes into the scores (a user with 5,000
+  friends: 5,000 probes, whatever the number of users), counted and ordered in SQL.
 * ``global``: every user with a lifetime score row (anyone who has ever collected or stolen),
-  plus the user. Rank is ``count(score > mine)`` on the (period, score_g) index. The ``top``
-  listing shows members with a row for the period; members at 0 without one (who did not
-  score this week) are counted in ``total`` but not listed.
+  plus the user. Rank is ``1 + count(score > mine)`` on the (period, score_g) index; the
+  total is kept per shard in ``forest_board_members`` (no count over a million rows). The
+  ``top`` listing shows members with a row for the period; members at 0 without one (who
+  did not score this week) are counted in ``total`` but not listed.
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def steal(runtime: Runtime, *, thief_id: str, victim_id: str, ball_id: str) -> S
         available_g = ledger_repo.guarded_balance(connection, user_account(thief_id, "available"),
                                                   shard_of(thief_id))
     if result.stolen_g > 0:
-        forest_achievements.evaluate_quietly(runtime, thief_id)
+        forest_achievements.evaluate_quietly(runtime, thief_id, forest_achievements.AFTER_STEAL)
     return Stolen(ball_id=ball_id, victim_id=victim_id, thief_id=thief_id, stolen_g=result.stolen_g,
                   reason=result.reason, remaining_g=result.ball.remaining_g, available_g=available_g,
                   theft_id=theft_id)

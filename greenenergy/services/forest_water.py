@@ -70,6 +70,6 @@ def water(runtime: Runtime, *, giver_id: str, friend_id: str, energy_g: int) -> 
                                                           shard_of(giver_id))
         except IntegrityError:
             continue  # a concurrent watering took this slot; count again
-        forest_achievements.evaluate_quietly(runtime, giver_id)
+        forest_achievements.evaluate_quietly(runtime, giver_id, forest_achievements.AFTER_WATER)
         return Watered(plan.ball.ball_id, giver_id, friend_id, energy_g, available_g, len(earlier) + 1)
     raise Busy("too many concurrent waterings of this friend; send the request again")

@@ -8,11 +8,14 @@ the ball ripens at the first 07:00 (Asia/Shanghai) after ``occurred_at``.
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from greenenergy.db import balls_repo, ledger_repo
 from greenenergy.db.engine import write_tx
+from greenenergy.errors import GreenEnergyError
 from greenenergy.forest import Ball, new_event_ball
 from greenenergy.ledger import mint_account, transfer, user_account
 from greenenergy.services import forest_friends
@@ -67,3 +70,25 @@ def fund(runtime: Runtime, user_id: str, energy_g: int) -> None:
             "mint", debit=mint_account("test_grant"), credit=user_account(user_id, "available"),
             energy_g=energy_g, shard=shard_of(user_id), refs={"test": "fund"},
         )], now=runtime.clock.now())
+
+
+def run_at_once(count: int, action: Callable[[int], object]) -> list[object]:
+    """Start ``count`` threads behind a barrier; each result is a value or the error raised."""
+    barrier = threading.Barrier(count)
+    results: list[object] = [None] * count
+
+    def worker(n: int) -> None:
+        barrier.wait()
+        try:
+            results[n] = action(n)
+        except GreenEnergyError as error:
+            results[n] = error
+        except Exception as error:  # noqa: BLE001 - anything else fails the assertion below
+            results[n] = ("unexpected", error)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

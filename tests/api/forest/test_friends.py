@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from greenenergy.services import forest_friends
 from greenenergy.services.runtime import Runtime
-from tests.api.forest.conftest import befriend, make_ripe_ball
+from tests.api.forest.conftest import befriend, make_ripe_ball, run_at_once
 from tests.helpers import bearer
 
 
@@ -78,3 +79,14 @@ def test_friend_requests_refuse_bad_input(runtime: Runtime, client: TestClient) 
     assert (other.status_code, other.json()["error"]["code"]) == (403, "not_yours")
     assert client.get("/v1/users/alice/friends", headers=bearer(runtime, "user", "bob")).status_code == 403
     assert client.get("/v1/users/alice/friends", headers=alice).json() == []
+
+
+def test_two_users_asking_each_other_at_the_same_moment_become_friends(runtime: Runtime) -> None:
+    pairs = [(f"a{n}", f"b{n}") for n in range(8)]
+    asks = [pair for a, b in pairs for pair in ((a, b), (b, a))]
+    results = run_at_once(len(asks), lambda n: forest_friends.request(runtime, *asks[n]))
+    assert all(isinstance(r, forest_friends.Friendship) for r in results), results
+    for a, b in pairs:
+        # Exactly one of the two answers saw the other's ask; both sides are friends now.
+        assert sorted(r.status for r in results if {r.user_id, r.friend_id} == {a, b}) == ["friends", "requested"]
+        assert forest_friends.are_friends(runtime, a, b) and forest_friends.are_friends(runtime, b, a)

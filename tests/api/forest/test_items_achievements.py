@@ -11,8 +11,7 @@ from greenenergy.forest import parse_achievements
 from greenenergy.services import forest_achievements, forest_items
 from greenenergy.services.ingest import IncomingEvent, ingest
 from greenenergy.services.runtime import Runtime
-from tests.api.forest.conftest import make_ripe_ball
-from tests.api.forest.test_steal import run_at_once
+from tests.api.forest.conftest import make_ripe_ball, run_at_once
 from tests.helpers import bearer
 
 

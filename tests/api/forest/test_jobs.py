@@ -9,8 +9,7 @@ from greenenergy.clock import ManualClock
 from greenenergy.services import forest_balls, forest_jobs, forest_steal, ledger as ledger_service
 from greenenergy.services.audit_verify import verify
 from greenenergy.services.runtime import Runtime
-from tests.api.forest.conftest import befriend, make_ball, make_ripe_ball
-from tests.api.forest.test_steal import run_at_once
+from tests.api.forest.conftest import befriend, make_ball, make_ripe_ball, run_at_once
 
 
 def test_expiry_moves_the_remaining_grams_of_expired_balls_only(runtime: Runtime, clock: ManualClock) -> None:

@@ -99,6 +99,10 @@ def test_scores_are_the_grams_collected_and_stolen_in_the_period(runtime: Runtim
     assert {row["user_id"]: row["score"] for row in board["top"]} == expected
     assert board["total"] == 3 and board["period_key"] == WEEK
     assert board["me"] == next(row for row in board["top"] if row["user_id"] == "alice")
+    everyone = client.get("/v1/users/dave/leaderboard?scope=global&period=lifetime",
+                          headers=bearer(runtime, "user", "dave")).json()
+    assert (everyone["total"], everyone["me"]["rank"]) == (4, 4)  # three scorers, and dave at 0
+    assert {row["user_id"] for row in everyone["top"]} == {"alice", "bob", "carol"}
 
 
 def test_the_week_turns_at_local_monday_midnight(runtime: Runtime, client: TestClient, clock: ManualClock) -> None:

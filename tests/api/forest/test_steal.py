@@ -3,8 +3,6 @@ thirty friends stealing from one ball at once (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import threading
-
 from fastapi.testclient import TestClient
 
 from greenenergy.clock import ManualClock
@@ -13,7 +11,7 @@ from greenenergy.forest import MAX_THIEVES_PER_BALL, steal_pct
 from greenenergy.services import forest_balls, forest_items, forest_steal, ledger as ledger_service
 from greenenergy.services.audit_verify import verify
 from greenenergy.services.runtime import Runtime
-from tests.api.forest.conftest import befriend, make_ball, make_ripe_ball
+from tests.api.forest.conftest import befriend, make_ball, make_ripe_ball, run_at_once
 from tests.helpers import bearer
 
 
@@ -122,28 +120,6 @@ def test_a_cover_turns_steals_into_zero_and_a_card_allows_a_second(runtime: Runt
     assert third.json()["error"]["code"] == "already_stolen"
     clock.advance(minutes=5)
     assert client.get("/v1/users/bob/items", headers=bearer(runtime, "user", "bob")).json()[0]["effect_active"] is False
-
-
-def run_at_once(count: int, action) -> list[object]:  # noqa: ANN001
-    """Start ``count`` threads behind a barrier; each result is a value or the error raised."""
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def worker(n: int) -> None:
-        barrier.wait()
-        try:
-            results[n] = action(n)
-        except GreenEnergyError as error:
-            results[n] = error
-        except Exception as error:  # noqa: BLE001 - anything else fails the assertion below
-            results[n] = ("unexpected", error)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_thirty_friends_stealing_from_one_ball_at_once_respect_the_limits(runtime: Runtime) -> None:

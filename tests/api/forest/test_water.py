@@ -12,8 +12,7 @@ from greenenergy.errors import GreenEnergyError
 from greenenergy.services import forest_water, ledger as ledger_service
 from greenenergy.services.audit_verify import verify
 from greenenergy.services.runtime import Runtime
-from tests.api.forest.conftest import befriend, fund
-from tests.api.forest.test_steal import run_at_once
+from tests.api.forest.conftest import befriend, fund, run_at_once
 from tests.helpers import bearer
 
 

@@ -1,4 +1,4 @@
-"""Forest: friendships, thefts, waterings, items and effects, achievement awards, leaderboard scores
+"""Forest: friend asks and friendships, thefts, waterings, items and effects, achievement awards, leaderboard scores and board sizes
 
 Revision ID: 0003
 Revises: 0002
@@ -19,6 +19,19 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('friendships',
+    sa.Column('user_id', sa.String(length=64), nullable=False),
+    sa.Column('friend_id', sa.String(length=64), nullable=False),
+    sa.Column('shard', sa.SmallInteger(), nullable=False),
+    sa.Column('since', UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('user_id', 'friend_id', name=op.f('pk_friendships'))
+    )
+    op.create_table('forest_board_members',
+    sa.Column('shard', sa.SmallInteger(), autoincrement=False, nullable=False),
+    sa.Column('members', sa.BigInteger(), nullable=False),
+    sa.CheckConstraint('members >= 0', name=op.f('ck_forest_board_members_members_non_negative')),
+    sa.PrimaryKeyConstraint('shard', name=op.f('pk_forest_board_members'))
+    )
     op.create_table('achievement_awards',
     sa.Column('user_id', sa.String(length=64), nullable=False),
     sa.Column('achievement_id', sa.String(length=64), nullable=False),
@@ -118,3 +131,5 @@ def downgrade() -> None:
     op.drop_index('ix_forest_items_user', table_name='forest_items')
     op.drop_table('forest_items')
     op.drop_table('achievement_awards')
+    op.drop_table('forest_board_members')
+    op.drop_table('friendships')
