@@ -202,7 +202,7 @@ class Frame:
         none = np.full(self.n, None, dtype=object) if self.error is None else None
         columns["error"] = pd.Series(self.error if none is None else none, index=self.df.index, dtype=object)
         columns["reason"] = pd.Series(self.reason if none is None else none, index=self.df.index, dtype=object)
-        return pd.DataFrame(columns, index=self.df.index)
+        return pd.DataFrame(columns, index=self.df.index, copy=False)  # the arrays are ours
 
 
 def _explain(version, met: bool, window: int, note: int) -> str:
@@ -258,56 +258,63 @@ class FamilyValues:
 
 def family_values(frame: Frame, family: RuleFamily, rows: np.ndarray) -> FamilyValues | None:
     """Validate the rows of one rule id and evaluate their versions' formulas."""
-    stamps = frame.stamps[rows]
-    version_of = np.full(len(rows), -1, dtype=np.int64)
+    count = len(rows)
+    version_of = _versions_of(frame.stamps[rows], family)
+    unscored = version_of < 0
+    if unscored.any():
+        frame.reject(rows[unscored], "unknown_type", f"no version of rule {family.id} is in force at occurred_at")
+    reason = np.where(unscored, -1, 0)
+    field_of = np.full(count, None, dtype=object)
+    condition = np.zeros(count, dtype=bool)
+    formula_g = np.full(count, -1, dtype=np.int64)
+    running = family.running_field
+    totals = np.zeros(count, dtype=np.float64)
+    for index, version in enumerate(family.versions):
+        mine = np.flatnonzero(version_of == index) if len(family.versions) > 1 or unscored.any() else None
+        mine_rows = rows if mine is None else rows[mine]
+        if not len(mine_rows):
+            continue
+        at = np.arange(count) if mine is None else mine
+        values = _validate(frame, version, mine_rows, reason, field_of, at)
+        ok = reason[at] == 0
+        if not ok.all():
+            at = at[ok]
+            values = {name: array[ok] for name, array in values.items()}
+        n = len(at)
+        if not n:
+            continue
+        holds = version.when.vector(values, n) if version.when_fn is not None else np.ones(n, dtype=bool)
+        condition[at] = holds
+        if running is not None:
+            totals[at] = values[running]
+        elif version.energy_const is not None:
+            formula_g[at] = np.where(holds, version.energy_const, -1)
+        else:
+            formula_g[at] = np.where(holds, grams_of(version.energy.vector(values, n)), -1)
+    bad = np.flatnonzero(reason > 0)
+    if len(bad):
+        messages = [f"field '{field_of[i]}': {_REASONS[int(reason[i])].replace('_', ' ')}" for i in bad]
+        frame.reject(rows[bad], "invalid_data", np.array(messages, dtype=object))
+    if len(bad) or unscored.any():
+        keep = np.flatnonzero(reason == 0)
+        if not len(keep):
+            return None
+        rows, version_of, condition, formula_g, totals = (
+            rows[keep], version_of[keep], condition[keep], formula_g[keep], totals[keep]
+        )
+    columns = {running: totals} if running is not None else {}
+    return FamilyValues(rows, version_of, condition, formula_g, columns)
+
+
+def _versions_of(stamps: np.ndarray, family: RuleFamily) -> np.ndarray:
+    """Index of the version in force for each UTC nanosecond stamp (-1: none)."""
+    version_of = np.full(len(stamps), -1, dtype=np.int64)
     for index, version in enumerate(family.versions):
         inside = stamps >= ns_of(version.effective_from)
         if version.effective_to is not None:
             inside &= stamps < ns_of(version.effective_to)
         version_of[inside] = index
-    unscored = version_of < 0
-    if unscored.any():
-        frame.reject(rows[unscored], "unknown_type", f"no version of rule {family.id} is in force at occurred_at")
-    reason = np.where(unscored, -1, 0).astype(np.int64)
-    field_of = np.full(len(rows), None, dtype=object)
-    condition = np.zeros(len(rows), dtype=bool)
-    formula_g = np.full(len(rows), -1, dtype=np.int64)
-    columns: dict[str, np.ndarray] = {}
-    for index, version in enumerate(family.versions):
-        mine = np.flatnonzero(version_of == index)
-        if not len(mine):
-            continue
-        values = _validate(frame, version, rows[mine], reason, field_of, mine)
-        good = mine[reason[mine] == 0]
-        if not len(good):
-            continue
-        at = np.searchsorted(mine, good)
-        cols = {name: array[at] for name, array in values.items()}
-        for name, array in cols.items():
-            columns.setdefault(name, np.zeros(len(rows), dtype=array.dtype))[good] = array
-        n = len(good)
-        holds = version.when.vector(cols, n) if version.when_fn is not None else np.ones(n, dtype=bool)
-        condition[good] = holds
-        if family.running_field is None:
-            if version.energy_const is not None:
-                grams = np.full(n, version.energy_const, dtype=np.int64)
-            else:
-                grams = grams_of(version.energy.vector(cols, n))
-            formula_g[good] = np.where(holds, grams, -1)
-    bad = np.flatnonzero(reason > 0)
-    if len(bad):
-        messages = [f"field '{field_of[i]}': {_REASONS[int(reason[i])].replace('_', ' ')}" for i in bad]
-        frame.reject(rows[bad], "invalid_data", np.array(messages, dtype=object))
-    keep = np.flatnonzero(reason == 0)
-    if not len(keep):
-        return None
-    return FamilyValues(
-        rows=rows[keep],
-        version_of=version_of[keep],
-        condition=condition[keep],
-        formula_g=formula_g[keep],
-        columns={name: array[keep] for name, array in columns.items()},
-    )
+    return version_of
 
 
 def ns_of(moment) -> int:
