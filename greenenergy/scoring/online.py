@@ -45,6 +45,15 @@ class EventIn(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Score:
+    """What one event earned and why.
+
+    ``energy_g`` is the award (int grams, after caps); ``explanation`` names the formula and
+    its grams, the multiplier and the cap that bit, e.g. ``"37 * boxes = 74; multiplier x2
+    (2026-09-05..2026-09-12) = 148; cap day max_energy_g 370 -> 111"``. ``condition_met`` is
+    False when ``when`` was false; ``capped`` when a cap lowered the award; ``multiplier`` is
+    the factor applied, or None.
+    """
+
     energy_g: int
     rule_id: str
     rule_version: int
@@ -194,6 +203,8 @@ def _outcome(version: RuleVersion, formula_g: int, window: int, award: int, note
     if window < 0 and not note and award == formula_g:
         found = version.plain_scores.get(award)  # the common case: the formula's grams
         if found is None:
+            if len(version.plain_scores) >= MAX_CACHED_SCORES:
+                version.plain_scores.clear()
             found = version.plain_scores[award] = _build(version, formula_g, window, award, note)
         return found
     key = (formula_g, window, award, note)

@@ -17,6 +17,7 @@ from greenenergy.scoring import (
     Usage,
     UsageKey,
     load_rules,
+    rules_from_yaml,
     score,
     score_frame,
 )
@@ -144,3 +145,28 @@ def test_multipliers_and_caps_are_named_in_the_explanation() -> None:
         "37 * boxes; multiplier x2 (2026-09-05..2026-09-12)",
         "37 * boxes; multiplier x2 (2026-09-05..2026-09-12); cap day max_energy_g 370",
     ]
+
+
+def test_caps_that_do_not_nest_give_the_online_result() -> None:
+    # ISO week 23 Feb - 1 Mar 2026 straddles February and March: week and month caps do
+    # not nest, so applying the week cap first over all events would wrongly block 1 March
+    book = rules_from_yaml(
+        """
+rules:
+  - id: tree.hug
+    version: 1
+    event_type: tree.hug
+    effective_from: 2026-01-01
+    energy_g: 7
+    caps:
+      - {per: week, max_count: 2}
+      - {per: month, max_count: 1}
+    methodology: {source: s, verified: false}
+""",
+        SHANGHAI,
+    )
+    times = ["2026-02-27T10:00:00+08:00", "2026-02-28T10:00:00+08:00", "2026-03-01T10:00:00+08:00"]
+    out = score_frame(book, frame([{"type": "tree.hug", "user_id": "u", "occurred_at": t} for t in times]))
+    state = ScoringState()
+    online = [score(book, EventIn("u", "tree.hug", pd.Timestamp(t).to_pydatetime(), {}), state).energy_g for t in times]
+    assert out["energy_g"].tolist() == online == [7, 0, 7]
