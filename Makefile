@@ -39,8 +39,11 @@ $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
 
+BENCHES ?= ledger scoring ingest forest planting
+
 bench: $(BENCH_STAMP)
-	$(PY) scripts/with_postgres.py --durable -- $(PY) bench/ledger.py
+	$(PY) scripts/with_postgres.py --durable -- sh -c 'for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done'
+
 
 clean:
 	rm -rf $(VENV) greenenergy.db greenenergy.db-wal greenenergy.db-shm *.egg-info .pytest_cache .hypothesis
