@@ -1,10 +1,12 @@
-"""Storing the social game: friend edges, thefts, waterings, items, effects, awards, scores.
+"""Storing the social game: friend asks and friendships, thefts, waterings, items, effects,
+awards, leaderboard scores and board sizes.
 
 Rows <-> the frozen values of ``greenenergy.forest``. Every function works on the caller's
-connection; the caller (a service) owns the commit and the lock order:
-friend edges (FOR SHARE) < balls (``balls_repo.lock_balls``) < items < scores < ledger
-(``ledger_repo.post_transactions``, last). Scores are upserted with ``score = score + delta``
-in (user, period) order, so concurrent credits to one user queue on the row and add up.
+connection; the caller (a service) owns the commit and takes locks in this order: the pair
+lock of a friendship (asks, unfriending) or the friendship row FOR SHARE (steal, water) <
+balls (``balls_repo.lock_balls``) < items < scores (user, period order) < board sizes (shard
+order) < ledger (``ledger_repo.post_transactions``, last). Scores are upserted with
+``score = score + delta``, so concurrent credits to one user queue on the row and add up.
 """
 
 from __future__ import annotations
@@ -130,11 +132,6 @@ def edges_of(connection: Connection, user_id: str) -> tuple[dict[str, datetime],
     incoming = {row.user_id: row.created_at for row in connection.execute(
         select(EDGES.c.user_id, EDGES.c.created_at).where(EDGES.c.friend_id == user_id))}
     return outgoing, incoming
-
-
-def mutual_friend_ids(connection: Connection, user_id: str) -> list[str]:
-    return list(connection.execute(
-        select(FRIENDS.c.friend_id).where(FRIENDS.c.user_id == user_id).order_by(FRIENDS.c.friend_id)).scalars())
 
 
 def count_friends(connection: Connection, user_id: str) -> int:

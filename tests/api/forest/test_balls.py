@@ -175,3 +175,15 @@ def test_reading_balls_needs_the_owner_a_friend_or_a_reader(runtime: Runtime, cl
     assert (forbidden.status_code, forbidden.json()["error"]["code"]) == (403, "not_yours")
     source = client.get("/v1/users/alice/balls", headers=bearer(runtime, "source", "cainiao"))
     assert source.status_code == 403
+
+
+def test_read_endpoints_refuse_malformed_user_ids_and_missing_tokens(runtime: Runtime, client: TestClient) -> None:
+    auditor = bearer(runtime, "auditor", "a")
+    for path in ("energy", "balls", "friends", "items", "achievements", "leaderboard", "statement?year=2026"):
+        bad = client.get(f"/v1/users/not%20valid/{path}", headers=auditor)
+        assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_request"), path
+        anonymous = client.get(f"/v1/users/alice/{path}")
+        assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (401, "missing_token"), path
+    # Users are implicit: a user nobody has heard of simply has nothing yet.
+    assert client.get("/v1/users/newcomer/energy", headers=auditor).json() == {
+        "user_id": "newcomer", "available_g": 0, "pending_g": 0, "lifetime_g": 0, "trees": 0}
