@@ -15,6 +15,7 @@ Times are ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (greenenergy.ledger.chain.format_insta
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,11 +23,86 @@ from typing import Any
 
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 
-from greenenergy.ledger.chain import canonical_json, format_instant, sha256_hex
+from greenenergy.ledger.chain import format_instant, sha256_hex
+
+
+# One encoder built once: json.dumps with these options builds a new encoder on every call.
+_DATA_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _optional(value: str | None) -> str:
     return "null" if value is None else encode_basestring(value)
+
+
+def data_json(data: Mapping[str, Any]) -> str:
+    """Canonical JSON text of an event's validated data: what is stored and what is hashed.
+
+    Exactly ``json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``.
+    Validated data is a flat object of str / int / bool / finite float values; those are
+    written here directly (what the json module would write, without its per-call set-up),
+    anything else goes through the json module itself.
+    """
+    if not data:
+        return "{}"
+    parts = []
+    for name in sorted(data):
+        value = data[name]
+        kind = type(value)
+        if kind is int:
+            text = int.__repr__(value)
+        elif kind is str:
+            text = encode_basestring(value)
+        elif kind is bool:
+            text = "true" if value else "false"
+        elif kind is float and value == value and value not in (_INF, -_INF):
+            text = float.__repr__(value)
+        else:
+            return _DATA_ENCODER.encode(dict(data))
+        if type(name) is not str:
+            return _DATA_ENCODER.encode(dict(data))
+        parts.append(encode_basestring(name) + ":" + text)
+    return "{" + ",".join(parts) + "}"
+
+
+_INF = float("inf")
+
+
+def event_canonical_bytes(
+    *,
+    source_id: str,
+    event_id: str,
+    user_id: str,
+    event_type: str,
+    occurred_text: str,
+    ingested_text: str,
+    data_text: str,
+    energy_g: int,
+    rule_ref: str,
+    explanation: str,
+    transaction_id: str | None,
+    ball_id: str | None,
+    shard: int,
+    seq: int,
+    prev_hash: str,
+) -> bytes:
+    """The canonical bytes of one accepted event (module docstring), from its parts.
+
+    Assembled in sorted key order: the same bytes as ``canonical_json(canonical_fields())``
+    (tests/unit/test_event_records.py checks it). Times come as ``format_instant`` text and
+    the data as ``data_json`` text, so the ingestion hot path formats each once.
+    """
+    return (
+        '{"ball_id":' + _optional(ball_id) + ',"data":' + data_text
+        + ',"energy_g":' + str(int(energy_g)) + ',"event_id":' + encode_basestring(event_id)
+        + ',"event_type":' + encode_basestring(event_type)
+        + ',"explanation":' + encode_basestring(explanation)
+        + ',"ingested_at":"' + ingested_text + '","occurred_at":"' + occurred_text
+        + '","prev_hash":' + encode_basestring(prev_hash)
+        + ',"rule_ref":' + encode_basestring(rule_ref) + ',"seq":' + str(int(seq))
+        + ',"shard":' + str(int(shard)) + ',"source_id":' + encode_basestring(source_id)
+        + ',"transaction_id":' + _optional(transaction_id) + ',"user_id":' + encode_basestring(user_id)
+        + "}"
+    ).encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,21 +148,13 @@ class EventRecord:
         }
 
     def canonical_bytes(self) -> bytes:
-        # Assembled in sorted key order: the same bytes as canonical_json(canonical_fields())
-        # (tests/unit/test_event_records.py checks it), cheaper on the ingestion hot path.
-        text = (
-            '{"ball_id":' + _optional(self.ball_id) + ',"data":' + canonical_json(dict(self.data)).decode("utf-8")
-            + ',"energy_g":' + str(int(self.energy_g)) + ',"event_id":' + encode_basestring(self.event_id)
-            + ',"event_type":' + encode_basestring(self.event_type)
-            + ',"explanation":' + encode_basestring(self.explanation)
-            + ',"ingested_at":"' + format_instant(self.ingested_at) + '","occurred_at":"'
-            + format_instant(self.occurred_at) + '","prev_hash":' + encode_basestring(self.prev_hash)
-            + ',"rule_ref":' + encode_basestring(self.rule_ref) + ',"seq":' + str(int(self.seq))
-            + ',"shard":' + str(int(self.shard)) + ',"source_id":' + encode_basestring(self.source_id)
-            + ',"transaction_id":' + _optional(self.transaction_id) + ',"user_id":' + encode_basestring(self.user_id)
-            + "}"
+        return event_canonical_bytes(
+            source_id=self.source_id, event_id=self.event_id, user_id=self.user_id, event_type=self.event_type,
+            occurred_text=format_instant(self.occurred_at), ingested_text=format_instant(self.ingested_at),
+            data_text=data_json(self.data), energy_g=self.energy_g, rule_ref=self.rule_ref,
+            explanation=self.explanation, transaction_id=self.transaction_id, ball_id=self.ball_id,
+            shard=self.shard, seq=self.seq, prev_hash=self.prev_hash,
         )
-        return text.encode("utf-8")
 
     def computed_hash(self) -> str:
         return sha256_hex(self.canonical_bytes())

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, select
 
-from greenenergy.db.bulk import insert_rows
+from greenenergy.db.bulk import db_instant, insert_tuples
 from greenenergy.db.tables_forest import BallRow
 from greenenergy.forest import Ball
 from greenenergy.units import shard_of
@@ -27,16 +27,6 @@ def to_ball(row) -> Ball:  # noqa: ANN001 - a SQLAlchemy Row of the balls table
         collected_g=int(row.collected_g), stolen_g=int(row.stolen_g), expired_g=int(row.expired_g),
         collected_at=row.collected_at, giver_id=row.giver_id,
     )
-
-
-def _values(ball: Ball) -> dict[str, object]:
-    return {
-        "ball_id": ball.ball_id, "user_id": ball.user_id, "shard": shard_of(ball.user_id),
-        "event_type": ball.event_type, "source": ball.source, "energy_g": ball.energy_g,
-        "collected_g": ball.collected_g, "stolen_g": ball.stolen_g, "expired_g": ball.expired_g,
-        "ripens_at": ball.ripens_at, "visible_at": ball.visible_at, "expires_at": ball.expires_at,
-        "collected_at": ball.collected_at, "giver_id": ball.giver_id,
-    }
 
 
 def lock_balls(connection: Connection, ball_ids: Iterable[str]) -> dict[str, Ball]:
@@ -54,27 +44,41 @@ def lock_balls(connection: Connection, ball_ids: Iterable[str]) -> dict[str, Bal
     return found
 
 
+_BALL_COLUMNS = ("ball_id", "user_id", "shard", "event_type", "source", "energy_g", "collected_g", "stolen_g",
+                 "expired_g", "ripens_at", "visible_at", "expires_at", "collected_at", "giver_id", "created_at")
+
+
 def insert_balls(connection: Connection, balls: Sequence[Ball], *, now: datetime) -> None:
-    if balls:
-        insert_rows(connection, BALLS, [dict(_values(b), created_at=now) for b in balls])
+    if not balls:
+        return
+    memo: dict[datetime, object] = {}  # a batch's balls share a few ripening and expiry instants
+
+    def stored(moment: datetime | None) -> object:
+        if moment is None:
+            return None
+        value = memo.get(moment)
+        if value is None:
+            value = memo[moment] = db_instant(connection, moment)
+        return value
+
+    insert_tuples(connection, BALLS, _BALL_COLUMNS, [
+        (b.ball_id, b.user_id, shard_of(b.user_id), b.event_type, b.source, b.energy_g, b.collected_g, b.stolen_g,
+         b.expired_g, stored(b.ripens_at), stored(b.visible_at), stored(b.expires_at), stored(b.collected_at),
+         b.giver_id, stored(now))
+        for b in balls
+    ])
 
 
 def save_balls(connection: Connection, balls: Sequence[Ball]) -> None:
     """Write the changed grams of existing (locked) balls."""
     if not balls:
         return
-    connection.execute(
-        update(BALLS)
-        .where(BALLS.c.ball_id == bindparam("b_id"))
-        .values(
-            energy_g=bindparam("b_energy"), collected_g=bindparam("b_collected"), stolen_g=bindparam("b_stolen"),
-            expired_g=bindparam("b_expired"), collected_at=bindparam("b_collected_at"),
-        ),
-        [
-            {"b_id": b.ball_id, "b_energy": b.energy_g, "b_collected": b.collected_g, "b_stolen": b.stolen_g,
-             "b_expired": b.expired_g, "b_collected_at": b.collected_at}
-            for b in balls
-        ],
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
+    connection.exec_driver_sql(
+        f"UPDATE balls SET energy_g = {mark}, collected_g = {mark}, stolen_g = {mark}, expired_g = {mark}, "
+        f"collected_at = {mark} WHERE ball_id = {mark}",
+        [(b.energy_g, b.collected_g, b.stolen_g, b.expired_g,
+          None if b.collected_at is None else db_instant(connection, b.collected_at), b.ball_id) for b in balls],
     )
 
 

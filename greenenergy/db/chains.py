@@ -6,7 +6,7 @@ Every writer locks the heads it appends to before anything else it locks, in
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, select
 
 from greenenergy.db.tables import ChainHead
 
@@ -29,11 +29,13 @@ def lock_heads(connection: Connection, chain: str, shards: list[int]) -> dict[in
 
 
 def store_heads(connection: Connection, chain: str, heads: dict[int, tuple[int, str]]) -> None:
-    connection.execute(
-        update(HEADS)
-        .where(HEADS.c.chain == chain, HEADS.c.shard == bindparam("b_shard"))
-        .values(seq=bindparam("b_seq"), head_hash=bindparam("b_hash")),
-        [{"b_shard": shard, "b_seq": seq, "b_hash": digest} for shard, (seq, digest) in sorted(heads.items())],
+    """Advance the (locked) heads of ``chain`` to ``{shard: (seq, head_hash)}``."""
+    if not heads:
+        return
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
+    connection.exec_driver_sql(
+        f"UPDATE chain_heads SET seq = {mark}, head_hash = {mark} WHERE chain = {mark} AND shard = {mark}",
+        [(seq, digest, chain, shard) for shard, (seq, digest) in sorted(heads.items())],
     )
 
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from greenenergy.audit.records import EventRecord
-from greenenergy.db.bulk import insert_rows
+from greenenergy.db.bulk import db_date, db_instant, insert_tuples, upsert_tuples
 from greenenergy.db.tables_events import CapUsageRow, EventRow, RunningTotalRow, UserBlockRow
 from greenenergy.units import shard_of
 
@@ -53,89 +51,111 @@ def blocked_users(connection: Connection, user_ids: Sequence[str]) -> set[str]:
     return out
 
 
+def _values_chunks(rows: Sequence[tuple], width: int) -> Iterable[Sequence[tuple]]:
+    """Rows for a ``VALUES`` list, chunked to stay under SQLite's 999 host parameters."""
+    yield from _chunks(rows, max(1, IN_CHUNK // width))
+
+
+def _values_sql(dialect: str, casts: tuple[str, ...], count: int) -> str:
+    """``VALUES (?, ?), (?, ?)...`` for ``count`` rows; PostgreSQL gets typed placeholders."""
+    if dialect == "postgresql":
+        row = "(" + ", ".join("%s" + (f"::{cast}" if cast else "") for cast in casts) + ")"
+    else:
+        row = "(" + ", ".join("?" for _ in casts) + ")"
+    return "VALUES " + ", ".join([row] * count)
+
+
 def hourly_counts(
-    connection: Connection, user_ids: Sequence[str], since: datetime, until: datetime
+    connection: Connection, wanted: Sequence[tuple[str, str, datetime]]
 ) -> dict[tuple[str, str, datetime], int]:
-    """Stored events per (user, type, UTC hour) with occurred_at in [since, until)."""
+    """Stored events of each wanted (user, type, UTC hour start), by occurred_at.
+
+    Reads only the events of those users in those hours (the ``(user_id, occurred_at)``
+    index, one range per wanted hour), however long the users' histories are.
+    """
     counts: dict[tuple[str, str, datetime], int] = {}
-    for chunk in _chunks(sorted(set(user_ids))):
-        query = select(EVENTS.c.user_id, EVENTS.c.event_type, EVENTS.c.occurred_at).where(
-            EVENTS.c.user_id.in_(chunk), EVENTS.c.occurred_at >= since, EVENTS.c.occurred_at < until
+    dialect = connection.dialect.name
+    for chunk in _values_chunks(list(wanted), 5):
+        params: list[object] = []
+        for index, (user_id, event_type, hour) in enumerate(chunk):
+            params += [index, user_id, event_type, db_instant(connection, hour),
+                       db_instant(connection, hour + timedelta(hours=1))]
+        sql = (
+            "WITH w(i, user_id, event_type, h0, h1) AS ("
+            + _values_sql(dialect, ("int", "", "", "timestamptz", "timestamptz"), len(chunk))
+            + ") SELECT w.i, count(*) FROM w JOIN events e ON e.user_id = w.user_id AND e.event_type = w.event_type"
+            " AND e.occurred_at >= w.h0 AND e.occurred_at < w.h1 GROUP BY w.i"
         )
-        for row in connection.execute(query):
-            key = (row.user_id, row.event_type, row.occurred_at.replace(minute=0, second=0, microsecond=0))
-            counts[key] = counts.get(key, 0) + 1
+        for index, count in connection.exec_driver_sql(sql, tuple(params)):
+            counts[chunk[int(index)]] = int(count)
     return counts
 
 
-def load_usage(connection: Connection, user_ids: Sequence[str], since: date) -> list[tuple[tuple, tuple[int, int]]]:
-    rows = []
-    for chunk in _chunks(sorted(set(user_ids))):
-        query = select(CAPS).where(CAPS.c.user_id.in_(chunk), CAPS.c.period_start >= since)
-        for row in connection.execute(query):
-            key = (row.user_id, row.rule_id, row.per, row.period_start, row.key_value)
-            rows.append((key, (int(row.count), int(row.energy_g))))
-    return rows
+def load_usage(connection: Connection, keys: Iterable[tuple]) -> list[tuple[tuple, tuple[int, int]]]:
+    """The stored cap usage of exactly ``keys`` (user_id, rule_id, per, period_start, key_value)."""
+    return [((k[0], k[1], k[2], k[3], k[4]), (int(count), int(energy_g)))
+            for k, count, energy_g in _load_keyed(connection, "cap_usage", ("user_id", "rule_id", "per", "period_start",
+                                                                          "key_value"), ("count", "energy_g"), keys)]
 
 
-def load_running(connection: Connection, user_ids: Sequence[str], since: date) -> list[tuple[tuple, int]]:
-    rows = []
-    for chunk in _chunks(sorted(set(user_ids))):
-        query = select(RUNNING).where(RUNNING.c.user_id.in_(chunk), RUNNING.c.local_date >= since)
-        for row in connection.execute(query):
-            rows.append(((row.user_id, row.rule_id, row.local_date), int(row.total)))
-    return rows
+def load_running(connection: Connection, keys: Iterable[tuple]) -> list[tuple[tuple, int]]:
+    """The stored running totals of exactly ``keys`` (user_id, rule_id, local_date)."""
+    return [((k[0], k[1], k[2]), int(total))
+            for k, total in _load_keyed(connection, "running_totals", ("user_id", "rule_id", "local_date"),
+                                        ("total",), keys)]
 
 
-def _insert(connection: Connection):  # noqa: ANN202 - the dialect's insert construct
-    return pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+def _load_keyed(connection: Connection, table: str, key_columns: tuple[str, ...], value_columns: tuple[str, ...],
+                keys: Iterable[tuple]) -> Iterable[tuple]:
+    """Rows of ``table`` whose primary key is one of ``keys``: yields (key, *values).
+
+    A ``VALUES`` list joined on the primary key: point lookups, one statement per chunk.
+    """
+    ordered = sorted({tuple(k) for k in keys})
+    dialect = connection.dialect.name
+    casts = tuple("date" if isinstance(v, date) else "" for v in ordered[0]) if ordered else ()
+    width = len(key_columns) + 1
+    for chunk in _values_chunks(ordered, width):
+        params: list[object] = []
+        for index, key in enumerate(chunk):
+            params.append(index)
+            params += [v.isoformat() if isinstance(v, date) and dialect == "sqlite" else v for v in key]
+        join = " AND ".join(f"t.{c} = w.{c}" for c in key_columns)
+        sql = (
+            f"WITH w(i, {', '.join(key_columns)}) AS ("
+            + _values_sql(dialect, ("int", *casts), len(chunk))
+            + f") SELECT w.i, {', '.join('t.' + c for c in value_columns)} FROM w JOIN {table} t ON {join}"
+        )
+        for index, *values in connection.exec_driver_sql(sql, tuple(params)):
+            yield (chunk[int(index)], *values)
+
+
+_USAGE_COLUMNS = ("user_id", "rule_id", "per", "period_start", "key_value", "shard", "count", "energy_g")
+_RUNNING_COLUMNS = ("user_id", "rule_id", "local_date", "shard", "total")
 
 
 def save_usage(connection: Connection, usage: dict[tuple, tuple[int, int]]) -> None:
-    """Upsert absolute cap usage values."""
-    if not usage:
-        return
-    statement = _insert(connection)(CAPS)
-    statement = statement.on_conflict_do_update(
-        index_elements=[CAPS.c.user_id, CAPS.c.rule_id, CAPS.c.per, CAPS.c.period_start, CAPS.c.key_value],
-        set_={"count": statement.excluded.count, "energy_g": statement.excluded.energy_g},
-    )
-    connection.execute(statement, [
-        {"user_id": k[0], "rule_id": k[1], "per": k[2], "period_start": k[3], "key_value": k[4],
-         "shard": shard_of(k[0]), "count": v[0], "energy_g": v[1]}
+    """Upsert absolute cap usage values ``{(user, rule, per, period_start, key): (count, energy_g)}``."""
+    upsert_tuples(connection, CAPS, _USAGE_COLUMNS, _USAGE_COLUMNS[:5], [
+        (k[0], k[1], k[2], db_date(connection, k[3]), k[4], shard_of(k[0]), v[0], v[1])
         for k, v in sorted(usage.items())
     ])
 
 
 def save_running(connection: Connection, running: dict[tuple, int]) -> None:
-    if not running:
-        return
-    statement = _insert(connection)(RUNNING)
-    statement = statement.on_conflict_do_update(
-        index_elements=[RUNNING.c.user_id, RUNNING.c.rule_id, RUNNING.c.local_date],
-        set_={"total": statement.excluded.total},
-    )
-    connection.execute(statement, [
-        {"user_id": k[0], "rule_id": k[1], "local_date": k[2], "shard": shard_of(k[0]), "total": v}
-        for k, v in sorted(running.items())
+    """Upsert a day's highest running totals ``{(user, rule, local_date): total}``."""
+    upsert_tuples(connection, RUNNING, _RUNNING_COLUMNS, _RUNNING_COLUMNS[:3], [
+        (k[0], k[1], db_date(connection, k[2]), shard_of(k[0]), v) for k, v in sorted(running.items())
     ])
 
 
-def data_text(data: dict) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+EVENT_COLUMNS = ("source_id", "event_id", "shard", "seq", "user_id", "event_type", "occurred_at", "ingested_at",
+                 "data", "energy_g", "rule_ref", "explanation", "transaction_id", "ball_id", "prev_hash", "hash")
 
 
-def insert_events(connection: Connection, records: Sequence[EventRecord]) -> None:
-    if not records:
-        return
-    insert_rows(connection, EVENTS, [
-        {"source_id": r.source_id, "event_id": r.event_id, "shard": r.shard, "seq": r.seq, "user_id": r.user_id,
-         "event_type": r.event_type, "occurred_at": r.occurred_at, "ingested_at": r.ingested_at,
-         "data": data_text(dict(r.data)), "energy_g": r.energy_g, "rule_ref": r.rule_ref,
-         "explanation": r.explanation, "transaction_id": r.transaction_id, "ball_id": r.ball_id,
-         "prev_hash": r.prev_hash, "hash": r.hash}
-        for r in records
-    ])
+def insert_event_rows(connection: Connection, rows: Sequence[tuple]) -> None:
+    """Insert accepted events: tuples in ``EVENT_COLUMNS`` order, instants in stored form."""
+    insert_tuples(connection, EVENTS, EVENT_COLUMNS, rows)
 
 
 def event_chain_records(connection: Connection, shard: int) -> Iterable[EventRecord]:

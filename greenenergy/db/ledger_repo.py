@@ -25,9 +25,9 @@ from sqlalchemy.exc import IntegrityError
 
 from greenenergy.errors import InsufficientEnergy
 from greenenergy.ledger.accounts import is_guarded
-from greenenergy.ledger.chain import ChainRecord, refs_json
+from greenenergy.ledger.chain import ChainRecord, format_instant, refs_json, sha256_hex, transaction_canonical_bytes
 from greenenergy.ledger.transactions import Posting, PostedTransaction, TransactionDraft
-from greenenergy.db.bulk import insert_rows
+from greenenergy.db.bulk import db_instant, insert_tuples
 from greenenergy.db.chains import lock_heads, store_heads
 from greenenergy.db.tables import LedgerBalance, LedgerPosting, LedgerTransaction
 
@@ -35,6 +35,8 @@ TX = LedgerTransaction.__table__
 POSTINGS = LedgerPosting.__table__
 BALANCES = LedgerBalance.__table__
 LEDGER_CHAIN = "ledger"
+_TX_COLUMNS = ("id", "shard", "seq", "kind", "created_at", "idempotency_key", "reverses", "refs", "prev_hash", "hash")
+_POSTING_COLUMNS = ("transaction_id", "idx", "account", "shard", "energy_g", "created_at")
 
 
 def new_transaction_id() -> str:
@@ -42,11 +44,14 @@ def new_transaction_id() -> str:
 
     Roughly time-ordered, so new rows land at the right edge of the primary-key index
     instead of all over it (random UUIDs make every insert touch a random page)."""
-    return f"{time.time_ns():016x}{secrets.randbits(64):016x}"
+    return new_transaction_ids(1)[0]
 
 
-def _refs_text(draft: TransactionDraft) -> str:
-    return refs_json(draft.refs)
+def new_transaction_ids(count: int) -> list[str]:
+    """``count`` ids as ``new_transaction_id``, with one read of the OS random source."""
+    stamp = f"{time.time_ns():016x}"
+    noise = secrets.token_hex(8 * count)
+    return [stamp + noise[16 * i : 16 * i + 16] for i in range(count)]
 
 
 def post_transactions(
@@ -77,42 +82,35 @@ def post_transactions(
     if fresh:
         heads = lock_heads(connection, LEDGER_CHAIN, sorted({d.shard for _, d in fresh}))
         _apply_guarded_balances(connection, [d for _, d in fresh])
+        created_text = format_instant(now)
+        stored_now = db_instant(connection, now)
         tx_rows, posting_rows = [], []
-        for index, draft in fresh:
-            seq, prev_hash = heads[draft.shard]
-            record = ChainRecord(
-                id=new_transaction_id(),
-                shard=draft.shard,
-                seq=seq + 1,
-                kind=draft.kind,
-                created_at=now,
-                idempotency_key=draft.idempotency_key,
-                reverses=draft.reverses,
-                refs=MappingProxyType(dict(draft.refs)),
-                postings=tuple(
-                    (p.account, shard, p.energy_g)
-                    for p, shard in zip(draft.postings, draft.posting_shards, strict=True)
-                ),
-                prev_hash=prev_hash,
+        for (index, draft), tx_id in zip(fresh, new_transaction_ids(len(fresh)), strict=True):
+            shard = draft.shard
+            seq, prev_hash = heads[shard]
+            seq += 1
+            refs_text = refs_json(draft.refs)
+            postings = tuple(
+                (p.account, posting_shard, p.energy_g)
+                for p, posting_shard in zip(draft.postings, draft.posting_shards, strict=True)
             )
-            digest = record.computed_hash()
-            heads[draft.shard] = (record.seq, digest)
-            tx_rows.append(
-                {
-                    "id": record.id, "shard": record.shard, "seq": record.seq, "kind": record.kind,
-                    "created_at": now, "idempotency_key": record.idempotency_key,
-                    "reverses": record.reverses, "refs": _refs_text(draft),
-                    "prev_hash": prev_hash, "hash": digest,
-                }
+            digest = sha256_hex(transaction_canonical_bytes(
+                id=tx_id, shard=shard, seq=seq, kind=draft.kind, created_text=created_text,
+                idempotency_key=draft.idempotency_key, reverses=draft.reverses, refs_text=refs_text,
+                postings=postings, prev_hash=prev_hash,
+            ))
+            heads[shard] = (seq, digest)
+            tx_rows.append((tx_id, shard, seq, draft.kind, stored_now, draft.idempotency_key, draft.reverses,
+                            refs_text, prev_hash, digest))
+            for idx, (account, posting_shard, grams) in enumerate(postings):
+                posting_rows.append((tx_id, idx, account, posting_shard, grams, stored_now))
+            results[index] = PostedTransaction(
+                id=tx_id, shard=shard, seq=seq, kind=draft.kind, created_at=now, postings=draft.postings,
+                refs=draft.refs, idempotency_key=draft.idempotency_key, reverses=draft.reverses,
+                prev_hash=prev_hash, hash=digest,
             )
-            for idx, (account, shard, grams) in enumerate(record.postings):
-                posting_rows.append(
-                    {"transaction_id": record.id, "idx": idx, "account": account, "shard": shard,
-                     "energy_g": grams, "created_at": now}
-                )
-            results[index] = _posted(record, digest)
-        insert_rows(connection, TX, tx_rows)
-        insert_rows(connection, POSTINGS, posting_rows)
+        insert_tuples(connection, TX, _TX_COLUMNS, tx_rows)
+        insert_tuples(connection, POSTINGS, _POSTING_COLUMNS, posting_rows)
         store_heads(connection, LEDGER_CHAIN, heads)
 
     by_key = dict(existing)
@@ -126,16 +124,6 @@ def post_transactions(
         elif draft.idempotency_key is not None:
             by_key.setdefault(draft.idempotency_key, results[index])  # type: ignore[arg-type]
     return [r for r in results if r is not None]
-
-
-def _posted(record: ChainRecord, digest: str) -> PostedTransaction:
-    return PostedTransaction(
-        id=record.id, shard=record.shard, seq=record.seq, kind=record.kind,
-        created_at=record.created_at,
-        postings=tuple(Posting(account, grams) for account, _shard, grams in record.postings),
-        refs=record.refs, idempotency_key=record.idempotency_key, reverses=record.reverses,
-        prev_hash=record.prev_hash, hash=digest,
-    )
 
 
 def _apply_guarded_balances(connection: Connection, drafts: Sequence[TransactionDraft]) -> None:

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Iterable, Literal
 from zoneinfo import ZoneInfo
 
-from greenenergy.clock import ensure_utc
+from greenenergy.clock import UTC, ensure_utc
 from greenenergy.forest.errors import (
     AlreadyCollected,
     BallClosed,
@@ -76,12 +76,24 @@ class Ball:
     def __post_init__(self) -> None:
         for name in ("ripens_at", "visible_at", "expires_at", "collected_at"):
             value = getattr(self, name)
-            if value is not None:
+            if value is not None and value.tzinfo is not UTC:  # the common case is already UTC
                 object.__setattr__(self, name, ensure_utc(value, what=name))
-        parts = {
-            name: require_grams(getattr(self, name), what=name)
-            for name in ("energy_g", "collected_g", "stolen_g", "expired_g")
-        }
+        energy_g, collected_g, stolen_g, expired_g = self.energy_g, self.collected_g, self.stolen_g, self.expired_g
+        if not (type(energy_g) is int and type(collected_g) is int and type(stolen_g) is int
+                and type(expired_g) is int):  # exact ints, the common case; else say which is wrong
+            for name in ("energy_g", "collected_g", "stolen_g", "expired_g"):
+                require_grams(getattr(self, name), what=name)
+        if (energy_g >= 1 and collected_g >= 0 and stolen_g >= 0 and expired_g >= 0
+                and collected_g + stolen_g + expired_g <= energy_g and stolen_g <= energy_g // 2
+                and not (collected_g and expired_g) and (self.collected_at is None) == (collected_g == 0)
+                and self.ripens_at <= self.visible_at < self.expires_at and self.source in ("event", "water")):
+            return  # every invariant holds: the common case, checked in one expression
+        self._refuse()
+
+    def _refuse(self) -> None:
+        """Raise naming every broken invariant (the slow path of ``__post_init__``)."""
+        parts = {"energy_g": self.energy_g, "collected_g": self.collected_g, "stolen_g": self.stolen_g,
+                 "expired_g": self.expired_g}
         problems = [f"{name} is negative ({value})" for name, value in parts.items() if value < 0]
         if self.energy_g < 1:
             problems.append(f"energy_g must be at least 1, got {self.energy_g}")
@@ -100,8 +112,7 @@ class Ball:
             problems.append("need ripens_at <= visible_at < expires_at")
         if self.source not in ("event", "water"):
             problems.append(f"source must be 'event' or 'water', got {self.source!r}")
-        if problems:
-            raise BallInvariantError(f"ball {self.ball_id}: " + "; ".join(problems), ball_id=self.ball_id)
+        raise BallInvariantError(f"ball {self.ball_id}: " + "; ".join(problems), ball_id=self.ball_id)
 
     @property
     def remaining_g(self) -> int:
@@ -131,6 +142,36 @@ class Expiry:
 def ripens_at(occurred_at: datetime, tz: ZoneInfo) -> datetime:
     """The first 07:00 local strictly after the behaviour (UTC)."""
     return next_local_time(occurred_at, tz)
+
+
+class RipeningMemo:
+    """``ripens_at`` for the many events of one batch, computed once per 15-minute bucket.
+
+    Every UTC offset in use is a whole number of 15 minutes, so every local 07:00 falls on a
+    15-minute boundary of UTC time and all instants of one bucket ``[b, b + 15 min)`` ripen at
+    the same 07:00. The memo checks that premise for each bucket it stores (the ripening it
+    found is itself on a boundary) and computes exactly, without storing, where it fails
+    (historical local mean times such as Monrovia's -00:44:30 before 1972).
+    """
+
+    __slots__ = ("tz", "_by_bucket")
+    BUCKET_S = 900
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self._by_bucket: dict[int, datetime] = {}
+
+    def __call__(self, occurred_at: datetime) -> datetime:
+        moment = ensure_utc(occurred_at)
+        bucket = int(moment.timestamp() // self.BUCKET_S)
+        found = self._by_bucket.get(bucket)
+        if found is not None:
+            return found
+        ripening = ripens_at(moment, self.tz)
+        start = datetime.fromtimestamp(bucket * self.BUCKET_S, UTC)
+        if ripening.timestamp() % self.BUCKET_S == 0 and ripens_at(start, self.tz) == ripening:
+            self._by_bucket[bucket] = ripening
+        return ripening
 
 
 def visible_at(ripening: datetime, ingested_at: datetime) -> datetime:

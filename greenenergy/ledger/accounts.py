@@ -79,10 +79,13 @@ def account_shard(name: str, transaction_shard: int) -> int:
     must be one row); mint and sink accounts are split per shard and take the shard of the
     transaction that posts to it.
     """
-    if name.startswith("user:"):  # the hot path: no full parse for the most common account
+    # Hot paths first, without a full parse: the user and mint accounts of every ingested event.
+    if name.startswith("user:"):
         owner, _, bucket = name[5:].rpartition(":")
         if owner and bucket in USER_BUCKETS:
             return shard_of(owner)
+    elif name.startswith(("mint:", "sink:")) and len(name) > 5:
+        return transaction_shard
     parsed = parse_account(name)
     if parsed.kind in GUARDED_KINDS:
         return shard_of(parsed.owner)

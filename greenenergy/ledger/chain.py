@@ -32,8 +32,10 @@ GENESIS_HASH = "0" * 64
 
 
 def format_instant(moment: datetime) -> str:
-    """UTC with microseconds and a Z: the one textual form hashed anywhere."""
-    return ensure_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """UTC with microseconds and a Z (``YYYY-MM-DDTHH:MM:SS.ffffffZ``): the one textual form
+    hashed anywhere."""
+    # isoformat is the C fast path; for a UTC instant it ends in "+00:00", replaced by "Z".
+    return ensure_utc(moment).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def canonical_json(value: object) -> bytes:
@@ -56,7 +58,42 @@ def refs_json(refs: Mapping[str, str]) -> str:
     """Canonical JSON text of a transaction's refs (what is stored and what is hashed)."""
     if not refs:
         return "{}"
-    return "{" + ",".join(_text(k) + ":" + _text(refs[k]) for k in sorted(refs)) + "}"
+    return "{" + ",".join([encode_basestring(k) + ":" + encode_basestring(refs[k]) for k in sorted(refs)]) + "}"
+
+
+def transaction_canonical_bytes(
+    *,
+    id: str,  # noqa: A002 - the documented field name
+    shard: int,
+    seq: int,
+    kind: str,
+    created_text: str,
+    idempotency_key: str | None,
+    reverses: str | None,
+    refs_text: str,
+    postings: Iterable[tuple[str, int, int]],
+    prev_hash: str,
+) -> bytes:
+    """The canonical bytes of one transaction (module docstring), from its parts.
+
+    Assembled by hand in sorted key order: the same bytes as ``canonical_json()`` of the whole
+    record (tests/unit/ledger/test_chain.py checks it), at a fraction of the cost on the
+    ingestion hot path. ``created_text`` is ``format_instant(created_at)`` and ``refs_text``
+    is ``refs_json(refs)``, passed in so a batch sharing one instant formats it once.
+    ``postings`` are ``(account, storage shard, energy_g)`` in stored order.
+    """
+    posting_text = ",".join([
+        '{"account":' + encode_basestring(account) + ',"energy_g":' + str(int(grams))
+        + ',"shard":' + str(int(posting_shard)) + "}"
+        for account, posting_shard, grams in postings
+    ])
+    return (
+        '{"created_at":"' + created_text + '","id":' + encode_basestring(id)
+        + ',"idempotency_key":' + _optional(idempotency_key) + ',"kind":' + encode_basestring(kind)
+        + ',"postings":[' + posting_text + '],"prev_hash":' + encode_basestring(prev_hash)
+        + ',"refs":' + refs_text + ',"reverses":' + _optional(reverses)
+        + ',"seq":' + str(int(seq)) + ',"shard":' + str(int(shard)) + "}"
+    ).encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,21 +113,11 @@ class ChainRecord:
     hash: str = ""
 
     def canonical_bytes(self) -> bytes:
-        # Assembled by hand in sorted key order: the same bytes as canonical_json() of the
-        # whole record (tests/unit/ledger/test_chain.py checks it), at a fraction of the cost
-        # on the ingestion hot path.
-        postings = ",".join(
-            '{"account":' + _text(account) + ',"energy_g":' + str(int(grams)) + ',"shard":' + str(int(shard)) + "}"
-            for account, shard, grams in self.postings
+        return transaction_canonical_bytes(
+            id=self.id, shard=self.shard, seq=self.seq, kind=self.kind, created_text=format_instant(self.created_at),
+            idempotency_key=self.idempotency_key, reverses=self.reverses, refs_text=refs_json(self.refs),
+            postings=self.postings, prev_hash=self.prev_hash,
         )
-        text = (
-            '{"created_at":"' + format_instant(self.created_at) + '","id":' + _text(self.id)
-            + ',"idempotency_key":' + _optional(self.idempotency_key) + ',"kind":' + _text(self.kind)
-            + ',"postings":[' + postings + '],"prev_hash":' + _text(self.prev_hash)
-            + ',"refs":' + refs_json(self.refs) + ',"reverses":' + _optional(self.reverses)
-            + ',"seq":' + str(int(self.seq)) + ',"shard":' + str(int(self.shard)) + "}"
-        )
-        return text.encode("utf-8")
 
     def computed_hash(self) -> str:
         return sha256_hex(self.canonical_bytes())

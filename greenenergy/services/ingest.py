@@ -22,22 +22,25 @@ one after the other, and batches of different shards run side by side (PostgreSQ
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from greenenergy.audit.records import EventRecord
+from greenenergy.audit.records import data_json, event_canonical_bytes
 from greenenergy.clock import ensure_utc
 from greenenergy.db import balls_repo, events_repo
+from greenenergy.db.bulk import db_instant
 from greenenergy.db.chains import lock_heads, store_heads
 from greenenergy.db.engine import read_tx, write_tx
 from greenenergy.db.ledger_repo import post_transactions
 from greenenergy.errors import GreenEnergyError, InvalidInput, NotFound, TooLarge
-from greenenergy.forest import Ball, event_ball_id, join, new_event_ball, ripens_at
+from greenenergy.forest import Ball, event_ball_id, join, new_event_ball
+from greenenergy.forest.balls import RipeningMemo
 from greenenergy.ids import is_valid_id
-from greenenergy.ledger import mint_account, transfer, user_account
+from greenenergy.ledger import TransactionDraft, mint_account, transfer, user_account
+from greenenergy.ledger.chain import format_instant, sha256_hex
 from greenenergy.scoring import EventIn, RuleBook, ScoringState, score
 from greenenergy.services.catalogs import rulebook as load_rulebook
 from greenenergy.services.runtime import Runtime
@@ -134,8 +137,9 @@ def ingest(
 class _Candidate:
     index: int
     incoming: IncomingEvent
-    occurred_at: datetime
-    data: dict[str, Any]
+    occurred_at: datetime  # UTC
+    data: dict[str, Any]  # validated, typed
+    shard: int  # shard_of(user_id), computed once
 
 
 def _precheck(
@@ -151,7 +155,7 @@ def _precheck(
             results[index] = rejection
             continue
         occurred_at, data = rejection
-        candidates.append(_Candidate(index, event, occurred_at, data))
+        candidates.append(_Candidate(index, event, occurred_at, data, shard_of(event.user_id)))
     return results, candidates
 
 
@@ -204,7 +208,7 @@ def _ingest_once(
     candidates = [c for c in candidates if c.index not in repeats]
 
     with write_tx(runtime.engine) as connection:
-        shards = sorted({shard_of(e.user_id) for e in events})
+        shards = sorted({c.shard for c in candidates})
         heads = lock_heads(connection, events_repo.EVENTS_CHAIN, shards) if shards else {}
         stored = events_repo.stored_results(connection, source_id, list(first_index))
         for event_id, row in stored.items():
@@ -216,25 +220,20 @@ def _ingest_once(
         candidates = _apply_store_checks(runtime, connection, candidates, results)
 
         scored = _score(connection, rules, candidates)
-        records, drafts, balls_new, balls_joined = _build_writes(
-            connection, source_id, scored, heads, now, tz
-        )
-        posted = post_transactions(connection, [d for _, d in drafts], now=now)
-        tx_by_index = {index: tx.id for (index, _), tx in zip(drafts, posted, strict=True)}
-        final_records = _chain(records, tx_by_index, heads)
-        events_repo.insert_events(connection, final_records)
-        balls_repo.insert_balls(connection, balls_new, now=now)
-        balls_repo.save_balls(connection, balls_joined)
+        plan = _plan_balls(connection, source_id, scored, now, tz)
+        posted = post_transactions(connection, plan.drafts, now=now)
+        tx_by_index = {index: tx.id for index, tx in zip(plan.draft_indexes, posted, strict=True)}
+        rows, accepted = _event_rows(source_id, scored, plan.ball_ids, tx_by_index, heads, now, connection)
+        events_repo.insert_event_rows(connection, rows)
+        balls_repo.insert_balls(connection, plan.new_balls, now=now)
+        balls_repo.save_balls(connection, plan.joined_balls)
         events_repo.save_usage(connection, {tuple(k): tuple(v) for k, v in scored.state.dirty_usage().items()})
         events_repo.save_running(connection, {tuple(k): v for k, v in scored.state.dirty_running().items()})
-        if final_records:
-            store_heads(connection, events_repo.EVENTS_CHAIN,
-                        {s: heads[s] for s in {r.shard for r in final_records}})
+        if rows:
+            store_heads(connection, events_repo.EVENTS_CHAIN, {s: heads[s] for s in {row[2] for row in rows}})
 
-    for record, index in zip(final_records, (r.index for r in records), strict=True):
-        results[index] = EventResult(record.event_id, "accepted", energy_g=record.energy_g, rule=record.rule_ref,
-                                     transaction_id=record.transaction_id, explanation=record.explanation,
-                                     ball_id=record.ball_id)
+    for index, result in accepted:
+        results[index] = result
     for index, first in repeats.items():
         original = results[first]
         assert original is not None
@@ -256,7 +255,8 @@ def _apply_store_checks(
     blocked = events_repo.blocked_users(connection, users)
     limit = runtime.settings.max_events_per_hour
     hours = [c.occurred_at.replace(minute=0, second=0, microsecond=0) for c in candidates]
-    counts = events_repo.hourly_counts(connection, users, min(hours), max(hours) + timedelta(hours=1))
+    wanted = {(c.incoming.user_id, c.incoming.event_type, hour) for c, hour in zip(candidates, hours, strict=True)}
+    counts = events_repo.hourly_counts(connection, sorted(wanted))
     kept = []
     for candidate, hour in zip(candidates, hours, strict=True):
         event = candidate.incoming
@@ -288,78 +288,112 @@ def _score(connection, rules: RuleBook, candidates: list[_Candidate]) -> _Scored
     inputs = [EventIn(c.incoming.user_id, c.incoming.event_type, c.occurred_at, c.data) for c in ordered]
     if inputs:
         usage_keys, running_keys = state.keys_for(rules, inputs)
-        users = sorted({e.user_id for e in inputs})
         if usage_keys:
-            since = min(k.period_start for k in usage_keys)
-            state.load_usage(events_repo.load_usage(connection, users, since))
+            state.load_usage(events_repo.load_usage(connection, usage_keys))
         if running_keys:
-            since_day = min(k.local_date for k in running_keys)
-            state.load_running(events_repo.load_running(connection, users, since_day))
+            state.load_running(events_repo.load_running(connection, running_keys))
     items = [(candidate, score(rules, event, state)) for candidate, event in zip(ordered, inputs, strict=True)]
     return _Scored(state, items)
 
 
 @dataclass(slots=True)
-class _PendingRecord:
-    index: int
-    record: EventRecord
+class _BallPlan:
+    """Where each scored event's grams go: its ball, and the mint transactions to post."""
+
+    ball_ids: dict[int, str]  # candidate index -> ball id, for events worth > 0 g
+    drafts: list[TransactionDraft]
+    draft_indexes: list[int]  # the candidate index of each draft
+    new_balls: list[Ball]
+    joined_balls: list[Ball]
 
 
-def _build_writes(connection, source_id: str, scored: _Scored, heads, now: datetime, tz):  # noqa: ANN001, ANN202
-    """Event records (not yet chained), mint drafts, and the balls they fill."""
+def _plan_balls(connection, source_id: str, scored: _Scored, now: datetime, tz) -> _BallPlan:  # noqa: ANN001
+    """The balls the events fill and their mint drafts (mint:<rule> -> user:<id>:pending).
+
+    Events of one user and type that ripen together share one ball; a new ball is built
+    once with the sum of its events' grams (``new_event_ball`` checks its invariants), an
+    existing one (from an earlier batch, still waiting) takes them through ``join``.
+    """
+    ripening_of = RipeningMemo(tz)
     ball_ids: dict[int, str] = {}
+    keyed: list[tuple[_Candidate, Any, str]] = []
     for candidate, result in scored.items:
         if result.energy_g > 0:
             event = candidate.incoming
-            ball_ids[candidate.index] = event_ball_id(
-                user_id=event.user_id, event_type=event.event_type, ripening=ripens_at(candidate.occurred_at, tz),
-                ingested_at=now, event_ref=f"{source_id}/{event.event_id}",
-            )
+            ball_id = event_ball_id(user_id=event.user_id, event_type=event.event_type,
+                                    ripening=ripening_of(candidate.occurred_at), ingested_at=now,
+                                    event_ref=f"{source_id}/{event.event_id}")
+            ball_ids[candidate.index] = ball_id
+            keyed.append((candidate, result, ball_id))
     existing = balls_repo.lock_balls(connection, ball_ids.values())
-    balls: dict[str, Ball] = dict(existing)
-    created: set[str] = set()
-    records: list[_PendingRecord] = []
-    drafts = []
+    joined: dict[str, Ball] = dict(existing)
+    fresh: dict[str, tuple[_Candidate, int]] = {}  # ball id -> (first event, grams so far)
+    drafts: list[TransactionDraft] = []
+    draft_indexes: list[int] = []
+    for candidate, result, ball_id in keyed:
+        event = candidate.incoming
+        ball = joined.get(ball_id)
+        if ball is not None:
+            joined[ball_id] = join(ball, energy_g=result.energy_g, occurred_at=candidate.occurred_at,
+                                   ingested_at=now, tz=tz)
+        else:
+            first, grams = fresh.get(ball_id, (candidate, 0))
+            fresh[ball_id] = (first, grams + result.energy_g)
+        drafts.append(transfer(
+            "mint", debit=mint_account(result.rule_id), credit=user_account(event.user_id, "pending"),
+            energy_g=result.energy_g, shard=candidate.shard,
+            refs={"event": f"{source_id}/{event.event_id}", "rule": result.rule_ref, "ball": ball_id},
+        ))
+        draft_indexes.append(candidate.index)
+    new_balls = [
+        new_event_ball(ball_id=ball_id, user_id=first.incoming.user_id, event_type=first.incoming.event_type,
+                       energy_g=grams, occurred_at=first.occurred_at, ingested_at=now, tz=tz)
+        for ball_id, (first, grams) in sorted(fresh.items())
+    ]
+    return _BallPlan(ball_ids, drafts, draft_indexes, new_balls, [joined[b] for b in sorted(existing)])
+
+
+def _event_rows(  # noqa: PLR0913 - the parts of one batch's event rows
+    source_id: str, scored: _Scored, ball_ids: dict[int, str], tx_by_index: dict[int, str], heads, now: datetime,
+    connection,  # noqa: ANN001
+) -> tuple[list[tuple], list[tuple[int, EventResult]]]:
+    """Chained event rows (``events_repo.EVENT_COLUMNS`` order), advancing ``heads`` in place,
+    and the (request index, result) of each accepted event.
+
+    Events are appended to their shard's chain in scoring order (occurred_at, then request
+    order); each row's hash covers its canonical bytes (audit.records) with the award.
+    """
+    sqlite = connection.dialect.name == "sqlite"
+    ingested_text = format_instant(now)
+    stored_now = db_instant(connection, now)
+    rows: list[tuple] = []
+    accepted: list[tuple[int, EventResult]] = []
     for candidate, result in scored.items:
         event = candidate.incoming
-        ball_id = ball_ids.get(candidate.index)
-        if ball_id is not None:
-            ball = balls.get(ball_id)
-            if ball is None:
-                balls[ball_id] = new_event_ball(ball_id=ball_id, user_id=event.user_id, event_type=event.event_type,
-                                                energy_g=result.energy_g, occurred_at=candidate.occurred_at,
-                                                ingested_at=now, tz=tz)
-                created.add(ball_id)
-            else:
-                balls[ball_id] = join(ball, energy_g=result.energy_g, occurred_at=candidate.occurred_at,
-                                      ingested_at=now, tz=tz)
-            drafts.append((candidate.index, transfer(
-                "mint", debit=mint_account(result.rule_id), credit=user_account(event.user_id, "pending"),
-                energy_g=result.energy_g, shard=shard_of(event.user_id),
-                refs={"event": f"{source_id}/{event.event_id}", "rule": result.rule_ref, "ball": ball_id},
-            )))
-        records.append(_PendingRecord(candidate.index, EventRecord(
+        index = candidate.index
+        shard = candidate.shard
+        seq, prev_hash = heads[shard]
+        seq += 1
+        ball_id = ball_ids.get(index)
+        transaction_id = tx_by_index.get(index)
+        data_text = data_json(candidate.data)
+        explanation = result.explanation[:300]
+        # One C-level isoformat gives both the hashed form (format_instant) and SQLite's
+        # stored form (db.bulk.sqlite_instant) of the UTC occurred_at.
+        iso = candidate.occurred_at.isoformat(" ", "microseconds")
+        digest = sha256_hex(event_canonical_bytes(
             source_id=source_id, event_id=event.event_id, user_id=event.user_id, event_type=event.event_type,
-            occurred_at=candidate.occurred_at, ingested_at=now, data=candidate.data, energy_g=result.energy_g,
-            rule_ref=result.rule_ref, explanation=result.explanation[:300], transaction_id=None, ball_id=ball_id,
-            shard=shard_of(event.user_id), seq=0, prev_hash="",
-        )))
-    new_balls = [balls[b] for b in sorted(created)]
-    joined = [balls[b] for b in sorted(existing)]
-    return records, drafts, new_balls, joined
-
-
-def _chain(records: list[_PendingRecord], tx_by_index: dict[int, str], heads) -> list[EventRecord]:  # noqa: ANN001
-    """Give each record its transaction, seq and hashes, advancing ``heads`` in place."""
-    out = []
-    for pending in records:
-        record = pending.record
-        seq, prev_hash = heads[record.shard]
-        linked = replace(record, transaction_id=tx_by_index.get(pending.index), seq=seq + 1, prev_hash=prev_hash)
-        digest = linked.computed_hash()
-        heads[record.shard] = (seq + 1, digest)
-        out.append(replace(linked, hash=digest))
-    return out
+            occurred_text=iso[:10] + "T" + iso[11:26] + "Z", ingested_text=ingested_text, data_text=data_text,
+            energy_g=result.energy_g, rule_ref=result.rule_ref, explanation=explanation,
+            transaction_id=transaction_id, ball_id=ball_id, shard=shard, seq=seq, prev_hash=prev_hash,
+        ))
+        heads[shard] = (seq, digest)
+        rows.append((source_id, event.event_id, shard, seq, event.user_id, event.event_type,
+                     iso[:26] if sqlite else candidate.occurred_at, stored_now, data_text, result.energy_g,
+                     result.rule_ref, explanation, transaction_id, ball_id, prev_hash, digest))
+        accepted.append((index, EventResult(event.event_id, "accepted", result.energy_g, result.rule_ref,
+                                            transaction_id, explanation=explanation, ball_id=ball_id)))
+    return rows, accepted
 
 
 def event_result(runtime: Runtime, *, source_id: str, event_id: str) -> EventResult:

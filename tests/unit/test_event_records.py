@@ -7,8 +7,10 @@ from datetime import datetime, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from greenenergy.audit.records import EventRecord
-from greenenergy.ledger.chain import canonical_json
+import json
+
+from greenenergy.audit.records import EventRecord, data_json
+from greenenergy.ledger.chain import canonical_json, format_instant
 
 T0 = datetime(2026, 11, 20, 1, 15, tzinfo=timezone.utc)
 JSON_SCALARS = st.none() | st.booleans() | st.integers(-(10**12), 10**12) | st.text(max_size=8)
@@ -41,3 +43,20 @@ def test_the_documented_form() -> None:
         '"occurred_at":"2026-11-20T01:15:00.000000Z","prev_hash":"' + "0" * 64 + '","rule_ref":"recycling.box@1",'
         '"seq":3,"shard":7,"source_id":"cainiao","transaction_id":"t1","user_id":"u-42"}'
     )
+
+
+DATA_VALUES = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+               | st.lists(st.integers(), max_size=2) | st.dictionaries(st.text(max_size=2), st.integers(), max_size=2))
+
+
+@given(data=st.dictionaries(st.text(max_size=6), DATA_VALUES, max_size=5))
+def test_data_json_is_the_json_modules_canonical_form(data) -> None:  # noqa: ANN001
+    # The hand-written fast path for flat scalars must write what json.dumps writes, and
+    # anything else (NaN, infinities, nested values, None) must fall back to json itself.
+    assert data_json(data) == json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@given(moment=st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 30),
+                           timezones=st.timezones()))
+def test_format_instant_is_utc_with_microseconds_and_z(moment: datetime) -> None:
+    assert format_instant(moment) == moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

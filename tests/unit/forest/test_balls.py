@@ -28,6 +28,7 @@ from greenenergy.forest import (
     new_event_ball,
     ripens_at,
 )
+from greenenergy.forest.balls import RipeningMemo
 
 UTC = timezone.utc
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -288,3 +289,19 @@ def test_naive_timestamps_are_refused():
 def test_ball_times_are_stored_in_utc():
     ball = Ball(**ball_fields())
     assert ball.ripens_at.tzinfo == UTC and ball.ripens_at == at("2026-11-20T23:00:00+00:00")
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu",
+                                  "Australia/Lord_Howe", "Africa/Monrovia"])
+def test_ripening_memo_gives_exactly_ripens_at(zone: str) -> None:
+    # Every minute (and a few odd seconds) across DST changes, half-hour and 45-minute zones,
+    # and Monrovia's pre-1972 -00:44:30, where the 15-minute premise fails and the memo
+    # must fall back to computing each instant.
+    tz = ZoneInfo(zone)
+    memo = RipeningMemo(tz)
+    starts = [datetime(2026, 3, 27, tzinfo=timezone.utc), datetime(2026, 10, 23, tzinfo=timezone.utc),
+              datetime(1971, 12, 30, tzinfo=timezone.utc)]
+    for start in starts:
+        for minute in range(0, 4 * 24 * 60, 7):
+            moment = start + timedelta(minutes=minute, seconds=(minute * 13) % 60)
+            assert memo(moment) == ripens_at(moment, tz), (zone, moment)
