@@ -1,9 +1,11 @@
 """Storing and reading ledger transactions.
 
-``post_transactions`` is the only write path for the ledger: it appends transactions to
-their shard's hash chain, inserts their postings and updates the cached balances of
-guarded accounts, all on the caller's connection (the caller owns the commit). There is no
-update or delete path for transactions or postings.
+``post_transactions`` is the write path for the ledger: it appends transactions to their
+shard's hash chain, inserts their postings and updates the cached balances of guarded
+accounts, all on the caller's connection (the caller owns the commit). ``post_mints`` is
+the same append (one ``_append`` loop) for the ingestion hot path's mint transactions,
+without a draft object per event. There is no update or delete path for transactions or
+postings.
 
 Locking (PostgreSQL): the shard heads touched are locked first, in shard order, then the
 guarded balance rows, in (account, shard) order, each in a single statement; every writer
@@ -16,7 +18,8 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from datetime import datetime
 from types import MappingProxyType
 
@@ -26,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from greenenergy.errors import InsufficientEnergy
 from greenenergy.ledger.accounts import is_guarded
 from greenenergy.ledger.chain import ChainRecord, format_instant, refs_json, sha256_hex, transaction_canonical_bytes
-from greenenergy.ledger.transactions import Posting, PostedTransaction, TransactionDraft
+from greenenergy.ledger.transactions import Mint, Posting, PostedTransaction, TransactionDraft, validate_mint
 from greenenergy.db.bulk import db_instant, insert_tuples
 from greenenergy.db.chains import lock_heads, store_heads
 from greenenergy.db.tables import LedgerBalance, LedgerPosting, LedgerTransaction
@@ -80,38 +83,20 @@ def post_transactions(
 
     results: list[PostedTransaction | None] = [None] * len(drafts)
     if fresh:
-        heads = lock_heads(connection, LEDGER_CHAIN, sorted({d.shard for _, d in fresh}))
-        _apply_guarded_balances(connection, [d for _, d in fresh])
-        created_text = format_instant(now)
-        stored_now = db_instant(connection, now)
-        tx_rows, posting_rows = [], []
-        for (index, draft), tx_id in zip(fresh, new_transaction_ids(len(fresh)), strict=True):
-            shard = draft.shard
-            seq, prev_hash = heads[shard]
-            seq += 1
-            refs_text = refs_json(draft.refs)
-            postings = tuple(
-                (p.account, posting_shard, p.energy_g)
-                for p, posting_shard in zip(draft.postings, draft.posting_shards, strict=True)
-            )
-            digest = sha256_hex(transaction_canonical_bytes(
-                id=tx_id, shard=shard, seq=seq, kind=draft.kind, created_text=created_text,
-                idempotency_key=draft.idempotency_key, reverses=draft.reverses, refs_text=refs_text,
-                postings=postings, prev_hash=prev_hash,
-            ))
-            heads[shard] = (seq, digest)
-            tx_rows.append((tx_id, shard, seq, draft.kind, stored_now, draft.idempotency_key, draft.reverses,
-                            refs_text, prev_hash, digest))
-            for idx, (account, posting_shard, grams) in enumerate(postings):
-                posting_rows.append((tx_id, idx, account, posting_shard, grams, stored_now))
+        entries = [
+            (draft.kind, draft.shard, draft.idempotency_key, draft.reverses, refs_json(draft.refs),
+             tuple((p.account, posting_shard, p.energy_g)
+                   for p, posting_shard in zip(draft.postings, draft.posting_shards, strict=True)))
+            for _, draft in fresh
+        ]
+        appended = _append(connection, entries, now,
+                           before_rows=lambda: _apply_guarded_balances(connection, [d for _, d in fresh]))
+        for (index, draft), (tx_id, seq, prev_hash, digest) in zip(fresh, appended, strict=True):
             results[index] = PostedTransaction(
-                id=tx_id, shard=shard, seq=seq, kind=draft.kind, created_at=now, postings=draft.postings,
+                id=tx_id, shard=draft.shard, seq=seq, kind=draft.kind, created_at=now, postings=draft.postings,
                 refs=draft.refs, idempotency_key=draft.idempotency_key, reverses=draft.reverses,
                 prev_hash=prev_hash, hash=digest,
             )
-        insert_tuples(connection, TX, _TX_COLUMNS, tx_rows)
-        insert_tuples(connection, POSTINGS, _POSTING_COLUMNS, posting_rows)
-        store_heads(connection, LEDGER_CHAIN, heads)
 
     by_key = dict(existing)
     for index, draft in enumerate(drafts):
@@ -126,18 +111,87 @@ def post_transactions(
     return [r for r in results if r is not None]
 
 
+def post_mints(connection: Connection, mints: Sequence[Mint], *, now: datetime) -> list[str]:
+    """Append one mint transaction per ``Mint``, in order; return their transaction ids.
+
+    Exactly the rows, chain links and balance changes of ``post_transactions`` with
+    ``mint_draft(m)`` for each mint (a test compares them byte for byte), without a draft
+    object per event: the ingestion hot path. A mint only credits a guarded account (the
+    user's pending energy), so it can never overdraw one.
+    """
+    if not mints:
+        return []
+    credits: dict[tuple[str, int], int] = {}
+    entries = []
+    for mint in mints:
+        validate_mint(mint)
+        user_pending = "user:" + mint.user_id + ":pending"
+        grams = mint.energy_g
+        shard = mint.shard
+        key = (user_pending, shard)
+        credits[key] = credits.get(key, 0) + grams
+        refs_text = ('{"ball":' + encode_basestring(mint.ball_id) + ',"event":' + encode_basestring(mint.event_ref)
+                     + ',"rule":' + encode_basestring(mint.rule_ref) + "}")  # refs_json of the three refs
+        entries.append(("mint", shard, None, None, refs_text,
+                        (("mint:" + mint.rule_id, shard, -grams), (user_pending, shard, grams))))
+    appended = _append(connection, entries, now, before_rows=lambda: _apply_deltas(connection, [credits]))
+    return [tx_id for tx_id, _seq, _prev, _digest in appended]
+
+
+def _append(
+    connection: Connection,
+    entries: Sequence[tuple[str, int, str | None, str | None, str, tuple[tuple[str, int, int], ...]]],
+    now: datetime,
+    before_rows: Callable[[], None] | None = None,
+) -> list[tuple[str, int, str, str]]:
+    """Chain and insert ``entries`` (kind, shard, idempotency key, reverses, refs text,
+    postings as (account, storage shard, grams)); return (id, seq, prev_hash, hash) of each.
+
+    Locks the ledger heads of the entries' shards first (the global lock order), then runs
+    ``before_rows`` (the balance updates), then writes transactions, postings and heads.
+    """
+    heads = lock_heads(connection, LEDGER_CHAIN, sorted({entry[1] for entry in entries}))
+    if before_rows is not None:
+        before_rows()
+    created_text = format_instant(now)
+    stored_now = db_instant(connection, now)
+    tx_rows, posting_rows, out = [], [], []
+    for (kind, shard, idempotency_key, reverses, refs_text, postings), tx_id in zip(
+        entries, new_transaction_ids(len(entries)), strict=True
+    ):
+        seq, prev_hash = heads[shard]
+        seq += 1
+        digest = sha256_hex(transaction_canonical_bytes(
+            id=tx_id, shard=shard, seq=seq, kind=kind, created_text=created_text, idempotency_key=idempotency_key,
+            reverses=reverses, refs_text=refs_text, postings=postings, prev_hash=prev_hash,
+        ))
+        heads[shard] = (seq, digest)
+        tx_rows.append((tx_id, shard, seq, kind, stored_now, idempotency_key, reverses, refs_text, prev_hash, digest))
+        for idx, (account, posting_shard, grams) in enumerate(postings):
+            posting_rows.append((tx_id, idx, account, posting_shard, grams, stored_now))
+        out.append((tx_id, seq, prev_hash, digest))
+    insert_tuples(connection, TX, _TX_COLUMNS, tx_rows)
+    insert_tuples(connection, POSTINGS, _POSTING_COLUMNS, posting_rows)
+    store_heads(connection, LEDGER_CHAIN, heads)
+    return out
+
+
 def _apply_guarded_balances(connection: Connection, drafts: Sequence[TransactionDraft]) -> None:
-    """Apply the drafts to guarded balances; refuse any overdraft, even a transient one.
+    """Apply the drafts to guarded balances; refuse any overdraft, even a transient one."""
+    _apply_deltas(connection, [{k: v for k, v in d.deltas().items() if is_guarded(k[0])} for d in drafts])
+
+
+def _apply_deltas(connection: Connection, per_item: Sequence[dict[tuple[str, int], int]]) -> None:
+    """Apply guarded (account, shard) deltas, item after item; refuse any overdraft, even a transient one.
 
     The touched balance rows are locked and read (``_lock_balances``), the sequence is
     replayed in Python from those values, and the new values are written back.
     """
-    per_draft = [{k: v for k, v in d.deltas().items() if is_guarded(k[0])} for d in drafts]
-    keys = sorted({key for deltas in per_draft for key in deltas})
+    keys = sorted({key for deltas in per_item for key in deltas})
     if not keys:
         return
     running = _lock_balances(connection, keys)
-    for deltas in per_draft:
+    for deltas in per_item:
         for key, delta in deltas.items():
             if running[key] + delta < 0:
                 raise _overdraft([key[0]], running[key], -delta)

@@ -20,9 +20,11 @@ from greenenergy.ledger.accounts import (
 from greenenergy.ledger.balances import apply_draft, balances_from_postings, totals_by_account
 from greenenergy.ledger.chain import GENESIS_HASH, ChainFinding, ChainRecord, format_instant, verify_shard
 from greenenergy.ledger.transactions import (
+    Mint,
     Posting,
     PostedTransaction,
     TransactionDraft,
+    mint_draft,
     reversal_of,
     transfer,
 )
@@ -31,5 +33,5 @@ __all__ = [
     "SINK_EXPIRED", "SINK_TREES", "AccountName", "account_shard", "is_guarded", "mint_account",
     "parse_account", "pool_account", "user_account", "apply_draft", "balances_from_postings",
     "totals_by_account", "GENESIS_HASH", "ChainFinding", "ChainRecord", "format_instant",
-    "verify_shard", "Posting", "PostedTransaction", "TransactionDraft", "reversal_of", "transfer",
+    "verify_shard", "Mint", "mint_draft", "Posting", "PostedTransaction", "TransactionDraft", "reversal_of", "transfer",
 ]

@@ -34,12 +34,12 @@ from greenenergy.db import balls_repo, events_repo
 from greenenergy.db.bulk import db_instant
 from greenenergy.db.chains import lock_heads, store_heads
 from greenenergy.db.engine import read_tx, write_tx
-from greenenergy.db.ledger_repo import post_transactions
+from greenenergy.db.ledger_repo import post_mints
 from greenenergy.errors import GreenEnergyError, InvalidInput, NotFound, TooLarge
 from greenenergy.forest import Ball, event_ball_id, join, new_event_ball
 from greenenergy.forest.balls import RipeningMemo
 from greenenergy.ids import is_valid_id
-from greenenergy.ledger import TransactionDraft, mint_account, transfer, user_account
+from greenenergy.ledger import Mint
 from greenenergy.ledger.chain import format_instant, sha256_hex
 from greenenergy.scoring import EventIn, RuleBook, ScoringState, score
 from greenenergy.services.catalogs import rulebook as load_rulebook
@@ -221,8 +221,8 @@ def _ingest_once(
 
         scored = _score(connection, rules, candidates)
         plan = _plan_balls(connection, source_id, scored, now, tz)
-        posted = post_transactions(connection, plan.drafts, now=now)
-        tx_by_index = {index: tx.id for index, tx in zip(plan.draft_indexes, posted, strict=True)}
+        tx_ids = post_mints(connection, plan.mints, now=now)
+        tx_by_index = dict(zip(plan.mint_indexes, tx_ids, strict=True))
         rows, accepted = _event_rows(source_id, scored, plan.ball_ids, tx_by_index, heads, now, connection)
         events_repo.insert_event_rows(connection, rows)
         balls_repo.insert_balls(connection, plan.new_balls, now=now)
@@ -301,14 +301,14 @@ class _BallPlan:
     """Where each scored event's grams go: its ball, and the mint transactions to post."""
 
     ball_ids: dict[int, str]  # candidate index -> ball id, for events worth > 0 g
-    drafts: list[TransactionDraft]
-    draft_indexes: list[int]  # the candidate index of each draft
+    mints: list[Mint]
+    mint_indexes: list[int]  # the candidate index of each mint
     new_balls: list[Ball]
     joined_balls: list[Ball]
 
 
 def _plan_balls(connection, source_id: str, scored: _Scored, now: datetime, tz) -> _BallPlan:  # noqa: ANN001
-    """The balls the events fill and their mint drafts (mint:<rule> -> user:<id>:pending).
+    """The balls the events fill and their mints (mint:<rule> -> user:<id>:pending).
 
     Events of one user and type that ripen together share one ball; a new ball is built
     once with the sum of its events' grams (``new_event_ball`` checks its invariants), an
@@ -328,8 +328,8 @@ def _plan_balls(connection, source_id: str, scored: _Scored, now: datetime, tz) 
     existing = balls_repo.lock_balls(connection, ball_ids.values())
     joined: dict[str, Ball] = dict(existing)
     fresh: dict[str, tuple[_Candidate, int]] = {}  # ball id -> (first event, grams so far)
-    drafts: list[TransactionDraft] = []
-    draft_indexes: list[int] = []
+    mints: list[Mint] = []
+    mint_indexes: list[int] = []
     for candidate, result, ball_id in keyed:
         event = candidate.incoming
         ball = joined.get(ball_id)
@@ -339,18 +339,15 @@ def _plan_balls(connection, source_id: str, scored: _Scored, now: datetime, tz) 
         else:
             first, grams = fresh.get(ball_id, (candidate, 0))
             fresh[ball_id] = (first, grams + result.energy_g)
-        drafts.append(transfer(
-            "mint", debit=mint_account(result.rule_id), credit=user_account(event.user_id, "pending"),
-            energy_g=result.energy_g, shard=candidate.shard,
-            refs={"event": f"{source_id}/{event.event_id}", "rule": result.rule_ref, "ball": ball_id},
-        ))
-        draft_indexes.append(candidate.index)
+        mints.append(Mint(event.user_id, candidate.shard, result.rule_id, result.energy_g,
+                          f"{source_id}/{event.event_id}", result.rule_ref, ball_id))
+        mint_indexes.append(candidate.index)
     new_balls = [
         new_event_ball(ball_id=ball_id, user_id=first.incoming.user_id, event_type=first.incoming.event_type,
                        energy_g=grams, occurred_at=first.occurred_at, ingested_at=now, tz=tz)
         for ball_id, (first, grams) in sorted(fresh.items())
     ]
-    return _BallPlan(ball_ids, drafts, draft_indexes, new_balls, [joined[b] for b in sorted(existing)])
+    return _BallPlan(ball_ids, mints, mint_indexes, new_balls, [joined[b] for b in sorted(existing)])
 
 
 def _event_rows(  # noqa: PLR0913 - the parts of one batch's event rows
