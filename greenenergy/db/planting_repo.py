@@ -263,19 +263,26 @@ def mark_orders_planted(connection: Connection, rows: Sequence[tuple[str, str, d
         raise Conflict("a planting order was confirmed by another request", code="already_planted")
 
 
+def _overdue_at(now: datetime):  # noqa: ANN202 - a SQL condition
+    """Open orders that read ``overdue`` at ``now``: marked by the job, or past the deadline
+    (``greenenergy.planting.order_status``; the job may not have run yet, or may have run
+    as of a later instant than ``now``)."""
+    return or_(ORDERS.c.status == "overdue", and_(ORDERS.c.status == "pending", ORDERS.c.deadline < now))
+
+
 def partner_orders(connection: Connection, partner_id: str, *, state: str | None, now: datetime, limit: int,
                    after: OrderState | None = None) -> list[OrderState]:
-    """A partner's orders, oldest first. ``state``: pending, overdue (by deadline, whatever
-    the job has marked yet), planted, or None for every open order."""
+    """A partner's orders, oldest first. ``state``: pending, overdue, planted as read at
+    ``now`` (see ``_overdue_at``), or None for every open order."""
     query = select(ORDERS).where(ORDERS.c.partner_id == partner_id)
     if state == "planted":
         query = query.where(ORDERS.c.status == "planted")
+    elif state == "pending":
+        query = query.where(ORDERS.c.status == "pending", ORDERS.c.deadline >= now)
+    elif state == "overdue":
+        query = query.where(_overdue_at(now))
     else:
         query = query.where(ORDERS.c.status.in_(OPEN_ORDER))
-        if state == "pending":
-            query = query.where(ORDERS.c.deadline >= now)
-        elif state == "overdue":
-            query = query.where(ORDERS.c.deadline < now)
     if after is not None:
         query = query.where(or_(ORDERS.c.ordered_at > after.ordered_at,
                                 and_(ORDERS.c.ordered_at == after.ordered_at, ORDERS.c.order_id > after.order_id)))
@@ -297,9 +304,10 @@ def mark_overdue(connection: Connection, now: datetime) -> int:
     return int(result.rowcount)
 
 
-def overdue_orders(connection: Connection, *, limit: int) -> list[OrderState]:
-    """Orders the job marked overdue and still unplanted, the longest overdue first."""
-    query = (select(ORDERS).where(ORDERS.c.status == "overdue")
+def overdue_orders(connection: Connection, *, now: datetime, limit: int) -> list[OrderState]:
+    """Unplanted orders that read ``overdue`` at ``now`` (marked or past the deadline), the
+    longest overdue first."""
+    query = (select(ORDERS).where(_overdue_at(now))
              .order_by(ORDERS.c.deadline, ORDERS.c.order_id).limit(limit))
     return [_state(OrderState, row) for row in connection.execute(query)]  # type: ignore[misc]
 

@@ -57,7 +57,7 @@ from greenenergy.planting.coplanting import (
     new_pool,
     shares,
 )
-from greenenergy.planting.deadlines import deadline, is_overdue, order_status
+from greenenergy.planting.deadlines import days_overdue, deadline, is_overdue, order_status
 from greenenergy.planting.errors import (
     AlreadyPlanted,
     AlreadyPoolMember,
@@ -146,6 +146,7 @@ __all__ = [
     "confirmation_hash",
     "confirmation_record",
     "contribute",
+    "days_overdue",
     "deadline",
     "exchange_national",
     "free_places",

@@ -9,6 +9,17 @@ was reported.
 
 An order is ``overdue`` once ``now`` is strictly after its deadline and it is still not
 planted. Deadlines are computed once, when the order is created, and stored with it.
+
+As with an energy ball, the status a reader sees is derived from the clock, so it is right
+even when the overdue job has not run yet; and what the job has already recorded stands:
+
+* ``planted`` once a confirmation closed the order;
+* ``overdue`` if not planted and (``now > deadline`` or the job marked it -- the job may
+  have run as of a later instant than this reader's clock, e.g. ``greenenergy tick --now``);
+* ``pending`` otherwise.
+
+``days_overdue`` counts whole days past the deadline as of the later of ``now`` and the
+job's mark, so it never reads 0 for an order the job saw overdue days ago.
 """
 
 from __future__ import annotations
@@ -60,8 +71,20 @@ def is_overdue(deadline_at: datetime, now: datetime) -> bool:
     return ensure_utc(now, what="now") > ensure_utc(deadline_at, what="deadline_at")
 
 
-def order_status(*, planted: bool, deadline_at: datetime, now: datetime) -> OrderStatus:
-    """The status a partner sees for one planting order."""
+def order_status(*, planted: bool, deadline_at: datetime, now: datetime,
+                 marked_overdue_at: datetime | None = None) -> OrderStatus:
+    """The status a reader sees for one planting order at ``now`` (see the module docstring).
+
+    ``marked_overdue_at`` is when the overdue job marked the order (None: not marked).
+    """
     if planted:
         return "planted"
-    return "overdue" if is_overdue(deadline_at, now) else "pending"
+    return "overdue" if marked_overdue_at is not None or is_overdue(deadline_at, now) else "pending"
+
+
+def days_overdue(deadline_at: datetime, now: datetime, marked_overdue_at: datetime | None = None) -> int:
+    """Whole days past ``deadline_at`` as of ``now`` (or the job's later mark); 0 before it."""
+    as_of = ensure_utc(now, what="now")
+    if marked_overdue_at is not None:
+        as_of = max(as_of, ensure_utc(marked_overdue_at, what="marked_overdue_at"))
+    return max(0, (as_of - ensure_utc(deadline_at, what="deadline_at")).days)

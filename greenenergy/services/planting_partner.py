@@ -72,7 +72,8 @@ def order_view(order: planting_repo.OrderState, tree: planting_repo.TreeState, n
         "order_id": order.order_id, "tree_id": order.tree_id, "plot_id": order.plot_id,
         "species_id": order.species_id, "quantity": tree.quantity, "redeemed_at": tree.redeemed_at,
         "ordered_at": order.ordered_at, "deadline": order.deadline,
-        "status": order_status(planted=order.status == "planted", deadline_at=order.deadline, now=now),
+        "status": order_status(planted=order.status == "planted", deadline_at=order.deadline, now=now,
+                               marked_overdue_at=order.overdue_at if order.status == "overdue" else None),
         "kind": "planting" if order.planting_no == 1 else "replanting", "planting_no": order.planting_no,
         "overdue_at": order.overdue_at, "planted_at": order.planted_at,
     }

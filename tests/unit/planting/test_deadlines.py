@@ -69,3 +69,16 @@ def test_a_season_starting_on_29_february_starts_on_28_february_in_common_years(
     leap = Season(start=date(2028, 2, 29), end=date(2028, 4, 30))
     assert planting_starts_on(leap, date(2027, 1, 10)) == date(2027, 2, 28)
     assert planting_starts_on(leap, date(2028, 1, 10)) == date(2028, 2, 29)
+
+
+def test_an_order_the_job_marked_stays_overdue_and_counts_days_from_the_later_instant():
+    due = datetime(2026, 6, 30, 16, 0, tzinfo=UTC)
+    marked = due + timedelta(days=10, hours=1)  # the job ran as of a later instant than the reader
+    assert order_status(planted=False, deadline_at=due, now=due - timedelta(days=3), marked_overdue_at=marked) == "overdue"
+    assert order_status(planted=True, deadline_at=due, now=due, marked_overdue_at=marked) == "planted"
+    from greenenergy.planting import days_overdue
+
+    assert days_overdue(due, due - timedelta(days=3)) == 0
+    assert days_overdue(due, due + timedelta(days=2, hours=23)) == 2
+    assert days_overdue(due, due - timedelta(days=3), marked) == 10
+    assert days_overdue(due, marked + timedelta(days=5), marked) == 15
