@@ -144,13 +144,14 @@ def parse_bulk(body: bytes, content_type: str, partner_id: str) -> list[tuple[in
     else:
         raise InvalidInput(f"send text/csv or application/json, not {media!r}", code="unsupported_media_type")
     out: list[tuple[int, PlantingReport | tuple]] = []
+    from_text = media in ("text/csv", "application/csv")
     for row_no, fields in enumerate(items, start=1):
         if isinstance(fields, GreenEnergyError):
             tree_id = fields.details.get("tree_id")
             out.append((row_no, (tree_id if isinstance(tree_id, str) else None, fields)))
             continue
         try:
-            out.append((row_no, report_from_fields(fields, partner_id)))
+            out.append((row_no, report_from_fields(fields, partner_id, from_text=from_text)))
         except GreenEnergyError as error:
             tree_id = fields.get("tree_id") if isinstance(fields, Mapping) else None
             out.append((row_no, (tree_id if isinstance(tree_id, str) else None, error)))
@@ -200,8 +201,9 @@ def _json_items(body: bytes) -> list[object]:
     return value
 
 
-def report_from_fields(fields: object, partner_id: str) -> PlantingReport:
-    """A planting report from one row's raw values (CSV text or JSON values)."""
+def report_from_fields(fields: object, partner_id: str, *, from_text: bool = True) -> PlantingReport:
+    """A planting report from one row's raw values: CSV cells (``from_text``: numbers are
+    parsed from text) or JSON values (coordinates must be JSON numbers, as for one planting)."""
     if not isinstance(fields, Mapping):
         raise InvalidInput("each row must be an object with the planting's fields", code="invalid_row")
     unknown = sorted(str(k) for k in fields if k not in FIELDS)
@@ -215,7 +217,8 @@ def report_from_fields(fields: object, partner_id: str) -> PlantingReport:
         tree_id=_text(fields["tree_id"], "tree_id"), partner_id=partner_id,
         species_id=_text(fields["species_id"], "species_id"),
         planted_at=_instant(fields["planted_at"], "planted_at"),
-        latitude=_degrees(fields["latitude"], "latitude"), longitude=_degrees(fields["longitude"], "longitude"),
+        latitude=_degrees(fields["latitude"], "latitude", from_text),
+        longitude=_degrees(fields["longitude"], "longitude", from_text),
         photo_sha256=_text(fields["photo_sha256"], "photo_sha256"),
         tag=None if tag in (None, "") else _text(tag, "tag"),
     )
@@ -236,15 +239,16 @@ def _instant(value: object, name: str) -> datetime:
     raise InvalidTimestamp(f"{name} must be an ISO 8601 time with a zone offset, got {value!r}")
 
 
-def _degrees(value: object, name: str) -> float:
-    if isinstance(value, bool):
-        raise InvalidCoordinates(f"{name} must be a number of degrees, got {value!r}")
-    if isinstance(value, (int, float)):
+def _degrees(value: object, name: str, from_text: bool) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    try:
-        return float(str(value).strip())
-    except ValueError:
-        raise InvalidCoordinates(f"{name} must be a number of degrees, got {value!r}") from None
+    if from_text and isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    kind = "a number of degrees" if from_text else "a JSON number of degrees"
+    raise InvalidCoordinates(f"{name} must be {kind}, got {value!r}", field=name)
 
 
 # --- survival -------------------------------------------------------------------------

@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, Field
 
 from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_role, require_self_or_reader
+from greenenergy.api.inputs import Input
 from greenenergy.errors import Forbidden
 from greenenergy.ids import ID_PATTERN
 from greenenergy.services import (
@@ -44,20 +45,16 @@ def require_self(principal: Principal, user_id: str) -> None:
                         f"may do this", code="not_yours")
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class FriendRequest(Body):
+class FriendRequest(Input):
     friend_id: str = Field(pattern=ID_REGEX)
 
 
-class WaterRequest(Body):
+class WaterRequest(Input):
     friend_id: str = Field(pattern=ID_REGEX)
-    energy_g: StrictInt = Field(description="10, 18, 33 or 66")
+    energy_g: int = Field(description="10, 18, 33 or 66")
 
 
-class GrantRequest(Body):
+class GrantRequest(Input):
     kind: str = Field(min_length=1, max_length=32, description="protection_cover or double_collect_card")
 
 

@@ -30,9 +30,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, Field
 
 from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_role, require_self_or_reader
+from greenenergy.api.inputs import Input, Instant
 from greenenergy.errors import Forbidden
 from greenenergy.ids import ID_PATTERN
 from greenenergy.planting import PlantingReport, SurvivalReport
@@ -54,10 +55,6 @@ PartnerId = Annotated[str, Path(pattern=_ID, description="partner id")]
 PoolId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="co-planting pool id")]
 CatalogId = Annotated[str, Field(min_length=1, max_length=48)]
 TreeId = Annotated[str, Field(min_length=1, max_length=64)]
-
-
-class Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _own(principal: Principal, role: str, subject: str) -> None:
@@ -131,7 +128,7 @@ def list_plots(runtime: RuntimeDep) -> list[dict[str, object]]:
 class RedeemIn(Input):
     species_id: CatalogId
     plot_id: CatalogId | None = None
-    quantity: StrictInt = Field(default=1, description="1 for a tree; square metres for a conservation entry")
+    quantity: int = Field(default=1, description="1 for a tree; square metres for a conservation entry")
 
 
 class TreeRedeemed(BaseModel):
@@ -223,7 +220,7 @@ class CertificateOut(BaseModel):
 
 
 class NationalIn(Input):
-    year: StrictInt
+    year: int
 
 
 class NationalOut(BaseModel):
@@ -264,12 +261,12 @@ def national_certificates(user_id: UserId, principal: CurrentPrincipal, runtime:
 class PoolIn(Input):
     species_id: CatalogId
     plot_id: CatalogId | None = None
-    daily_cap_g: StrictInt | None = Field(default=None, description="per member per local day; default a third of the price")
-    max_members: StrictInt | None = None
+    daily_cap_g: int | None = Field(default=None, description="per member per local day; default a third of the price")
+    max_members: int | None = None
 
 
 class ContributionIn(Input):
-    energy_g: StrictInt
+    energy_g: int
 
 
 class PoolMember(BaseModel):
@@ -364,9 +361,9 @@ class OrderOut(BaseModel):
 
 class PlantingIn(Input):
     tree_id: TreeId
-    planted_at: datetime = Field(description="ISO 8601 with a zone offset")
-    latitude: float
-    longitude: float
+    planted_at: Instant = Field(description="ISO 8601 with a zone offset")
+    latitude: float = Field(description="degrees, a JSON number")
+    longitude: float = Field(description="degrees, a JSON number")
     species_id: CatalogId
     photo_sha256: Annotated[str, Field(max_length=64)]
     tag: Annotated[str, Field(max_length=200)] | None = None
@@ -396,8 +393,8 @@ class BulkOut(BaseModel):
 
 class SurvivalIn(Input):
     tree_id: TreeId
-    checked_at: datetime
-    alive: StrictBool
+    checked_at: Instant = Field(description="ISO 8601 with a zone offset")
+    alive: bool
     photo_sha256: Annotated[str, Field(max_length=64)]
 
 
