@@ -8,6 +8,7 @@ the *category* classes below (``NotFound``, ``Conflict``, ...), never here.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -65,6 +66,28 @@ class TooLarge(GreenEnergyError):
 
 
 # Specific errors.
+class InvalidJson(InvalidInput):
+    """A body that is not JSON text: says what is wrong and where (line and column)."""
+
+    code = "invalid_json"
+
+    @classmethod
+    def from_error(cls, error: json.JSONDecodeError | UnicodeDecodeError) -> InvalidJson:
+        """From what ``json.loads`` raised (a ``UnicodeDecodeError`` for bytes that are not UTF-8)."""
+        if isinstance(error, UnicodeDecodeError):
+            raw = bytes(error.object)
+            line = raw.count(b"\n", 0, error.start) + 1
+            column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+            encoding = "UTF-8" if error.encoding.replace("-", "").lower() == "utf8" else error.encoding
+            what = f"invalid {encoding} (byte 0x{raw[error.start]:02x})"
+            position = error.start
+        else:
+            line, column, position = error.lineno, error.colno, error.pos
+            what = error.msg[:1].lower() + error.msg[1:]
+        return cls(f"the body is not valid JSON: {what} at line {line}, column {column}",
+                   line=line, column=column, position=position)
+
+
 class InsufficientEnergy(Conflict):
     """A debit would take a user balance below zero."""
 

@@ -3,10 +3,17 @@
 Every error answer is ``{"error": {"code": "<snake_case>", "message": "<sentence>"}}``
 (plus ``details`` when there is more to say). Unexpected exceptions answer 500 with a
 generic message and are logged; a user error must never reach that branch.
+
+A body that cannot be read is 422, never FastAPI's 400: not JSON text (bad syntax or not
+UTF-8) is ``invalid_json`` with the line and column; a body sent with another
+``Content-Type`` than ``application/json`` (or none) to a JSON route is
+``unsupported_media_type`` (422, as the contract lists no 415); a body over the limit,
+with or without ``Content-Length``, is 413 ``body_too_large`` (``api/limits.py``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -20,6 +27,7 @@ from greenenergy.errors import (
     Forbidden,
     GreenEnergyError,
     InvalidInput,
+    InvalidJson,
     NotFound,
     TooLarge,
     Unauthorized,
@@ -36,7 +44,7 @@ STATUS_BY_CATEGORY: tuple[tuple[type[GreenEnergyError], int], ...] = (
     (InvalidInput, 422),
 )
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+              405: "method_not_allowed", 409: "conflict", 413: "body_too_large", 415: "unsupported_media_type",
               422: "invalid_request", 429: "rate_limited"}
 
 
@@ -70,6 +78,30 @@ def _describe_validation(error: RequestValidationError) -> tuple[str, list[dict[
     return f"{first['field']}: {first['problem']}{more}", problems
 
 
+def _unreadable_body(request: Request, error: RequestValidationError) -> JSONResponse | None:
+    """The answer when the body itself could not be read as JSON, else None (field errors)."""
+    items = error.errors()
+    invalid = next((item for item in items if item.get("type") == "json_invalid"), None)
+    if invalid is not None and isinstance(error.body, str):  # FastAPI's JSONDecodeError, as a 422 item
+        position = next((p for p in invalid.get("loc", ()) if isinstance(p, int)), 0)
+        reason = str((invalid.get("ctx") or {}).get("error") or "invalid JSON")
+        return _json_error(InvalidJson.from_error(json.JSONDecodeError(reason, error.body, position)))
+    whole_body = [item for item in items if tuple(item.get("loc", ())) == ("body",)]
+    if whole_body and isinstance(error.body, (bytes, bytearray)):  # not parsed: not sent as JSON
+        media = request.headers.get("content-type")
+        sent = f"this one has Content-Type {media!r}" if media else "this one has no Content-Type"
+        return _json_error(InvalidInput(f"send the body as JSON with `Content-Type: application/json`; {sent}",
+                                        code="unsupported_media_type", content_type=media))
+    if whole_body and whole_body[0].get("type") == "missing":
+        return _json_error(InvalidInput("this request needs a JSON body (`Content-Type: application/json`)",
+                                        code="missing_body"))
+    return None
+
+
+def _json_error(error: GreenEnergyError) -> JSONResponse:
+    return JSONResponse(error_body(error.code, error.message, _jsonable(error.details)), status_code=status_for(error))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GreenEnergyError)
     async def _domain(_request: Request, error: GreenEnergyError) -> JSONResponse:
@@ -81,12 +113,21 @@ def install_error_handlers(app: FastAPI) -> None:
                             headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+        unreadable = _unreadable_body(request, error)
+        if unreadable is not None:
+            return unreadable
         message, problems = _describe_validation(error)
         return JSONResponse(error_body("invalid_request", message, {"problems": problems}), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400:  # FastAPI could not read the body; the cause says why
+            cause = error.__cause__
+            if isinstance(cause, UnicodeDecodeError):
+                return _json_error(InvalidJson.from_error(cause))
+            return _json_error(InvalidInput(f"the request body could not be read: {cause or error.detail}",
+                                            code="invalid_body"))
         code = HTTP_CODES.get(error.status_code, "http_error")
         message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
         if error.status_code == 404 and message == "Not Found":

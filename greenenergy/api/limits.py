@@ -1,15 +1,26 @@
-"""Request body limit: an oversized body is refused with 413 before it is parsed."""
+"""Request body limit: an oversized body is refused with 413 ``body_too_large`` before it is parsed.
+
+A declared ``Content-Length`` over the limit is answered at once. A body without one
+(chunked transfer encoding) is counted as it arrives; past the limit, reading it raises
+``BodyTooLarge``, an ``HTTPException``, because FastAPI's body parsing passes those on
+(any other exception there becomes a 400) to the handler of ``api/errors.py``.
+"""
 
 from __future__ import annotations
 
 import json
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from greenenergy.api.errors import error_body
-from greenenergy.errors import TooLarge
 
 MAX_BODY_BYTES = 32 * 1024 * 1024  # 10,000 events of ~3 KB each
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, detail=f"the request body is larger than {max_bytes} bytes")
 
 
 class BodyLimit:
@@ -33,7 +44,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise TooLarge(f"the request body is larger than {self.max_bytes} bytes", code="body_too_large")
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
         await self.app(scope, limited_receive, send)

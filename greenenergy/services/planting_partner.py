@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from greenenergy.db import planting_repo
 from greenenergy.db.engine import read_tx, write_tx
-from greenenergy.errors import GreenEnergyError, InvalidInput, NotFound, TooLarge
+from greenenergy.errors import GreenEnergyError, InvalidInput, InvalidJson, NotFound, TooLarge
 from greenenergy.planting import InvalidCoordinates, InvalidTimestamp, PlantingReport, SurvivalReport, order_status
 from greenenergy.services import planting_catalog
 from greenenergy.services.planting_confirm import Outcome, confirm_in_tx, duplicate_error, survival_in_tx
@@ -191,7 +191,7 @@ def _json_items(body: bytes) -> list[object]:
     try:
         value = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidInput(f"the body is not JSON: {error}", code="invalid_json") from None
+        raise InvalidJson.from_error(error) from None
     if isinstance(value, dict) and isinstance(value.get("plantings"), list):
         value = value["plantings"]
     if not isinstance(value, list):
