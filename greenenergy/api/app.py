@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from greenenergy import __version__
 from greenenergy.api.errors import install_error_handlers
 from greenenergy.api.limits import BodyLimit
+from greenenergy.api.openapi import install_openapi
 from greenenergy.api.routes import events, forest, health, ledger
 from greenenergy.api.routes import planting as planting_routes
 from greenenergy.services.runtime import Runtime
@@ -22,6 +23,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(ledger.router)
     app.include_router(forest.router)
