@@ -106,6 +106,13 @@ class ConfigError(GreenEnergyError):
     code = "config_error"
 
 
+class DatabaseNotReady(GreenEnergyError):
+    """The configured database cannot be used yet: unreachable, never initialised, or at
+    another schema revision. The message names the database and what to run."""
+
+    code = "database_not_ready"
+
+
 class CatalogError(GreenEnergyError):
     """A catalog file (rules/, trees/, partners/) is invalid.
 

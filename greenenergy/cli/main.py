@@ -30,7 +30,7 @@ from greenenergy.services import moderation
 from greenenergy.services.audit_verify import verify
 from greenenergy.services.backtest import backtest
 from greenenergy.services.runtime import Runtime
-from greenenergy.services.setup import initialise, load_demo
+from greenenergy.services.setup import initialise, load_demo, require_database
 from greenenergy.services.tokens import create_token, list_tokens, revoke_token
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -63,10 +63,18 @@ def friendly(func: F) -> F:
 
 
 @contextmanager
-def runtime(clock: Clock | None = None) -> Iterator[Runtime]:
-    """The command's runtime; its connections are closed when the command ends."""
+def runtime(clock: Clock | None = None, *, schema: bool = True) -> Iterator[Runtime]:
+    """The command's runtime; its connections are closed when the command ends.
+
+    With ``schema`` (every command that reads or writes the database) a database that was
+    never initialised, is at another revision or cannot be opened is refused first, with
+    what to run; ``init``, ``demo`` (which initialise it) and ``rules backtest`` (which
+    writes nothing) pass ``schema=False``.
+    """
     rt = Runtime.from_settings(load_settings(), clock=clock)
     try:
+        if schema:
+            require_database(rt)
         yield rt
     finally:
         rt.close()
@@ -77,7 +85,7 @@ def runtime(clock: Clock | None = None) -> Iterator[Runtime]:
 def init() -> None:
     """Create or migrate the database and load the catalogs."""
 
-    with runtime() as rt:
+    with runtime(schema=False) as rt:
         for line in initialise(rt):
             typer.echo(line)
 
@@ -86,7 +94,7 @@ def init() -> None:
 @friendly
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port", min=1, max=65535)] = 8000,
 ) -> None:
     """Run the API (and, by default, the in-process scheduler)."""
 
@@ -98,12 +106,12 @@ def serve(
 @friendly
 def demo(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    port: Annotated[int, typer.Option(help="TCP port", min=1, max=65535)] = 8000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="load and print tokens, then exit")] = False,
 ) -> None:
     """init, load seed_data/, print one demo token per role, serve."""
 
-    with runtime() as rt:
+    with runtime(schema=False) as rt:
         for line in initialise(rt):
             typer.echo(line)
         for line in load_demo(rt, base_url=f"http://{host}:{port}"):
@@ -131,9 +139,9 @@ def token_create(
 def token_list() -> None:
     """List tokens (never their secrets)."""
 
-    typer.echo("id\trole\tsubject\tcreated\tstatus\tallowed types")
     with runtime() as rt:
         tokens = list_tokens(rt)
+    typer.echo("id\trole\tsubject\tcreated\tstatus\tallowed types")
     for info in tokens:
         status = "revoked" if info.revoked_at else "active"
         allowed = ",".join(info.allowed_types) if info.allowed_types else "-"
@@ -222,8 +230,8 @@ def rules_check(
     settings = load_settings()
     folder = directory or settings.catalog_dir / "rules"
     if not folder.is_dir():
-        typer.echo(f"error: {folder} is not a folder", err=True)
-        raise typer.Exit(1)
+        typer.echo(f"error: {folder} is not a folder of rule files", err=True)
+        raise typer.Exit(USER_ERROR_EXIT)
     problems = check_rules(folder, settings.zone)
     for problem in problems:
         typer.echo(problem)
@@ -240,7 +248,7 @@ def rules_backtest(
     top: Annotated[int, typer.Option(help="users shown, most changed first")] = 20,
 ) -> None:
     """Score a file with candidate rules and with the rules in force; write nothing."""
-    with runtime() as rt:
+    with runtime(schema=False) as rt:
         report = backtest(rt, events_file, rules)
     print_backtest(report, Console(), top)
 

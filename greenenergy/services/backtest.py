@@ -41,8 +41,7 @@ def events_frame(path: Path, rules: RuleBook) -> tuple[pd.DataFrame, list[tuple[
                         "occurred_at": event.occurred_at, **event.data})
     frame = pd.DataFrame.from_records(records, columns=None if records else ["event_id", "type", "user_id",
                                                                               "occurred_at"])
-    if len(frame):
-        frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
+    frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)  # typed even when no row was readable
     for column in frame.columns:
         if column not in ("event_id", "type", "user_id", "occurred_at"):
             numeric = pd.to_numeric(frame[column], errors="coerce")

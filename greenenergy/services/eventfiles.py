@@ -49,9 +49,16 @@ def file_format(path: Path) -> str:
     if kind is None:
         raise InvalidInput(f"{path}: unknown file type {path.suffix!r}; use .csv, .jsonl or .parquet",
                            code="unknown_file_type")
+    if path.is_dir():
+        raise InvalidInput(f"{path}: is a folder, not an event file", code="file_not_found")
     if not path.is_file():
         raise InvalidInput(f"{path}: no such file", code="file_not_found")
     return kind
+
+
+def _unreadable(path: Path, what: str, error: Exception) -> InvalidInput:
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return InvalidInput(f"{path}: not a readable {what} file ({reason})", code="unreadable_file")
 
 
 def count_rows(path: Path) -> int:
@@ -60,9 +67,15 @@ def count_rows(path: Path) -> int:
     if kind == "parquet":
         import pyarrow.parquet as pq
 
-        return pq.ParquetFile(path).metadata.num_rows
-    with path.open("rb") as handle:
-        lines = sum(1 for line in handle if line.strip())
+        try:
+            return pq.ParquetFile(path).metadata.num_rows
+        except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+            raise _unreadable(path, "Parquet", error) from None
+    try:
+        with path.open("rb") as handle:
+            lines = sum(1 for line in handle if line.strip())
+    except OSError as error:
+        raise _unreadable(path, kind.upper(), error) from None
     return lines - 1 if kind == "csv" else lines
 
 
@@ -75,14 +88,14 @@ def read_events(path: Path, rules: RuleBook) -> Iterator[FileRow]:
     if kind == "csv":
         try:
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-            raise InvalidInput(f"{path}: not a readable CSV file ({error})", code="unreadable_file") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as error:
+            raise _unreadable(path, "CSV", error) from None
         first_line = 2  # line 1 is the header
     else:
         try:
             frame = pd.read_parquet(path)
         except (OSError, ValueError) as error:
-            raise InvalidInput(f"{path}: not a readable Parquet file ({error})", code="unreadable_file") from None
+            raise _unreadable(path, "Parquet", error) from None
         first_line = 1
     missing = [c for c in ENVELOPE if c not in frame.columns]
     if missing:
@@ -105,8 +118,18 @@ def rows_from_frame(frame: pd.DataFrame, rules: RuleBook, *, source: str, first_
 
 
 def _read_jsonl(path: Path) -> Iterator[FileRow]:
-    with path.open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
+    try:
+        handle = path.open("rb")  # bytes: a line that is not UTF-8 is reported, not fatal
+    except OSError as error:
+        raise _unreadable(path, "JSONL", error) from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                yield FileRow(number, None, problem=f"not UTF-8 text (byte 0x{raw[error.start]:02x} at column "
+                                                    f"{error.start + 1})")
+                continue
             if not text.strip():
                 continue
             try:

@@ -1,17 +1,56 @@
-"""Bringing a deployment up: migrate, check catalogs, load the demo forest."""
+"""Bringing a deployment up: migrate, check catalogs, load the demo forest; and refusing,
+with what to run, a database that a command cannot use."""
 
 from __future__ import annotations
 
-from greenenergy.db.migrate import upgrade
-from greenenergy.errors import CatalogError
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from greenenergy.db.migrate import current_revision, head_revision, is_known_revision, upgrade
+from greenenergy.errors import CatalogError, DatabaseNotReady
 from greenenergy.services import demo, planting_catalog
 from greenenergy.services.catalogs import problems as rule_problems
 from greenenergy.services.runtime import Runtime
 from greenenergy.services.tokens import create_token
 
 
+def require_database(runtime: Runtime, *, schema: bool = True) -> None:
+    """Raise ``DatabaseNotReady`` unless the database can be opened and (``schema``) holds
+    this version's schema. Without ``schema`` (``init``), only that it can be opened."""
+    url = runtime.engine.url
+    where = url.render_as_string(hide_password=True)
+    if schema and _missing_sqlite_file(runtime):  # connecting would create an empty file
+        raise DatabaseNotReady(f"the database at {where} has no greenenergy schema (the file does not exist); "
+                               f"run `greenenergy init`")
+    try:
+        current = current_revision(runtime.engine)
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise DatabaseNotReady(f"cannot open the database at {where}: {reason}") from None
+    if not schema:
+        return
+    head = head_revision()
+    if current is None:
+        raise DatabaseNotReady(f"the database at {where} has no greenenergy schema; run `greenenergy init`")
+    if current != head:
+        if is_known_revision(current):
+            raise DatabaseNotReady(f"the database at {where} is at schema revision {current}, this version needs "
+                                   f"{head}; run `greenenergy init` to migrate it")
+        raise DatabaseNotReady(f"the database at {where} is at schema revision {current}, which this version of "
+                               f"greenenergy does not know (a newer one migrated it); upgrade greenenergy")
+
+
+def _missing_sqlite_file(runtime: Runtime) -> bool:
+    url = runtime.engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") or url.query.get("uri"):
+        return False
+    return not Path(url.database).exists()
+
+
 def initialise(runtime: Runtime) -> list[str]:
     """Create or migrate the schema (a second run is a no-op) and check the catalogs."""
+    require_database(runtime, schema=False)
     before, after = upgrade(runtime.engine)
     where = runtime.engine.url.render_as_string(hide_password=True)
     if before == after:
