@@ -33,9 +33,14 @@ def get_principal(
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
+def with_article(word: str) -> str:
+    """``a user``, ``a source``, ``an auditor``, ``an admin``: the article goes by the sound."""
+    return f"an {word}" if word[:1].lower() in "aeio" else f"a {word}"
+
+
 def require_role(principal: Principal, *roles: str) -> Principal:
     if principal.role not in roles:
-        raise Forbidden(f"a {principal.role} token may not do this; it needs role {' or '.join(roles)}",
+        raise Forbidden(f"{with_article(principal.role)} token may not do this; it needs role {' or '.join(roles)}",
                         code="wrong_role")
     return principal
 
