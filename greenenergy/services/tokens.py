@@ -18,6 +18,7 @@ from greenenergy.db.engine import read_tx, write_tx
 from greenenergy.db.tables import ApiToken
 from greenenergy.errors import InvalidInput, NotFound, Unauthorized
 from greenenergy.ids import check_id
+from greenenergy.services.catalogs import rulebook
 from greenenergy.services.runtime import Runtime
 
 ROLES = ("user", "source", "partner", "auditor", "admin")
@@ -64,6 +65,8 @@ def create_token(
     check_id(subject, what="subject")
     if allow and role != "source":
         raise InvalidInput("--allow limits event types and applies to role source only", code="invalid_allow")
+    if allow:
+        _check_event_types(runtime, allow)
     allowed = tuple(sorted(set(allow))) if allow else None
     token_id = secrets.token_hex(6)
     token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
@@ -77,6 +80,18 @@ def create_token(
             )
         )
     return token, TokenInfo(token_id, role, subject, allowed, now, expires_at, None)
+
+
+def _check_event_types(runtime: Runtime, types: list[str]) -> None:
+    """Refuse a type that no rule in the catalog scores: a typo would make the source's every
+    event ``type_not_allowed``."""
+    known = rulebook(runtime).event_types
+    unknown = sorted({t for t in types if t not in known})
+    if unknown:
+        names = ", ".join(repr(t) for t in unknown)
+        what = "this event type" if len(unknown) == 1 else "these event types"
+        raise InvalidInput(f"--allow {names}: no rule in the catalog scores {what}; known types: "
+                           f"{', '.join(sorted(known))}", code="unknown_event_type", types=unknown)
 
 
 def list_tokens(runtime: Runtime) -> list[TokenInfo]:
