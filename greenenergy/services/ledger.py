@@ -63,7 +63,9 @@ def user_history(
 
     ``limit`` counts transactions (a transaction touching both of the user's accounts, such
     as a collect, yields two items); ``after`` is a ``transaction_id`` from the previous
-    page: the page continues with strictly older transactions.
+    page: the page continues with strictly older transactions. A cursor must be one of this
+    user's transactions: any other id (unknown, or another user's) is the same 404, which
+    also tells nothing about other users' transactions.
     """
     if not 1 <= limit <= MAX_HISTORY_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_HISTORY_LIMIT}", code="invalid_limit")
@@ -71,10 +73,11 @@ def user_history(
     with read_tx(runtime.engine) as connection:
         before = None
         if after is not None:
-            created_at = ledger_repo.transaction_created_at(connection, after)
-            if created_at is None:
-                raise NotFound(f"no ledger transaction {after!r} to continue after", code="transaction_not_found")
-            before = (created_at, after)
+            cursor = ledger_repo.get_transaction(connection, after)
+            if cursor is None or not any(p.account in accounts for p in cursor.postings):
+                raise NotFound(f"no transaction {after!r} in the history of user {user_id} to continue after",
+                               code="transaction_not_found")
+            before = (cursor.created_at, after)
         pages = ledger_repo.history(connection, accounts, limit=limit, before=before)
     items: list[dict[str, object]] = []
     for tx, postings in pages:
