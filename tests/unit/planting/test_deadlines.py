@@ -74,7 +74,8 @@ def test_a_season_starting_on_29_february_starts_on_28_february_in_common_years(
 def test_an_order_the_job_marked_stays_overdue_and_counts_days_from_the_later_instant():
     due = datetime(2026, 6, 30, 16, 0, tzinfo=UTC)
     marked = due + timedelta(days=10, hours=1)  # the job ran as of a later instant than the reader
-    assert order_status(planted=False, deadline_at=due, now=due - timedelta(days=3), marked_overdue_at=marked) == "overdue"
+    before_the_deadline = due - timedelta(days=3)
+    assert order_status(planted=False, deadline_at=due, now=before_the_deadline, marked_overdue_at=marked) == "overdue"
     assert order_status(planted=True, deadline_at=due, now=due, marked_overdue_at=marked) == "planted"
     from greenenergy.planting import days_overdue
 
