@@ -17,8 +17,11 @@ about a month and U users, then in one run measures:
                  formula evaluation only.
 
 The zen and JSONLogic expressions are translated mechanically from the shipped rules'
-parse trees, so all paths compute the same formulas. Timings are wall-clock, best of one
-run, on whatever machine runs this; nothing here asserts a speed.
+parse trees, so all paths compute the same formulas. Timings are wall-clock (and CPU
+seconds of this process), the best of ``--repeat`` runs (default 1) of every path alike,
+on whatever machine runs this; nothing here asserts a speed. The rules-engine issue's
+targets (1,000,000 events/s online, 4,000,000 events/s batch) are printed beside the
+figures they apply to.
 """
 
 from __future__ import annotations
@@ -250,11 +253,30 @@ def run_datalogic(events: list[EventIn], trees) -> tuple[float, float, float]:
     return timed(run)
 
 
+REPEAT = 1  # set from --repeat
+TARGETS = {"online score_many": 1_000_000, "batch score_frame": 4_000_000}  # events/s, from the issue
+
+
 def timed(function, *args):
-    """(wall seconds, CPU seconds of this process, result): the machine may be shared."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = function(*args)
-    return time.perf_counter() - wall, time.process_time() - cpu, result
+    """(wall seconds, CPU seconds of this process, result), each the best of ``REPEAT``
+    runs: the machine may be shared. A ``ScoringState`` argument is replaced by a fresh
+    one for every run, so that each run scores from the same (empty) state."""
+    best_wall = best_cpu = float("inf")
+    result = None
+    for _ in range(REPEAT):
+        fresh = tuple(ScoringState() if isinstance(a, ScoringState) else a for a in args)
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = function(*fresh)
+        best_wall, best_cpu = min(best_wall, time.perf_counter() - wall), min(best_cpu, time.process_time() - cpu)
+    return best_wall, best_cpu, result
+
+
+def target_of(name: str, events_per_s: float) -> str:
+    target = next((t for prefix, t in TARGETS.items() if name.startswith(prefix)), None)
+    if target is None:
+        return ""
+    verdict = "met" if events_per_s >= target else f"{events_per_s / target:.0%} of it"
+    return f"{target:>11,} {verdict}"
 
 
 def main() -> None:
@@ -262,7 +284,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--users", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=1, help="best of this many runs of each path")
     args = parser.parse_args()
+    global REPEAT
+    REPEAT = max(1, args.repeat)
     n = args.events
     book = load_rules(ROOT / "rules", TZ)
     print(f"generating {n:,} events of {len(MIX)} types, {args.users:,} users, {DAYS} days ...", flush=True)
@@ -300,10 +325,14 @@ def main() -> None:
              and out_shuffled.loc[df.index, "energy_g"].tolist() == online)
     print(f"\ngrams: online {sum(online):,}  batch {sum(batch):,}  hand-written {sum(hand):,}  "
           f"-> {'identical for every event' if agree else 'DIFFERENT'}")
-    print(f"\n{'path':42} {'wall s':>7} {'events/s':>11} {'CPU s':>7} {'events/CPU s':>13} {'vs baseline':>11}  note")
+    runs = f"best of {REPEAT} runs" if REPEAT > 1 else "one run each"
+    print(f"\n{runs}; target: the issue's events/s for that path, and how close wall-clock events/s is")
+    print(f"{'path':42} {'wall s':>7} {'events/s':>11} {'CPU s':>7} {'events/CPU s':>13} {'vs baseline':>11}"
+          f"  {'target':>20}  note")
     for name, wall, cpu, note in results:
         ratio = baseline_cpu / cpu
-        print(f"{name:42} {wall:7.2f} {n / wall:11,.0f} {cpu:7.2f} {n / cpu:13,.0f} {ratio:10.2f}x  {note}")
+        print(f"{name:42} {wall:7.2f} {n / wall:11,.0f} {cpu:7.2f} {n / cpu:13,.0f} {ratio:10.2f}x"
+              f"  {target_of(name, n / wall):>20}  {note}")
     print("\n'vs baseline' compares CPU seconds with the hand-written function's; wall-clock rates "
           "depend on what else the machine is running.")
     if not agree:

@@ -30,6 +30,10 @@ Scoring a batch (back-tests, re-scoring)
     ``score_frame(rulebook, df, state=None) -> DataFrame`` with the same grams as scoring
     the rows online in ``occurred_at`` order; see ``batch`` for the columns.
 
+Each rule version is compiled once at load: to a closure of the online shape that fits it
+(``scorers``) and to numpy evaluators for the batch path (``expr.vector``), from one parse
+tree.
+
 Invariants: grams are Python ``int`` (``int64`` in frames), in [0, MAX_EVENT_ENERGY_G];
 the online and batch paths agree to the gram; caps are per rule id (they carry across
 versions) and per local day / ISO week / month of ``rulebook.tz``. rules/README.md

@@ -5,7 +5,9 @@ each event through ``ZoneInfo`` costs more than scoring it, so:
 
 * the online path caches, per UTC hour, the (day, week start, month start) triple when the
   whole hour lies in one local date at one UTC offset (any hour holding a local midnight
-  or an offset change is computed exactly, event by event);
+  or an offset change is computed exactly, event by event); ``recent`` holds the last
+  such hour as ``(start, end, triple)``, so events in time order mostly cost two
+  comparisons of datetimes;
 * the batch path finds the zone's offset changes (to the second) in the years the data
   spans, then adds the right offset to each timestamp with ``searchsorted``.
 
@@ -48,17 +50,26 @@ class LocalCalendar:
         # UTC hour number (ordinal * 24 + hour) -> triple, or False when the hour straddles
         # a local date or an offset change (computed exactly each time)
         self.hours: dict[int, Triple | bool] = {}
+        # [(start, end, triple)]: the UTC hour last looked up, when cacheable; one tuple,
+        # replaced whole, so that a reader never sees the bounds of one hour with another's
+        # triple (scorers may run in several threads)
+        self.recent: list[tuple[datetime, datetime, Triple]] = [(_EPOCH, _EPOCH, period_triple(date(1970, 1, 1)))]
 
     def periods(self, moment: datetime) -> Triple:
-        """(local day, week start, month start) of a tz-aware UTC ``moment``."""
+        """(local day, week start, month start) of a tz-aware ``moment`` (UTC is fastest)."""
+        if moment.tzinfo is not UTC:
+            moment = moment.astimezone(UTC)
+        low, high, triple = self.recent[0]
+        if low <= moment < high:
+            return triple
         key = moment.toordinal() * 24 + moment.hour
         hit = self.hours.get(key)
-        if hit:
-            return hit  # type: ignore[return-value]
         if hit is None:
             hit = self._fill(key, moment)
-            if hit:
-                return hit  # type: ignore[return-value]
+        if hit:
+            start = moment.replace(minute=0, second=0, microsecond=0)
+            self.recent[0] = (start, start + _HOUR, hit)  # type: ignore[assignment]
+            return hit  # type: ignore[return-value]
         return period_triple(local_date(moment, self.tz))
 
     def _fill(self, key: int, moment: datetime) -> Triple | bool:
@@ -80,6 +91,8 @@ class LocalCalendar:
         first_year = _year_of(int(utc_ns.min()))
         last_year = _year_of(int(utc_ns.max()))
         changes, offsets = _offset_table(self.tz.key, first_year, last_year)
+        if len(changes) == 1:  # one offset all along (e.g. Asia/Shanghai): nothing to look up
+            return (utc_ns + offsets[0]) // NS_PER_DAY
         index = np.searchsorted(changes, utc_ns, side="right") - 1
         return (utc_ns + offsets[index]) // NS_PER_DAY
 
@@ -98,6 +111,17 @@ def week_start_days(days: np.ndarray) -> np.ndarray:
 
 
 def month_start_days(days: np.ndarray) -> np.ndarray:
+    """Day number of the first of the month of each day."""
+    if not len(days):
+        return np.zeros(0, dtype=np.int64)
+    low, high = int(days.min()), int(days.max())
+    if high - low > len(days):  # a wide span: convert each day
+        return _month_starts(days)
+    # a batch spans few days: convert each distinct day once, then look the rows up
+    return _month_starts(np.arange(low, high + 1, dtype=np.int64))[days - low]
+
+
+def _month_starts(days: np.ndarray) -> np.ndarray:
     months = days.astype("datetime64[D]").astype("datetime64[M]")
     return months.astype("datetime64[D]").astype(np.int64)
 

@@ -9,6 +9,9 @@ Caps are kept per rule *id*: a family's usage **slots** are the distinct ``(per,
 pairs named by the caps of any of its versions, and every scored event of the family
 updates all of them, so a day's count carries across a version change even when the
 versions' caps differ.
+
+A rule book builds its online scorers once (``scorers``: one closure per version, per
+event type the latest version's); they hold no state of their own.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from greenenergy.scoring.errors import InvalidEventData, NoRuleInForce, UnknownE
 from greenenergy.scoring.expr import Expression
 from greenenergy.scoring.limits import MAX_EVENT_ENERGY_G, MAX_FIELD_MAGNITUDE, MAX_TEXT_FIELD_CHARS
 from greenenergy.scoring.schema import Methodology
+from greenenergy.scoring.scorers import Scorer, build_scorers
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,8 @@ class RuleVersion:
     count_caps: tuple[tuple[int, int, int], ...] = ()  # (slot, max_count, 1-based note)
     energy_caps: tuple[tuple[int, int, int], ...] = ()  # (slot, max_energy_g, 1-based note)
     running_field: str | None = None
-    scores: dict[tuple, Any] = field(default_factory=dict)  # online Score cache
+    scores: dict[tuple, Any] = field(default_factory=dict)  # online Score cache (see outcome)
     plain_scores: dict[int, Any] = field(default_factory=dict)  # ... when no multiplier or cap bit
-    plan: tuple = ()  # what online.score unpacks; set by the family (it knows the slots)
 
     def __post_init__(self) -> None:
         self.ref = f"{self.id}@{self.version}"
@@ -150,9 +153,6 @@ class RuleFamily:
         self.slot_specs = tuple((per, PER_INDEX[per], key) for per, key in self.slots)
         if len(self.versions) == 1 and self.versions[0].effective_to is None:
             self.single = self.versions[0]
-        for v in self.versions:
-            v.plan = (v.when_fn, v.energy_const, v.energy_fn, v.multipliers, self.slot_specs,
-                      v.count_caps, v.energy_caps, v.running_field, v.id)
 
     def version_at(self, moment: datetime) -> RuleVersion:
         """The version in force at the UTC ``moment``."""
@@ -172,9 +172,10 @@ class RuleBook:
         self.tz = tz
         self.calendar = LocalCalendar(tz)
         self.periods = self.calendar.periods  # (day, week start, month start) of a UTC instant
-        self.hours = self.calendar.hours  # its cache: UTC hour number -> triple (or False)
         self.by_type: dict[str, RuleFamily] = {f.event_type: f for f in families}
         self.by_id: dict[str, RuleFamily] = {f.id: f for f in families}
+        # event type -> the online scorer compiled for it (see ``scorers``)
+        self.scorers: dict[str, Scorer] = build_scorers(self)
 
     def __repr__(self) -> str:
         return f"RuleBook({len(self.by_id)} rules, tz={self.tz.key})"

@@ -39,6 +39,22 @@ def caps(draw, key_field: str | None) -> list[dict]:
 
 
 @st.composite
+def slot_caps(draw, per: str, key: str | None) -> list[dict]:
+    """Count and energy caps all on one usage slot (one period, one key or none); often a
+    single count cap, the commonest cap of the shipped rules."""
+    chosen = []
+    kinds = st.one_of(st.just(["count"]), st.lists(st.sampled_from(("count", "energy", "both")), max_size=2))
+    for kind in draw(kinds):
+        cap: dict = {"per": per, **({"key": key} if key else {})}
+        if kind in ("count", "both"):
+            cap["max_count"] = draw(st.integers(1, 4))
+        if kind in ("energy", "both"):
+            cap["max_energy_g"] = draw(st.integers(1, 120))
+        chosen.append(cap)
+    return chosen
+
+
+@st.composite
 def multipliers(draw) -> list[dict]:
     if not draw(st.booleans()):
         return []
@@ -50,11 +66,18 @@ def multipliers(draw) -> list[dict]:
 
 @st.composite
 def family(draw, rule_id: str, fields: dict, formulas: tuple, when: str | None, key_field: str | None,
-           running: bool) -> list[dict]:
-    """One or two versions of a rule; a second version starts at a random minute."""
+           running: bool, one_slot: bool = False) -> list[dict]:
+    """One or two versions of a rule; a second version starts at a random minute.
+    ``one_slot``: every cap of every version on one usage slot, a multiplier seldom (the
+    shapes the online scorers specialise)."""
     versions = draw(st.integers(1, 2))
     boundary = _moment(draw(st.integers(0, SPAN_MINUTES)))
-    first_caps = draw(caps(key_field))
+    if one_slot:
+        slot = (draw(st.sampled_from(PERIODS)), key_field if key_field and draw(st.booleans()) else None)
+        version_caps = slot_caps(*slot)
+    else:
+        version_caps = caps(key_field)
+    first_caps = draw(version_caps)
     out = []
     for number in range(1, versions + 1):
         rule = {
@@ -65,8 +88,8 @@ def family(draw, rule_id: str, fields: dict, formulas: tuple, when: str | None, 
             "effective_to": boundary if number < versions else None,
             "fields": fields,
             "energy_g": draw(st.sampled_from(formulas)),
-            "caps": first_caps if number == 1 or draw(st.booleans()) else draw(caps(key_field)),
-            "multipliers": draw(multipliers()),
+            "caps": first_caps if number == 1 or draw(st.booleans()) else draw(version_caps),
+            "multipliers": [] if one_slot and draw(st.integers(0, 3)) else draw(multipliers()),
             "methodology": {"source": "generated", "verified": False},
         }
         if when:
@@ -83,6 +106,18 @@ def rule_set_yaml(draw) -> str:
     walk_when = draw(st.sampled_from((None, "steps >= 100")))
     rules += draw(family("walk", {"steps": "int"}, WALK_FORMULAS, walk_when, None, True))
     rules += draw(family("box", {"boxes": "int"}, ("37 * boxes", "40 * boxes - 3"), "boxes >= 1", "boxes", False))
+    return yaml.safe_dump({"rules": rules}, sort_keys=False)
+
+
+@st.composite
+def one_slot_rule_set_yaml(draw) -> str:
+    """Like ``rule_set_yaml``, with one usage slot per rule and constant formulas often."""
+    pay_formulas = ("5", "12", *PAY_FORMULAS)
+    rules = draw(family("pay", {"amount": "int", "acct": "str"}, pay_formulas, "amount >= 20", "acct", False, True))
+    walk_when = draw(st.sampled_from((None, "steps >= 100")))
+    rules += draw(family("walk", {"steps": "int"}, WALK_FORMULAS, walk_when, None, True, True))
+    rules += draw(family("box", {"boxes": "int"}, ("37", "37 * boxes", "40 * boxes - 3"), "boxes >= 1", "boxes",
+                         False, True))
     return yaml.safe_dump({"rules": rules}, sort_keys=False)
 
 

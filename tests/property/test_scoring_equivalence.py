@@ -5,7 +5,8 @@ Random events over several users, days, weeks and months, scored with random rul
 without a key, campaign multipliers, a running total) and with the shipped rules/: the
 grams of every event, and the cap usage and running totals left behind, are the same.
 Also: the scalar and the numpy evaluators of random expressions agree on random inputs
-(division by zero, negatives, floor, // and % included).
+(division by zero, negatives, floor, // and % included); and each online scorer shape
+(``scorers``) scores like the general scorer, Score for Score and row for row of state.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from greenenergy.scoring.batch_data import grams_of
 from greenenergy.scoring.errors import ExpressionError
 from greenenergy.scoring.expr import compile_expression
 from greenenergy.scoring.rulebook import to_grams
+from greenenergy.scoring.scorers import family_scorers
 from tests.property.strategies_scoring import (
     CONDITION_EXPRESSIONS,
     EXPR_FIELDS,
@@ -32,11 +34,12 @@ from tests.property.strategies_scoring import (
     ROWS,
     START,
     generated_events,
+    one_slot_rule_set_yaml,
     rule_set_yaml,
     shipped_events,
 )
 
-ZONES = st.sampled_from(("Asia/Shanghai", "America/New_York", "Asia/Kolkata"))
+ZONES = st.sampled_from(("Asia/Shanghai", "America/New_York", "Asia/Kolkata", "Europe/Berlin"))
 SHIPPED = load_rules(Path(__file__).resolve().parents[2] / "rules", ZoneInfo("Asia/Shanghai"))
 
 
@@ -62,6 +65,17 @@ def online_and_batch(book, events: list[tuple[str, str, datetime, dict]]):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=rule_set_yaml(), generated=generated_events(), zone=ZONES)
 def test_random_rules_score_the_same_online_and_in_a_batch(text: str, generated, zone: str) -> None:
+    assert_online_equals_batch(text, generated, zone)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=one_slot_rule_set_yaml(), generated=generated_events(), zone=ZONES)
+def test_one_slot_rules_score_the_same_online_and_in_a_batch(text: str, generated, zone: str) -> None:
+    """The rule shapes the online scorers specialise, against the batch path."""
+    assert_online_equals_batch(text, generated, zone)
+
+
+def assert_online_equals_batch(text: str, generated, zone: str) -> None:
     tz = ZoneInfo(zone)
     book = rules_from_yaml(text, tz)
     events = [(user, kind, (START + timedelta(minutes=minute)).replace(tzinfo=tz), data)
@@ -115,6 +129,29 @@ def test_state_saved_and_reloaded_between_batches_changes_nothing(text: str, gen
     assert score_frame(book, df, later)["energy_g"].tolist() == expected[split:]
     for key, usage in later.dirty_usage().items():
         assert whole.usage(key) == usage
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(rule_set_yaml(), one_slot_rule_set_yaml()), generated=generated_events(), zone=ZONES,
+       cut=st.floats(0, 1))
+def test_every_scorer_shape_scores_like_the_general_scorer(text: str, generated, zone: str, cut: float) -> None:
+    """The specialised closures (fixed_count, one_slot, running) against ``general``, with
+    the dirty flags cleared part way (as after a commit) so both branches of each are hit."""
+    tz = ZoneInfo(zone)
+    book = rules_from_yaml(text, tz)
+    general = {f.event_type: family_scorers(book, f, shapes=False)[-1] for f in book.by_type.values()}
+    events = sorted(((user, kind, (START + timedelta(minutes=minute)).replace(tzinfo=tz), data)
+                     for user, kind, minute, data in generated), key=lambda e: e[2])
+    inputs = [EventIn(user, kind, at, book.validate(kind, at, data)) for user, kind, at, data in events]
+    fast, slow = ScoringState(), ScoringState()
+    for i, event in enumerate(inputs):
+        if i == int(len(inputs) * cut):
+            fast.clear_dirty()
+            slow.clear_dirty()
+        assert book.scorers[event.event_type](event, fast) == general[event.event_type](event, slow)
+    assert fast.usage_rows == slow.usage_rows and fast.running_rows == slow.running_rows
+    assert fast.dirty_usage_list == slow.dirty_usage_list
+    assert fast.dirty_running_list == slow.dirty_running_list
 
 
 def _agree(text: str, rows: list[dict]) -> None:

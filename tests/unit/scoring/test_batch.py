@@ -21,6 +21,7 @@ from greenenergy.scoring import (
     score,
     score_frame,
 )
+from greenenergy.scoring.batch_data import Frame
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BOOK = load_rules(Path(__file__).resolve().parents[3] / "rules", SHANGHAI)
@@ -170,3 +171,84 @@ rules:
     state = ScoringState()
     online = [score(book, EventIn("u", "tree.hug", pd.Timestamp(t).to_pydatetime(), {}), state).energy_g for t in times]
     assert out["energy_g"].tolist() == online == [7, 0, 7]
+
+
+CAPPED = """
+rules:
+  - id: hug
+    version: 1
+    event_type: hug
+    effective_from: 1860-01-01
+    fields: {n: int}
+    energy_g: 10 * n
+    caps:
+      - {per: day, max_count: 1}
+      - {per: month, max_energy_g: 45}
+    methodology: {source: s, verified: false}
+  - id: walk
+    version: 1
+    event_type: walk
+    effective_from: 1860-01-01
+    fields: {steps: int}
+    energy_g: steps // 10
+    aggregate: running_total
+    caps:
+      - {per: week, max_energy_g: 100}
+    methodology: {source: s, verified: false}
+"""
+
+
+def online_grams(book, rows: list[dict]) -> list[int]:
+    """The grams of scoring ``rows`` one by one in time order (ties in row order)."""
+    state = ScoringState()
+    grams = [0] * len(rows)
+    for i in sorted(range(len(rows)), key=lambda i: (pd.Timestamp(rows[i]["occurred_at"]), i)):
+        row = rows[i]
+        data = {k: v for k, v in row.items() if k not in ("event_id", "type", "user_id", "occurred_at")}
+        at = pd.Timestamp(row["occurred_at"]).to_pydatetime()
+        grams[i] = score(book, EventIn(row["user_id"], row["type"], at, book.validate(row["type"], at, data)),
+                         state).energy_g
+    return grams
+
+
+def test_a_zone_whose_local_date_goes_back_is_grouped_by_sorting() -> None:
+    # Juneau moved from +15:02 to -8:57 on 18/19 October 1867: local dates repeat a day,
+    # so a user's days are not runs in time order; the batch path must sort instead
+    book = rules_from_yaml(CAPPED, ZoneInfo("America/Juneau"))
+    times = ["1867-10-18T10:00Z", "1867-10-19T00:30Z", "1867-10-19T01:30Z", "1867-10-19T02:00Z",
+             "1867-10-19T12:00Z", "1867-10-20T12:00Z"]
+    steps = [100, 400, 300, 500, 900, 200]  # running totals of the local days 19, 19, 18, 18, 19, 20
+    rows = []
+    for t, total in zip(times, steps):
+        rows.append({"event_id": str(len(rows)), "type": "hug", "user_id": "u", "occurred_at": t, "n": 2})
+        rows.append({"event_id": str(len(rows)), "type": "walk", "user_id": "u", "occurred_at": t, "steps": total})
+    df = frame(rows)
+    assert not Frame(book, df, ()).days_monotone
+    out = score_frame(book, df)
+    assert out["error"].isna().all()
+    assert out["energy_g"].tolist() == online_grams(book, rows)
+    # hugs: one a local day (19 Oct, then 18 Oct twice, then 19 Oct again), 45 g a month
+    assert out["energy_g"].tolist()[::2] == [20, 0, 20, 0, 0, 5]
+    # walks: each local day's increase (10, 30; 30, 20; 50, 20), cut by 100 g a week to 10, then 0
+    assert out["energy_g"].tolist()[1::2] == [10, 30, 30, 20, 10, 0]
+
+
+def test_the_per_row_field_checks_agree_with_the_whole_type_shortcut(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [{"event_id": str(i), "type": "walking.steps" if i % 3 else "recycling.box", "user_id": f"u{i % 4}",
+             "occurred_at": f"2026-09-0{1 + i % 9}T{i % 24:02d}:00:00+08:00",
+             **({"steps": 700 * i} if i % 3 else {"boxes": i % 5})} for i in range(60)]
+    df = frame(rows)
+    assert Frame(BOOK, df, ()).exact_fields("walking.steps", {"steps": "int"})
+    fast = score_frame(BOOK, df)
+    monkeypatch.setattr(Frame, "exact_fields", lambda self, event_type, fields: False)
+    slow = score_frame(BOOK, df)
+    pd.testing.assert_frame_equal(fast, slow)
+    assert fast["energy_g"].tolist() == online_grams(BOOK, rows)
+
+
+def test_an_empty_frame_and_a_frame_of_unusable_rows() -> None:
+    empty = frame([{"type": "transit.metro", "user_id": "u", "occurred_at": "2026-05-03T08:00:00+08:00"}]).iloc[:0]
+    assert score_frame(BOOK, empty)["energy_g"].tolist() == []
+    unusable = frame([{"type": "transit.metro", "user_id": None, "occurred_at": "2026-05-03T08:00:00+08:00"}])
+    out = score_frame(BOOK, unusable)
+    assert out["energy_g"].tolist() == [0] and out["error"].tolist() == ["invalid_data"]
