@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select
 
-from greenenergy.db.bulk import db_instant, insert_tuples
+from greenenergy.db.bulk import db_instant, insert_tuples, update_tuples
 from greenenergy.db.tables_forest import BallRow
 from greenenergy.forest import Ball
 from greenenergy.units import shard_of
@@ -30,15 +30,26 @@ def to_ball(row) -> Ball:  # noqa: ANN001 - a SQLAlchemy Row of the balls table
 
 
 def lock_balls(connection: Connection, ball_ids: Iterable[str]) -> dict[str, Ball]:
-    """Lock (PostgreSQL: FOR UPDATE, in id order) and read the balls that exist among ``ball_ids``."""
+    """Lock (PostgreSQL: FOR UPDATE, in id order) and read the balls that exist among ``ball_ids``.
+
+    Ingestion asks for a thousand ids of which few exist yet: the ids are looked up (and
+    locked) with plain driver SQL first, and only the existing rows are read as balls.
+    """
     ids = sorted(set(ball_ids))
     if not ids:
         return {}
+    existing: list[str] = []
+    postgres = connection.dialect.name == "postgresql"
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        if postgres:
+            sql, params = "SELECT ball_id FROM balls WHERE ball_id = ANY(%s) ORDER BY ball_id FOR UPDATE", (chunk,)
+        else:
+            sql, params = "SELECT ball_id FROM balls WHERE ball_id IN (" + ", ".join("?" * len(chunk)) + ")", tuple(chunk)
+        existing.extend(ball_id for (ball_id,) in connection.exec_driver_sql(sql, params))
     found: dict[str, Ball] = {}
-    for start in range(0, len(ids), 5000):
-        query = (
-            select(BALLS).where(BALLS.c.ball_id.in_(ids[start : start + 5000])).order_by(BALLS.c.ball_id).with_for_update()
-        )
+    for start in range(0, len(existing), 900):
+        query = select(BALLS).where(BALLS.c.ball_id.in_(existing[start : start + 900]))
         for row in connection.execute(query):
             found[row.ball_id] = to_ball(row)
     return found
@@ -71,15 +82,10 @@ def insert_balls(connection: Connection, balls: Sequence[Ball], *, now: datetime
 
 def save_balls(connection: Connection, balls: Sequence[Ball]) -> None:
     """Write the changed grams of existing (locked) balls."""
-    if not balls:
-        return
-    mark = "?" if connection.dialect.name == "sqlite" else "%s"
-    connection.exec_driver_sql(
-        f"UPDATE balls SET energy_g = {mark}, collected_g = {mark}, stolen_g = {mark}, expired_g = {mark}, "
-        f"collected_at = {mark} WHERE ball_id = {mark}",
-        [(b.energy_g, b.collected_g, b.stolen_g, b.expired_g,
-          None if b.collected_at is None else db_instant(connection, b.collected_at), b.ball_id) for b in balls],
-    )
+    update_tuples(connection, BALLS, ("energy_g", "collected_g", "stolen_g", "expired_g", "collected_at"), ("ball_id",),
+                  [(b.energy_g, b.collected_g, b.stolen_g, b.expired_g,
+                    None if b.collected_at is None else db_instant(connection, b.collected_at), b.ball_id)
+                   for b in balls])
 
 
 def get_ball(connection: Connection, ball_id: str) -> Ball | None:

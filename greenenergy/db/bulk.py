@@ -1,50 +1,56 @@
-"""Fast multi-row inserts for the write paths that move thousands of rows per commit.
+"""Fast multi-row reads and writes for the paths that move thousands of rows per commit.
 
 SQLAlchemy's executemany spends most of its time building and type-processing parameters
-row by row; here the rows go to the driver's ``executemany`` directly (psycopg 3 pipelines
-them; sqlite3 loops in C). Values are converted once, in exactly the form SQLAlchemy's own
-types store, so rows written here read back through the tables like any other:
-timestamps as naive UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` and dates as ``YYYY-MM-DD``
-on SQLite, native values on PostgreSQL.
+row by row; here rows go to the driver directly, in the form each backend does best:
+
+* SQLite: the driver's ``executemany`` (sqlite3 loops in C); a read of many keys joins a
+  ``VALUES`` list, chunked under SQLite's 999 host parameters;
+* PostgreSQL: inserts through ``COPY ... FROM STDIN``; upserts, updates and reads of many
+  keys as ONE statement over ``unnest()`` of one array parameter per column -- a short,
+  constant query text (psycopg caches its conversion and the server its plan) and one
+  round trip however many rows.
+
+Values are converted once, in exactly the form SQLAlchemy's own types store, so rows
+written here read back through the tables like any other: timestamps as naive UTC text
+``YYYY-MM-DD HH:MM:SS.ffffff`` and dates as ``YYYY-MM-DD`` on SQLite, native values on
+PostgreSQL (``db_instant`` / ``db_date``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Date, Table
+import psycopg
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import DBAPIError
 
-from greenenergy.db.types import UTCDateTime
-
-_SQL_CACHE: dict[tuple[str, str, tuple[str, ...]], str] = {}
-
-
-def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT ``rows`` (dicts with the same keys) into ``table`` in one executemany."""
-    if not rows:
-        return
-    columns = tuple(rows[0])
-    dialect = connection.dialect.name
-    sql = _insert_sql(dialect, table, columns)
-    if dialect == "sqlite":
-        params = _sqlite_params(table, columns, rows)
-    else:
-        params = [tuple(row[c] for c in columns) for row in rows]
-    connection.exec_driver_sql(sql, params)
+SQLITE_PARAMETERS = 900  # host parameters per statement: under SQLite's historical 999
+_SQL_CACHE: dict[tuple, str] = {}
 
 
 def insert_tuples(connection: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple]) -> None:
-    """INSERT ``rows`` (tuples in ``columns`` order) into ``table`` in one executemany.
+    """INSERT ``rows`` (tuples in ``columns`` order) into ``table``.
 
     The values must already be in stored form: instants through ``db_instant`` (or None),
     dates through ``db_date``; the hot write paths convert a batch's shared instant once.
     """
     if not rows:
         return
-    dialect = connection.dialect.name
-    connection.exec_driver_sql(_insert_sql(dialect, table, columns), rows)
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(_insert_sql(table, columns), rows)
+        return
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    try:
+        with _driver_cursor(connection) as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as error:
+        # The driver's own cursor bypasses SQLAlchemy's exception translation: translate
+        # here, so callers catch sqlalchemy.exc.IntegrityError on either backend.
+        raise DBAPIError.instance(statement, None, error, psycopg.Error) from error
 
 
 def upsert_tuples(
@@ -56,23 +62,85 @@ def upsert_tuples(
 ) -> None:
     """INSERT ``rows`` or, where the ``key`` columns exist, overwrite the other columns.
 
-    Values in stored form, as for ``insert_tuples``. One executemany; the caller holds the
-    locks that make the absolute values it writes correct (SQLite: the write lock).
+    Values in stored form, as for ``insert_tuples``; no key may repeat within ``rows``. The
+    caller holds the locks that make the absolute values it writes correct (SQLite: the
+    write lock; PostgreSQL: the shard heads of the users the rows belong to).
     """
     if not rows:
         return
-    dialect = connection.dialect.name
-    cache_key = (dialect, table.name, columns, key)
-    sql = _UPSERT_CACHE.get(cache_key)
-    if sql is None:
-        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
-        sql = _UPSERT_CACHE[cache_key] = (
-            _insert_sql(dialect, table, columns) + f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
-        )
-    connection.exec_driver_sql(sql, rows)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    conflict = f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(_insert_sql(table, columns) + conflict, rows)
+        return
+    sql = _cached(("upsert", table.name, columns, key), lambda: (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM {_unnest(table, columns)}" + conflict))
+    connection.exec_driver_sql(sql, _columns_of(rows, len(columns)))
 
 
-_UPSERT_CACHE: dict[tuple, str] = {}
+def update_tuples(
+    connection: Connection,
+    table: Table,
+    set_columns: tuple[str, ...],
+    key: tuple[str, ...],
+    rows: Sequence[tuple],
+) -> None:
+    """UPDATE existing rows: each row is ``(*new values of set_columns, *key values)``."""
+    if not rows:
+        return
+    if connection.dialect.name == "sqlite":
+        sql = _cached(("update", "sqlite", table.name, set_columns, key), lambda: (
+            f"UPDATE {table.name} SET {', '.join(f'{c} = ?' for c in set_columns)} "
+            f"WHERE {' AND '.join(f'{c} = ?' for c in key)}"))
+        connection.exec_driver_sql(sql, rows)
+        return
+    columns = set_columns + key
+    sql = _cached(("update", "postgresql", table.name, set_columns, key), lambda: (
+        f"UPDATE {table.name} AS t SET {', '.join(f'{c} = w.{c}' for c in set_columns)} "
+        f"FROM {_unnest(table, columns, alias='w')} WHERE {' AND '.join(f't.{c} = w.{c}' for c in key)}"))
+    connection.exec_driver_sql(sql, _columns_of(rows, len(columns)))
+
+
+def select_by_keys(
+    connection: Connection,
+    table: Table,
+    key: tuple[str, ...],
+    values: tuple[str, ...],
+    keys: Sequence[tuple],
+    *,
+    where: str = "",
+    suffix: str = "",
+) -> Iterator[tuple]:
+    """Rows of ``table`` whose ``key`` columns equal one of ``keys``: yields (key, *values).
+
+    ``keys`` are tuples in stored form. ``where`` adds a condition on the table's columns
+    (aliased ``t``) and the wanted key (aliased ``w``); ``suffix`` ends the query (e.g.
+    ``ORDER BY ... FOR UPDATE``). Point lookups through the index on ``key``.
+    """
+    if not keys:
+        return
+    join = " AND ".join(f"t.{c} = w.{c}" for c in key)
+    extra = f" AND {where}" if where else ""
+    picked = ", ".join(f"t.{c}" for c in values)
+    if connection.dialect.name == "sqlite":
+        width = len(key) + 1
+        for start in range(0, len(keys), max(1, SQLITE_PARAMETERS // width)):
+            chunk = keys[start : start + max(1, SQLITE_PARAMETERS // width)]
+            rows_sql = ", ".join(["(" + ", ".join("?" * width) + ")"] * len(chunk))
+            sql = (f"WITH w(i, {', '.join(key)}) AS (VALUES {rows_sql}) "
+                   f"SELECT w.i, {picked} FROM w JOIN {table.name} t ON {join}{extra} {suffix}")
+            params = [value for index, k in enumerate(chunk) for value in (index, *k)]
+            for index, *found in connection.exec_driver_sql(sql, tuple(params)):
+                yield (chunk[index], *found)
+        return
+    # A LATERAL subquery fenced with OFFSET 0: one index probe per key whatever the
+    # planner's statistics say (a plain join was planned as a hash join over the whole
+    # table while autovacuum had not analysed a fast-growing one yet).
+    sql = _cached(("select", table.name, key, values, where, suffix), lambda: (
+        f"SELECT w.i, t.* FROM {_unnest(table, key, alias='w', ordinal=True)} CROSS JOIN LATERAL "
+        f"(SELECT {', '.join(values)} FROM {table.name} t WHERE {join}{extra} OFFSET 0) AS t {suffix}"))
+    for index, *found in connection.exec_driver_sql(sql, _columns_of(keys, len(key))):
+        yield (keys[index - 1], *found)
 
 
 def db_date(connection: Connection, day: date) -> Any:
@@ -97,42 +165,33 @@ def sqlite_instant(moment: datetime) -> str:
     return moment.isoformat(" ", "microseconds")[:26]
 
 
-def _insert_sql(dialect: str, table: Table, columns: tuple[str, ...]) -> str:
-    key = (dialect, table.name, columns)
+def _cached(key: tuple, build: Any) -> str:
     sql = _SQL_CACHE.get(key)
     if sql is None:
-        names = ", ".join(columns)
-        marks = ", ".join("?" if dialect == "sqlite" else "%s" for _ in columns)
-        sql = _SQL_CACHE[key] = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"
+        sql = _SQL_CACHE[key] = build()
     return sql
 
 
-def _sqlite_params(table: Table, columns: tuple[str, ...], rows: Sequence[dict[str, Any]]) -> list[tuple]:
-    """Rows as tuples, converting only the timestamp and date columns."""
-    temporal = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, (UTCDateTime, Date))]
-    if not temporal:
-        return [tuple(row[c] for c in columns) for row in rows]
-    memo: dict[Any, Any] = {}  # a batch repeats the same instants (its `now`) many times
-    out = []
-    for row in rows:
-        values = [row[c] for c in columns]
-        for i in temporal:
-            values[i] = _sqlite_value(values[i], memo)
-        out.append(tuple(values))
-    return out
+def _insert_sql(table: Table, columns: tuple[str, ...]) -> str:
+    return _cached(("insert", table.name, columns), lambda: (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"))
 
 
-def _sqlite_value(value: Any, memo: dict[Any, Any]) -> Any:
-    kind = type(value)
-    if kind is datetime:
-        text = memo.get(value)
-        if text is None:
-            if value.tzinfo is None:
-                raise ValueError(f"refusing to store a naive datetime {value.isoformat()}")
-            text = memo[value] = sqlite_instant(value)
-        return text
-    if kind is date:
-        return value.isoformat()
-    if value is not None and not isinstance(value, (datetime, date)):
-        raise TypeError(f"expected a timestamp or date, got {value!r}")
-    return value
+def _unnest(table: Table, columns: tuple[str, ...], *, alias: str = "u", ordinal: bool = False) -> str:
+    """``unnest(%s::<type>[], ...) [WITH ORDINALITY] AS alias(columns[, i])``: one array per column."""
+    casts = ", ".join(f"%s::{table.c[c].type.compile(dialect=postgresql.dialect())}[]" for c in columns)
+    names = ", ".join(columns) + (", i" if ordinal else "")
+    return f"unnest({casts}){' WITH ORDINALITY' if ordinal else ''} AS {alias}({names})"
+
+
+def _columns_of(rows: Sequence[tuple], width: int) -> tuple[list[Any], ...]:
+    """Rows to one list per column: the arrays ``_unnest`` takes, as ONE parameter set (a
+    tuple: SQLAlchemy would read a list of lists as many executions)."""
+    if not rows:
+        return tuple([] for _ in range(width))
+    return tuple(list(column) for column in zip(*rows, strict=True))
+
+
+def _driver_cursor(connection: Connection) -> Any:
+    """A cursor of the DBAPI connection under ``connection``, inside its transaction."""
+    return connection.connection.driver_connection.cursor()  # type: ignore[union-attr]

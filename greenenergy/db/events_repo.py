@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection, func, select
 
 from greenenergy.audit.records import EventRecord
-from greenenergy.db.bulk import db_date, db_instant, insert_tuples, upsert_tuples
+from greenenergy.db.bulk import SQLITE_PARAMETERS, db_date, db_instant, insert_tuples, select_by_keys, upsert_tuples
 from greenenergy.db.tables_events import CapUsageRow, EventRow, RunningTotalRow, UserBlockRow
 from greenenergy.units import shard_of
 
@@ -27,13 +27,24 @@ def _chunks(values: Sequence, size: int = IN_CHUNK) -> Iterable[Sequence]:
 
 
 def stored_results(connection: Connection, source_id: str, event_ids: Sequence[str]) -> dict[str, object]:
-    """Rows of events already stored for ``source_id`` among ``event_ids``."""
+    """Rows (event_id, energy_g, rule_ref, transaction_id, explanation, ball_id) of events
+    already stored for ``source_id`` among ``event_ids``."""
+    columns = "event_id, energy_g, rule_ref, transaction_id, explanation, ball_id"
+    wanted = sorted(set(event_ids))
+    if not wanted:
+        return {}
+    if connection.dialect.name == "postgresql":
+        # One primary-key probe per id whatever the planner's statistics say: a LATERAL
+        # subquery fenced with OFFSET 0 cannot be turned into a hash or merge join over the
+        # whole table (`event_id = ANY(...)` was planned as a scan of all the source's events).
+        rows = connection.exec_driver_sql(
+            f"SELECT e.* FROM unnest(%s::varchar[]) AS w(event_id) CROSS JOIN LATERAL (SELECT {columns} FROM events "
+            f"WHERE source_id = %s AND event_id = w.event_id OFFSET 0) AS e", (wanted, source_id))
+        return {row.event_id: row for row in rows}
     found: dict[str, object] = {}
-    columns = (EVENTS.c.event_id, EVENTS.c.energy_g, EVENTS.c.rule_ref, EVENTS.c.transaction_id,
-               EVENTS.c.explanation, EVENTS.c.ball_id)
-    for chunk in _chunks(sorted(set(event_ids))):
-        query = select(*columns).where(EVENTS.c.source_id == source_id, EVENTS.c.event_id.in_(chunk))
-        for row in connection.execute(query):
+    for chunk in _chunks(wanted):
+        sql = f"SELECT {columns} FROM events WHERE source_id = ? AND event_id IN ({', '.join('?' * len(chunk))})"
+        for row in connection.exec_driver_sql(sql, (source_id, *chunk)):
             found[row.event_id] = row
     return found
 
@@ -45,24 +56,17 @@ def get_event(connection: Connection, source_id: str, event_id: str):  # noqa: A
 
 
 def blocked_users(connection: Connection, user_ids: Sequence[str]) -> set[str]:
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return set()
+    if connection.dialect.name == "postgresql":
+        sql = "SELECT user_id FROM user_blocks WHERE user_id = ANY(%s)"
+        return {user_id for (user_id,) in connection.exec_driver_sql(sql, (wanted,))}
     out: set[str] = set()
-    for chunk in _chunks(sorted(set(user_ids))):
-        out.update(connection.execute(select(BLOCKS.c.user_id).where(BLOCKS.c.user_id.in_(chunk))).scalars())
+    for chunk in _chunks(wanted):
+        sql = f"SELECT user_id FROM user_blocks WHERE user_id IN ({', '.join('?' * len(chunk))})"
+        out.update(user_id for (user_id,) in connection.exec_driver_sql(sql, tuple(chunk)))
     return out
-
-
-def _values_chunks(rows: Sequence[tuple], width: int) -> Iterable[Sequence[tuple]]:
-    """Rows for a ``VALUES`` list, chunked to stay under SQLite's 999 host parameters."""
-    yield from _chunks(rows, max(1, IN_CHUNK // width))
-
-
-def _values_sql(dialect: str, casts: tuple[str, ...], count: int) -> str:
-    """``VALUES (?, ?), (?, ?)...`` for ``count`` rows; PostgreSQL gets typed placeholders."""
-    if dialect == "postgresql":
-        row = "(" + ", ".join("%s" + (f"::{cast}" if cast else "") for cast in casts) + ")"
-    else:
-        row = "(" + ", ".join("?" for _ in casts) + ")"
-    return "VALUES " + ", ".join([row] * count)
 
 
 def hourly_counts(
@@ -74,60 +78,52 @@ def hourly_counts(
     index, one range per wanted hour), however long the users' histories are.
     """
     counts: dict[tuple[str, str, datetime], int] = {}
-    dialect = connection.dialect.name
-    for chunk in _values_chunks(list(wanted), 5):
-        params: list[object] = []
-        for index, (user_id, event_type, hour) in enumerate(chunk):
-            params += [index, user_id, event_type, db_instant(connection, hour),
-                       db_instant(connection, hour + timedelta(hours=1))]
-        sql = (
-            "WITH w(i, user_id, event_type, h0, h1) AS ("
-            + _values_sql(dialect, ("int", "", "", "timestamptz", "timestamptz"), len(chunk))
-            + ") SELECT w.i, count(*) FROM w JOIN events e ON e.user_id = w.user_id AND e.event_type = w.event_type"
-            " AND e.occurred_at >= w.h0 AND e.occurred_at < w.h1 GROUP BY w.i"
-        )
+    rows = [(user_id, event_type, db_instant(connection, hour), db_instant(connection, hour + timedelta(hours=1)))
+            for user_id, event_type, hour in wanted]
+    join = ("JOIN events e ON e.user_id = w.user_id AND e.event_type = w.event_type"
+            " AND e.occurred_at >= w.h0 AND e.occurred_at < w.h1 GROUP BY w.i")
+    if connection.dialect.name == "postgresql":
+        if not rows:
+            return counts
+        # One index range per wanted hour (see stored_results for why LATERAL).
+        sql = ("SELECT w.i, c.n FROM unnest(%s::varchar[], %s::varchar[], %s::timestamptz[], %s::timestamptz[])"
+               " WITH ORDINALITY AS w(user_id, event_type, h0, h1, i) CROSS JOIN LATERAL (SELECT count(*) AS n"
+               " FROM events e WHERE e.user_id = w.user_id AND e.occurred_at >= w.h0 AND e.occurred_at < w.h1"
+               " AND e.event_type = w.event_type) AS c WHERE c.n > 0")
+        for index, count in connection.exec_driver_sql(sql, tuple([list(c) for c in zip(*rows, strict=True)])):
+            counts[wanted[index - 1]] = int(count)
+        return counts
+    per_chunk = SQLITE_PARAMETERS // 5
+    for start in range(0, len(rows), per_chunk):
+        chunk = rows[start : start + per_chunk]
+        sql = ("WITH w(i, user_id, event_type, h0, h1) AS (VALUES "
+               + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk)) + ") SELECT w.i, count(*) FROM w " + join)
+        params = [value for index, row in enumerate(chunk) for value in (index, *row)]
         for index, count in connection.exec_driver_sql(sql, tuple(params)):
-            counts[chunk[int(index)]] = int(count)
+            counts[wanted[start + index]] = int(count)
     return counts
+
+
+_USAGE_KEY = ("user_id", "rule_id", "per", "period_start", "key_value")
+_RUNNING_KEY = ("user_id", "rule_id", "local_date")
 
 
 def load_usage(connection: Connection, keys: Iterable[tuple]) -> list[tuple[tuple, tuple[int, int]]]:
     """The stored cap usage of exactly ``keys`` (user_id, rule_id, per, period_start, key_value)."""
-    return [((k[0], k[1], k[2], k[3], k[4]), (int(count), int(energy_g)))
-            for k, count, energy_g in _load_keyed(connection, "cap_usage", ("user_id", "rule_id", "per", "period_start",
-                                                                          "key_value"), ("count", "energy_g"), keys)]
+    wanted = sorted({tuple(k) for k in keys})
+    stored = [(k[0], k[1], k[2], db_date(connection, k[3]), k[4]) for k in wanted]
+    by_stored = dict(zip(stored, wanted, strict=True))
+    return [(by_stored[key], (int(count), int(energy_g)))
+            for key, count, energy_g in select_by_keys(connection, CAPS, _USAGE_KEY, ("count", "energy_g"), stored)]
 
 
 def load_running(connection: Connection, keys: Iterable[tuple]) -> list[tuple[tuple, int]]:
     """The stored running totals of exactly ``keys`` (user_id, rule_id, local_date)."""
-    return [((k[0], k[1], k[2]), int(total))
-            for k, total in _load_keyed(connection, "running_totals", ("user_id", "rule_id", "local_date"),
-                                        ("total",), keys)]
-
-
-def _load_keyed(connection: Connection, table: str, key_columns: tuple[str, ...], value_columns: tuple[str, ...],
-                keys: Iterable[tuple]) -> Iterable[tuple]:
-    """Rows of ``table`` whose primary key is one of ``keys``: yields (key, *values).
-
-    A ``VALUES`` list joined on the primary key: point lookups, one statement per chunk.
-    """
-    ordered = sorted({tuple(k) for k in keys})
-    dialect = connection.dialect.name
-    casts = tuple("date" if isinstance(v, date) else "" for v in ordered[0]) if ordered else ()
-    width = len(key_columns) + 1
-    for chunk in _values_chunks(ordered, width):
-        params: list[object] = []
-        for index, key in enumerate(chunk):
-            params.append(index)
-            params += [v.isoformat() if isinstance(v, date) and dialect == "sqlite" else v for v in key]
-        join = " AND ".join(f"t.{c} = w.{c}" for c in key_columns)
-        sql = (
-            f"WITH w(i, {', '.join(key_columns)}) AS ("
-            + _values_sql(dialect, ("int", *casts), len(chunk))
-            + f") SELECT w.i, {', '.join('t.' + c for c in value_columns)} FROM w JOIN {table} t ON {join}"
-        )
-        for index, *values in connection.exec_driver_sql(sql, tuple(params)):
-            yield (chunk[int(index)], *values)
+    wanted = sorted({tuple(k) for k in keys})
+    stored = [(k[0], k[1], db_date(connection, k[2])) for k in wanted]
+    by_stored = dict(zip(stored, wanted, strict=True))
+    return [(by_stored[key], int(total))
+            for key, total in select_by_keys(connection, RUNNING, _RUNNING_KEY, ("total",), stored)]
 
 
 _USAGE_COLUMNS = ("user_id", "rule_id", "per", "period_start", "key_value", "shard", "count", "energy_g")

@@ -30,7 +30,7 @@ from greenenergy.errors import InsufficientEnergy
 from greenenergy.ledger.accounts import is_guarded
 from greenenergy.ledger.chain import ChainRecord, format_instant, refs_json, sha256_hex, transaction_canonical_bytes
 from greenenergy.ledger.transactions import Mint, Posting, PostedTransaction, TransactionDraft, validate_mint
-from greenenergy.db.bulk import db_instant, insert_tuples
+from greenenergy.db.bulk import db_instant, insert_tuples, update_tuples, upsert_tuples
 from greenenergy.db.chains import lock_heads, store_heads
 from greenenergy.db.tables import LedgerBalance, LedgerPosting, LedgerTransaction
 
@@ -197,52 +197,44 @@ def _apply_deltas(connection: Connection, per_item: Sequence[dict[tuple[str, int
                 raise _overdraft([key[0]], running[key], -delta)
             running[key] += delta
     try:
-        connection.exec_driver_sql(
-            _WRITE_BALANCES[connection.dialect.name],
-            [(running[(a, s)], a, s) if connection.dialect.name == "postgresql" else (a, s, running[(a, s)])
-             for a, s in keys],  # each statement's placeholder order
-        )
+        # The replayed values: the rows exist (PostgreSQL: created and locked by
+        # _lock_balances) or are created here (SQLite, whose writers are serialised anyway).
+        if connection.dialect.name == "postgresql":
+            update_tuples(connection, BALANCES, ("balance_g",), ("account", "shard"),
+                          [(running[key], *key) for key in keys])
+        else:
+            upsert_tuples(connection, BALANCES, ("account", "shard", "balance_g"), ("account", "shard"),
+                          [(*key, running[key]) for key in keys])
     except IntegrityError as error:  # the CHECK (balance_g >= 0): cannot happen after the replay above
         raise _overdraft([k[0] for k in keys], None, None) from error
-
-
-# Writing the replayed values: the rows exist (PostgreSQL: created and locked by
-# _lock_balances) or are created here (SQLite, whose writers are serialised anyway).
-_WRITE_BALANCES = {
-    "postgresql": "UPDATE ledger_balances SET balance_g = %s WHERE account = %s AND shard = %s",
-    "sqlite": "INSERT INTO ledger_balances (account, shard, balance_g) VALUES (?, ?, ?) "
-              "ON CONFLICT (account, shard) DO UPDATE SET balance_g = excluded.balance_g",
-}
 
 
 def _lock_balances(connection: Connection, keys: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
     """Current balances of ``keys`` (missing rows count 0), locked against other writers.
 
-    PostgreSQL: one multi-row upsert per chunk whose conflict branch rewrites the same value
-    locks every row in (account, shard) order -- creating missing rows at 0 -- and returns
-    the balances. (A plain upsert of the delta cannot be used: the CHECK on the proposed row
+    PostgreSQL: one upsert over ``unnest()`` of the sorted keys whose conflict branch
+    rewrites the same value locks every row in (account, shard) order -- creating missing
+    rows at 0 -- and returns the balances. (A plain upsert of the delta cannot be used: the CHECK on the proposed row
     would reject a negative delta before the conflict is even seen.) SQLite: the caller's
     BEGIN IMMEDIATE already excludes other writers, so a plain read suffices.
     """
     current = dict.fromkeys(keys, 0)
-    postgres = connection.dialect.name == "postgresql"
-    for start in range(0, len(keys), _LOCK_CHUNK):
-        chunk = keys[start : start + _LOCK_CHUNK]
-        if postgres:
-            sql = (
-                "INSERT INTO ledger_balances (account, shard, balance_g) VALUES "
-                + ", ".join(["(%s, %s, 0)"] * len(chunk))
-                + " ON CONFLICT (account, shard) DO UPDATE SET balance_g = ledger_balances.balance_g"
-                " RETURNING account, shard, balance_g"
-            )
-            params = tuple(value for key in chunk for value in key)
-        else:
-            sql = ("SELECT account, shard, balance_g FROM ledger_balances WHERE account IN ("
-                   + ", ".join(["?"] * len(chunk)) + ")")
-            params = tuple(account for account, _shard in chunk)
-        for account, shard, balance in connection.exec_driver_sql(sql, params):
-            if (account, shard) in current:
-                current[(account, shard)] = int(balance)
+    if connection.dialect.name == "postgresql":
+        # The conflict branch rewrites the same value: it locks each row in the order the
+        # (sorted) arrays give them, creating missing rows at 0.
+        sql = ("INSERT INTO ledger_balances (account, shard, balance_g) "
+               "SELECT account, shard, 0 FROM unnest(%s::varchar[], %s::smallint[]) AS k(account, shard) "
+               "ON CONFLICT (account, shard) DO UPDATE SET balance_g = ledger_balances.balance_g "
+               "RETURNING account, shard, balance_g")
+        rows = connection.exec_driver_sql(sql, ([a for a, _ in keys], [s for _, s in keys]))
+    else:
+        rows = (row for start in range(0, len(keys), _LOCK_CHUNK) for row in connection.exec_driver_sql(
+            "SELECT account, shard, balance_g FROM ledger_balances WHERE account IN ("
+            + ", ".join(["?"] * len(keys[start : start + _LOCK_CHUNK])) + ")",
+            tuple(account for account, _shard in keys[start : start + _LOCK_CHUNK])))
+    for account, shard, balance in rows:
+        if (account, shard) in current:
+            current[(account, shard)] = int(balance)
     return current
 
 
