@@ -27,7 +27,7 @@ class Input(BaseModel):  # the base of every request body model
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def _iso_8601(value: object) -> object:
+def iso_8601(value: object) -> object:
     if isinstance(value, datetime):  # built in Python (tests, services), not from JSON
         return value
     if not isinstance(value, str):
@@ -38,4 +38,4 @@ def _iso_8601(value: object) -> object:
         raise ValueError(f"{value!r} is not an ISO 8601 time, e.g. {EXAMPLE_TIME}") from None
 
 
-Instant = Annotated[datetime, BeforeValidator(_iso_8601)]
+Instant = Annotated[datetime, BeforeValidator(iso_8601)]

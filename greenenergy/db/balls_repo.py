@@ -7,6 +7,7 @@ balances.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -43,7 +44,11 @@ def lock_balls(connection: Connection, ball_ids: Iterable[str]) -> dict[str, Bal
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
         if postgres:
-            sql, params = "SELECT ball_id FROM balls WHERE ball_id = ANY(%s) ORDER BY ball_id FOR UPDATE", (chunk,)
+            # One primary-key probe per id (a LATERAL subquery: no plan can scan the table),
+            # locking in the order of the sorted ids.
+            sql = ("SELECT b.ball_id FROM json_array_elements_text(%s::json) WITH ORDINALITY AS w(id, i) "
+                   "CROSS JOIN LATERAL (SELECT ball_id FROM balls WHERE ball_id = w.id FOR UPDATE) AS b ORDER BY w.i")
+            params = (json.dumps(chunk),)
         else:
             sql, params = "SELECT ball_id FROM balls WHERE ball_id IN (" + ", ".join("?" * len(chunk)) + ")", tuple(chunk)
         existing.extend(ball_id for (ball_id,) in connection.exec_driver_sql(sql, params))

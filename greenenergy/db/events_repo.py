@@ -38,8 +38,8 @@ def stored_results(connection: Connection, source_id: str, event_ids: Sequence[s
         # subquery fenced with OFFSET 0 cannot be turned into a hash or merge join over the
         # whole table (`event_id = ANY(...)` was planned as a scan of all the source's events).
         rows = connection.exec_driver_sql(
-            f"SELECT e.* FROM unnest(%s::varchar[]) AS w(event_id) CROSS JOIN LATERAL (SELECT {columns} FROM events "
-            f"WHERE source_id = %s AND event_id = w.event_id OFFSET 0) AS e", (wanted, source_id))
+            f"SELECT e.* FROM json_array_elements_text(%s::json) AS w(event_id) CROSS JOIN LATERAL (SELECT {columns} "
+            f"FROM events WHERE source_id = %s AND event_id = w.event_id OFFSET 0) AS e", (json.dumps(wanted), source_id))
         return {row.event_id: row for row in rows}
     found: dict[str, object] = {}
     for chunk in _chunks(wanted):
@@ -60,8 +60,8 @@ def blocked_users(connection: Connection, user_ids: Sequence[str]) -> set[str]:
     if not wanted:
         return set()
     if connection.dialect.name == "postgresql":
-        sql = "SELECT user_id FROM user_blocks WHERE user_id = ANY(%s)"
-        return {user_id for (user_id,) in connection.exec_driver_sql(sql, (wanted,))}
+        sql = "SELECT user_id FROM user_blocks WHERE user_id IN (SELECT json_array_elements_text(%s::json))"
+        return {user_id for (user_id,) in connection.exec_driver_sql(sql, (json.dumps(wanted),))}
     out: set[str] = set()
     for chunk in _chunks(wanted):
         sql = f"SELECT user_id FROM user_blocks WHERE user_id IN ({', '.join('?' * len(chunk))})"
@@ -86,11 +86,12 @@ def hourly_counts(
         if not rows:
             return counts
         # One index range per wanted hour (see stored_results for why LATERAL).
-        sql = ("SELECT w.i, c.n FROM unnest(%s::varchar[], %s::varchar[], %s::timestamptz[], %s::timestamptz[])"
-               " WITH ORDINALITY AS w(user_id, event_type, h0, h1, i) CROSS JOIN LATERAL (SELECT count(*) AS n"
-               " FROM events e WHERE e.user_id = w.user_id AND e.occurred_at >= w.h0 AND e.occurred_at < w.h1"
-               " AND e.event_type = w.event_type) AS c WHERE c.n > 0")
-        for index, count in connection.exec_driver_sql(sql, tuple([list(c) for c in zip(*rows, strict=True)])):
+        sql = ("SELECT w.i, c.n FROM json_array_elements(%s::json) WITH ORDINALITY AS w(r, i) CROSS JOIN LATERAL"
+               " (SELECT count(*) AS n FROM events e WHERE e.user_id = w.r->>0"
+               " AND e.occurred_at >= (w.r->>2)::timestamptz AND e.occurred_at < (w.r->>3)::timestamptz"
+               " AND e.event_type = w.r->>1) AS c WHERE c.n > 0")
+        param = json.dumps([(u, t, h0.isoformat(), h1.isoformat()) for u, t, h0, h1 in rows])
+        for index, count in connection.exec_driver_sql(sql, (param,)):
             counts[wanted[index - 1]] = int(count)
         return counts
     per_chunk = SQLITE_PARAMETERS // 5

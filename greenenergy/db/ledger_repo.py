@@ -212,7 +212,7 @@ def _apply_deltas(connection: Connection, per_item: Sequence[dict[tuple[str, int
 def _lock_balances(connection: Connection, keys: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
     """Current balances of ``keys`` (missing rows count 0), locked against other writers.
 
-    PostgreSQL: one upsert over ``unnest()`` of the sorted keys whose conflict branch
+    PostgreSQL: one upsert over the sorted keys (one JSON parameter) whose conflict branch
     rewrites the same value locks every row in (account, shard) order -- creating missing
     rows at 0 -- and returns the balances. (A plain upsert of the delta cannot be used: the CHECK on the proposed row
     would reject a negative delta before the conflict is even seen.) SQLite: the caller's
@@ -223,10 +223,10 @@ def _lock_balances(connection: Connection, keys: list[tuple[str, int]]) -> dict[
         # The conflict branch rewrites the same value: it locks each row in the order the
         # (sorted) arrays give them, creating missing rows at 0.
         sql = ("INSERT INTO ledger_balances (account, shard, balance_g) "
-               "SELECT account, shard, 0 FROM unnest(%s::varchar[], %s::smallint[]) AS k(account, shard) "
+               "SELECT k->>0, (k->>1)::smallint, 0 FROM json_array_elements(%s::json) AS x(k) "
                "ON CONFLICT (account, shard) DO UPDATE SET balance_g = ledger_balances.balance_g "
                "RETURNING account, shard, balance_g")
-        rows = connection.exec_driver_sql(sql, ([a for a, _ in keys], [s for _, s in keys]))
+        rows = connection.exec_driver_sql(sql, (json.dumps(keys),))
     else:
         rows = (row for start in range(0, len(keys), _LOCK_CHUNK) for row in connection.exec_driver_sql(
             "SELECT account, shard, balance_g FROM ledger_balances WHERE account IN ("
@@ -366,7 +366,3 @@ def history(
         tx = transactions[transaction_id]
         out.append((tx, [(i, p) for i, p in enumerate(tx.postings) if p.account in wanted]))
     return out
-
-
-def transaction_created_at(connection: Connection, transaction_id: str) -> datetime | None:
-    return connection.execute(select(TX.c.created_at).where(TX.c.id == transaction_id)).scalar_one_or_none()

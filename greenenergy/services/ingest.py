@@ -227,8 +227,11 @@ def _ingest_once(
         events_repo.insert_event_rows(connection, rows)
         balls_repo.insert_balls(connection, plan.new_balls, now=now)
         balls_repo.save_balls(connection, plan.joined_balls)
-        events_repo.save_usage(connection, {tuple(k): tuple(v) for k, v in scored.state.dirty_usage().items()})
-        events_repo.save_running(connection, {tuple(k): v for k, v in scored.state.dirty_running().items()})
+        # The state's plain rows (documented in scoring.state), not dirty_usage()'s named
+        # tuples: this runs for every cap row a batch touches.
+        state = scored.state
+        events_repo.save_usage(connection, {k: state.usage_rows[k][:2] for k in state.dirty_usage_list})
+        events_repo.save_running(connection, {k: state.running_rows[k][0] for k in state.dirty_running_list})
         if rows:
             store_heads(connection, events_repo.EVENTS_CHAIN, {s: heads[s] for s in {row[2] for row in rows}})
 

@@ -161,6 +161,10 @@ def test_malformed_bodies_are_422_and_store_nothing(client: TestClient, source, 
         {"events": [good, dict(good, event_id="bad id")]},
         {"events": [good, dict(good, event_id="y", user_id=42)]},
         {"events": [good, dict(good, event_id="z", data=[1, 2])]},
+        # occurred_at must be an ISO 8601 string: lax parsing read numbers as Unix seconds.
+        {"events": [good, dict(good, event_id="t-1", occurred_at=1763600000)]},
+        {"events": [good, dict(good, event_id="t-2", occurred_at="1763600000")]},
+        {"events": [good, dict(good, event_id=12345)]},
     ]
     for body in bad_bodies:
         if isinstance(body, bytes):
