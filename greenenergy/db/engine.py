@@ -9,8 +9,10 @@ one global order (shard heads, then balances) so concurrent writers cannot deadl
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -70,11 +72,31 @@ def is_postgres(connection_or_engine: Connection | Engine) -> bool:
 
 @contextmanager
 def write_tx(engine: Engine) -> Iterator[Connection]:
-    """One write transaction: commits on success, rolls back on any exception."""
-    with engine.connect() as connection:
+    """One write transaction: commits on success, rolls back on any exception.
+
+    SQLite has one writer at a time. Within a process, writers queue on a lock and the next
+    one starts the moment the previous one commits; left to SQLite alone, a waiting writer
+    polls through its busy handler, sleeping up to 100 ms between tries, while the database
+    sits idle. Writers of other processes still wait through ``busy_timeout``.
+    """
+    lock = _sqlite_writer_lock(engine)
+    with lock, engine.connect() as connection:
         connection.execution_options(**{WRITE_OPTION: True})
         with connection.begin():
             yield connection
+
+
+_WRITER_LOCKS: dict[str, threading.RLock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def _sqlite_writer_lock(engine: Engine) -> threading.RLock | nullcontext:
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    database = engine.url.database or ":memory:"
+    key = database if database == ":memory:" else os.path.realpath(database)
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(key, threading.RLock())
 
 
 @contextmanager

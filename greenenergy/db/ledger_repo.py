@@ -134,7 +134,7 @@ def post_mints(connection: Connection, mints: Sequence[Mint], *, now: datetime) 
                      + ',"rule":' + encode_basestring(mint.rule_ref) + "}")  # refs_json of the three refs
         entries.append(("mint", shard, None, None, refs_text,
                         (("mint:" + mint.rule_id, shard, -grams), (user_pending, shard, grams))))
-    appended = _append(connection, entries, now, before_rows=lambda: _apply_deltas(connection, [credits]))
+    appended = _append(connection, entries, now, before_rows=lambda: _add_credits(connection, credits))
     return [tx_id for tx_id, _seq, _prev, _digest in appended]
 
 
@@ -174,6 +174,27 @@ def _append(
     insert_tuples(connection, POSTINGS, _POSTING_COLUMNS, posting_rows)
     store_heads(connection, LEDGER_CHAIN, heads)
     return out
+
+
+def _add_credits(connection: Connection, credits: dict[tuple[str, int], int]) -> None:
+    """Add positive amounts to guarded balances: one upsert that increments, no read.
+
+    A credit can never overdraw, so the replay of ``_apply_deltas`` is not needed; the
+    upsert locks the rows in (account, shard) order, the global order of balance locks.
+    """
+    if any(grams <= 0 for grams in credits.values()):
+        raise ValueError("credits must be positive amounts")
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
+    rows = [(account, shard, grams) for (account, shard), grams in sorted(credits.items())]
+    sql = (f"INSERT INTO ledger_balances (account, shard, balance_g) VALUES ({mark}, {mark}, {mark}) "
+           "ON CONFLICT (account, shard) DO UPDATE SET balance_g = ledger_balances.balance_g + excluded.balance_g")
+    if connection.dialect.name == "postgresql":
+        sql = ("INSERT INTO ledger_balances (account, shard, balance_g) SELECT k->>0, (k->>1)::smallint, "
+               "(k->>2)::bigint FROM json_array_elements(%s::json) AS x(k) ON CONFLICT (account, shard) "
+               "DO UPDATE SET balance_g = ledger_balances.balance_g + excluded.balance_g")
+        connection.exec_driver_sql(sql, (json.dumps(rows),))
+    else:
+        connection.exec_driver_sql(sql, rows)
 
 
 def _apply_guarded_balances(connection: Connection, drafts: Sequence[TransactionDraft]) -> None:

@@ -14,9 +14,12 @@ steps above ``max_daily_steps``, or more than ``max_events_per_hour`` events of 
 for one user in one UTC clock hour), ``user_blocked``. A duplicate is recognised before
 any check, so re-sending an old accepted event returns its first result.
 
-Concurrency: the batch first locks the ``events`` chain heads of its users' shards; all
-of a user's scoring state lives in the user's shard, so two batches touching one user run
-one after the other, and batches of different shards run side by side (PostgreSQL).
+Concurrency: duplicates are looked up first, without locks; then the batch locks the
+``events`` chain heads of its users' shards; all of a user's scoring state lives in the
+user's shard, so two batches touching one user run one after the other, and batches of
+different shards run side by side (PostgreSQL). A batch that loses a race to commit the
+same (source, event_id) fails on the primary key and is retried, and then answers
+duplicates.
 """
 
 from __future__ import annotations
@@ -207,16 +210,21 @@ def _ingest_once(
             first_index[event.event_id] = index
     candidates = [c for c in candidates if c.index not in repeats]
 
+    # Duplicates are found before the write lock: a duplicate committed by a concurrent
+    # batch after this read makes our insert violate the primary key, and the whole batch
+    # is retried (see ``ingest``), so the lock need not cover this read.
+    with read_tx(runtime.engine) as connection:
+        stored = events_repo.stored_results(connection, source_id, list(first_index))
+    for event_id, row in stored.items():
+        index = first_index[event_id]
+        results[index] = EventResult(event_id, "duplicate", energy_g=int(row.energy_g), rule=row.rule_ref,
+                                     transaction_id=row.transaction_id, explanation=row.explanation,
+                                     ball_id=row.ball_id)
+    candidates = [c for c in candidates if c.incoming.event_id not in stored]
+
     with write_tx(runtime.engine) as connection:
         shards = sorted({c.shard for c in candidates})
         heads = lock_heads(connection, events_repo.EVENTS_CHAIN, shards) if shards else {}
-        stored = events_repo.stored_results(connection, source_id, list(first_index))
-        for event_id, row in stored.items():
-            index = first_index[event_id]
-            results[index] = EventResult(event_id, "duplicate", energy_g=int(row.energy_g), rule=row.rule_ref,
-                                         transaction_id=row.transaction_id, explanation=row.explanation,
-                                         ball_id=row.ball_id)
-        candidates = [c for c in candidates if c.incoming.event_id not in stored]
         candidates = _apply_store_checks(runtime, connection, candidates, results)
 
         scored = _score(connection, rules, candidates)

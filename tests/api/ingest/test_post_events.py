@@ -241,3 +241,33 @@ def test_admin_blocks_over_http(client: TestClient, runtime: Runtime, post, earl
                        headers=bearer(runtime, "auditor", "a")).status_code == 403
     assert post(event("e", "recycling.box", "u-9", earlier(), boxes=1))["results"][0]["reason"] == "user_blocked"
     assert client.delete("/v1/admin/users/u-9/block", headers=admin).json()["blocked"] is False
+
+
+def test_the_same_batch_sent_concurrently_is_scored_once(runtime: Runtime, earlier) -> None:  # noqa: ANN001
+    """Duplicates are looked up before the write lock; a batch that loses the race to commit
+    the same (source, event_id) is retried and answers duplicates -- never two mints."""
+    import threading
+
+    from greenenergy.services.ingest import IncomingEvent, ingest
+
+    users = [f"u-{n}" for n in range(40)]  # many shards, so the batches overlap on most heads
+    batch = [IncomingEvent(f"race-{n}", "recycling.box", user, earlier(), {"boxes": 1}) for n, user in enumerate(users)]
+    answers: list[list[str]] = []
+    barrier = threading.Barrier(6)
+
+    def send() -> None:
+        barrier.wait()
+        summary = ingest(runtime, source_id="cainiao", events=batch)
+        answers.append([r.status for r in summary.results])
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 6
+    for position in range(len(batch)):
+        assert sorted(a[position] for a in answers) == ["accepted"] + ["duplicate"] * 5
+    assert counts(runtime) == (len(batch), len(batch))
+    assert sum(ledger.balance(runtime, user_account(u, "pending")) for u in users) == 37 * len(users)
+    assert verify(runtime).ok
