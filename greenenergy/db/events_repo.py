@@ -78,8 +78,13 @@ def hourly_counts(
     index, one range per wanted hour), however long the users' histories are.
     """
     counts: dict[tuple[str, str, datetime], int] = {}
-    rows = [(user_id, event_type, db_instant(connection, hour), db_instant(connection, hour + timedelta(hours=1)))
-            for user_id, event_type, hour in wanted]
+    postgres = connection.dialect.name == "postgresql"
+    bounds: dict[datetime, tuple[object, object]] = {}  # a batch spans few distinct hours
+    for _user_id, _event_type, hour in wanted:
+        if hour not in bounds:
+            start, end = db_instant(connection, hour), db_instant(connection, hour + timedelta(hours=1))
+            bounds[hour] = (start.isoformat(), end.isoformat()) if postgres else (start, end)
+    rows = [(user_id, event_type, *bounds[hour]) for user_id, event_type, hour in wanted]
     join = ("JOIN events e ON e.user_id = w.user_id AND e.event_type = w.event_type"
             " AND e.occurred_at >= w.h0 AND e.occurred_at < w.h1 GROUP BY w.i")
     if connection.dialect.name == "postgresql":
@@ -90,8 +95,7 @@ def hourly_counts(
                " (SELECT count(*) AS n FROM events e WHERE e.user_id = w.r->>0"
                " AND e.occurred_at >= (w.r->>2)::timestamptz AND e.occurred_at < (w.r->>3)::timestamptz"
                " AND e.event_type = w.r->>1) AS c WHERE c.n > 0")
-        param = json.dumps([(u, t, h0.isoformat(), h1.isoformat()) for u, t, h0, h1 in rows])
-        for index, count in connection.exec_driver_sql(sql, (param,)):
+        for index, count in connection.exec_driver_sql(sql, (json.dumps(rows),)):
             counts[wanted[index - 1]] = int(count)
         return counts
     per_chunk = SQLITE_PARAMETERS // 5
@@ -133,9 +137,12 @@ _RUNNING_COLUMNS = ("user_id", "rule_id", "local_date", "shard", "total")
 
 def save_usage(connection: Connection, usage: dict[tuple, tuple[int, int]]) -> None:
     """Upsert absolute cap usage values ``{(user, rule, per, period_start, key): (count, energy_g)}``."""
+    days: dict[date, object] = {}  # a batch's rows share a few period starts
+    for key in usage:
+        if key[3] not in days:
+            days[key[3]] = key[3].isoformat()  # the stored form on SQLite; read as a date on PostgreSQL
     upsert_tuples(connection, CAPS, _USAGE_COLUMNS, _USAGE_COLUMNS[:5], [
-        (k[0], k[1], k[2], db_date(connection, k[3]), k[4], shard_of(k[0]), v[0], v[1])
-        for k, v in sorted(usage.items())
+        (k[0], k[1], k[2], days[k[3]], k[4], shard_of(k[0]), v[0], v[1]) for k, v in sorted(usage.items())
     ])
 
 

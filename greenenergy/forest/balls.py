@@ -161,6 +161,9 @@ class RipeningMemo:
         self.tz = tz
         self._by_bucket: dict[int, datetime] = {}
 
+    def __len__(self) -> int:
+        return len(self._by_bucket)
+
     def __call__(self, occurred_at: datetime) -> datetime:
         moment = ensure_utc(occurred_at)
         bucket = int(moment.timestamp() // self.BUCKET_S)

@@ -318,6 +318,17 @@ class _BallPlan:
     joined_balls: list[Ball]
 
 
+_RIPENING_MEMOS: dict[object, RipeningMemo] = {}
+
+
+def _ripening_memo(tz) -> RipeningMemo:  # noqa: ANN001 - a ZoneInfo
+    """One memo per zone, kept across batches (bounded: renewed past 100,000 buckets, ~3 years)."""
+    memo = _RIPENING_MEMOS.get(tz)
+    if memo is None or len(memo) > 100_000:
+        memo = _RIPENING_MEMOS[tz] = RipeningMemo(tz)
+    return memo
+
+
 def _plan_balls(connection, source_id: str, scored: _Scored, now: datetime, tz) -> _BallPlan:  # noqa: ANN001
     """The balls the events fill and their mints (mint:<rule> -> user:<id>:pending).
 
@@ -325,7 +336,7 @@ def _plan_balls(connection, source_id: str, scored: _Scored, now: datetime, tz) 
     once with the sum of its events' grams (``new_event_ball`` checks its invariants), an
     existing one (from an earlier batch, still waiting) takes them through ``join``.
     """
-    ripening_of = RipeningMemo(tz)
+    ripening_of = _ripening_memo(tz)
     ball_ids: dict[int, str] = {}
     keyed: list[tuple[_Candidate, Any, str]] = []
     for candidate, result in scored.items:
