@@ -10,13 +10,14 @@ from sqlalchemy import Connection, func, select
 
 from greenenergy.audit.records import EventRecord
 from greenenergy.db.bulk import SQLITE_PARAMETERS, db_date, db_instant, insert_tuples, select_by_keys, upsert_tuples
-from greenenergy.db.tables_events import CapUsageRow, EventRow, RunningTotalRow, UserBlockRow
+from greenenergy.db.tables_events import CapUsageRow, EventRejectionRow, EventRow, RunningTotalRow, UserBlockRow
 from greenenergy.units import shard_of
 
 EVENTS = EventRow.__table__
 CAPS = CapUsageRow.__table__
 RUNNING = RunningTotalRow.__table__
 BLOCKS = UserBlockRow.__table__
+REJECTIONS = EventRejectionRow.__table__
 EVENTS_CHAIN = "events"
 IN_CHUNK = 900  # ids per IN (...) list: under SQLite's default 999 host parameters
 
@@ -52,6 +53,28 @@ def stored_results(connection: Connection, source_id: str, event_ids: Sequence[s
 def get_event(connection: Connection, source_id: str, event_id: str):  # noqa: ANN201 - Row | None
     return connection.execute(
         select(EVENTS).where(EVENTS.c.source_id == source_id, EVENTS.c.event_id == event_id)
+    ).first()
+
+
+_REJECTION_COLUMNS = ("source_id", "event_id", "reason", "message", "details", "rejected_at")
+MAX_MESSAGE_CHARS = 500
+
+
+def save_rejections(
+    connection: Connection, source_id: str, rejections: Sequence[tuple[str, str, str, dict | None]], now: datetime
+) -> None:
+    """Store (event_id, reason, message, details) as the latest rejection of each event id."""
+    stored_now = db_instant(connection, now)
+    upsert_tuples(connection, REJECTIONS, _REJECTION_COLUMNS, _REJECTION_COLUMNS[:2], [
+        (source_id, event_id, reason, message[:MAX_MESSAGE_CHARS],
+         None if not details else json.dumps(details, sort_keys=True, default=str), stored_now)
+        for event_id, reason, message, details in rejections
+    ])
+
+
+def get_rejection(connection: Connection, source_id: str, event_id: str):  # noqa: ANN201 - Row | None
+    return connection.execute(
+        select(REJECTIONS).where(REJECTIONS.c.source_id == source_id, REJECTIONS.c.event_id == event_id)
     ).first()
 
 

@@ -1,5 +1,5 @@
-"""Tables of ingestion: accepted events (a hash chain per shard), cap usage, running totals,
-blocked users.
+"""Tables of ingestion: accepted events (a hash chain per shard), the latest rejection of
+events never accepted, cap usage, running totals, blocked users.
 
 An event row is written in the same commit as its mint transaction and its ball. The
 primary key (source_id, event_id) is what makes a re-sent event a duplicate.
@@ -71,3 +71,21 @@ class UserBlockRow(SQLModel, table=True):
     blocked_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     blocked_by: str = Field(max_length=64, nullable=False)
     reason: str = Field(max_length=300, nullable=False)
+
+
+class EventRejectionRow(SQLModel, table=True):
+    """The latest answer ``rejected`` given for a (source, event_id) that was never accepted.
+
+    Not part of any chain and not energy: it lets a source read back why an event it sent
+    was refused (``GET /v1/sources/{source}/events/{event_id}``). Accepting the event later
+    removes its rejection in the same commit; rejecting it again overwrites it.
+    """
+
+    __tablename__ = "event_rejections"
+
+    source_id: str = Field(primary_key=True, max_length=64)
+    event_id: str = Field(primary_key=True, max_length=64)
+    reason: str = Field(max_length=32, nullable=False)
+    message: str = Field(max_length=500, nullable=False)
+    details: str | None = Field(default=None, sa_type=Text)  # JSON, as answered
+    rejected_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -24,6 +24,7 @@ duplicates.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -242,6 +243,9 @@ def _ingest_once(
         events_repo.save_running(connection, {k: state.running_rows[k][0] for k in state.dirty_running_list})
         if rows:
             store_heads(connection, events_repo.EVENTS_CHAIN, {s: heads[s] for s in {row[2] for row in rows}})
+        rejected = {r.event_id: (r.event_id, r.reason, r.message, r.details)
+                    for r in results if r is not None and r.status == "rejected"}
+        events_repo.save_rejections(connection, source_id, list(rejected.values()), now)
 
     for index, result in accepted:
         results[index] = result
@@ -416,10 +420,15 @@ def _event_rows(  # noqa: PLR0913 - the parts of one batch's event rows
 
 
 def event_result(runtime: Runtime, *, source_id: str, event_id: str) -> EventResult:
-    """The stored result of one accepted event (what its first POST answered)."""
+    """What a POST answered for one event: its accepted result (the first one), else the
+    latest rejection of an event that was never accepted."""
     with read_tx(runtime.engine) as connection:
         row = events_repo.get_event(connection, source_id, event_id)
-    if row is None:
-        raise NotFound(f"source {source_id!r} has no accepted event {event_id!r}", code="event_not_found")
-    return EventResult(row.event_id, "accepted", energy_g=int(row.energy_g), rule=row.rule_ref,
-                       transaction_id=row.transaction_id, explanation=row.explanation, ball_id=row.ball_id)
+        rejection = None if row is not None else events_repo.get_rejection(connection, source_id, event_id)
+    if row is not None:
+        return EventResult(row.event_id, "accepted", energy_g=int(row.energy_g), rule=row.rule_ref,
+                           transaction_id=row.transaction_id, explanation=row.explanation, ball_id=row.ball_id)
+    if rejection is not None:
+        details = json.loads(rejection.details) if rejection.details else None
+        return EventResult(event_id, "rejected", reason=rejection.reason, message=rejection.message, details=details)
+    raise NotFound(f"source {source_id!r} has sent no event {event_id!r}", code="event_not_found")

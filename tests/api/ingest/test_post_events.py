@@ -231,6 +231,28 @@ def test_event_result_can_be_read_back_by_its_source_and_auditors(post, client: 
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "event_not_found")
 
 
+def test_a_rejected_event_reads_back_as_its_latest_rejection_until_accepted(post, client: TestClient, source,
+                                                                          runtime: Runtime, earlier) -> None:
+    answer = post(event("r-1", "recycling.box", "u-1", earlier(), boxes="two"))["results"][0]
+    read = client.get("/v1/sources/cainiao/events/r-1", headers=source)
+    assert read.status_code == 200
+    body = read.json()
+    assert (body["status"], body["reason"], body["energy_g"], body["transaction_id"]) == (
+        "rejected", "invalid_data", None, None)
+    assert body["message"] == answer["message"] and body["details"] == answer["details"]
+    # Rejected again for another reason: the latest rejection is what reads back.
+    post(event("r-1", "recycling.box", "u-1", earlier(minutes=60 * 24 * 8), boxes=1))
+    assert client.get("/v1/sources/cainiao/events/r-1", headers=source).json()["reason"] == "too_late"
+    # Corrected and re-sent: accepted, and from now on the accepted result reads back.
+    accepted = post(event("r-1", "recycling.box", "u-1", earlier(), boxes=1))["results"][0]
+    assert accepted["status"] == "accepted"
+    read = client.get("/v1/sources/cainiao/events/r-1", headers=source).json()
+    assert (read["status"], read["energy_g"], read["transaction_id"]) == ("accepted", 37, accepted["transaction_id"])
+    # Another source's rejections are its own.
+    hema = bearer(runtime, "source", "hema")
+    assert client.get("/v1/sources/hema/events/r-1", headers=hema).status_code == 404
+
+
 def test_admin_blocks_over_http(client: TestClient, runtime: Runtime, post, earlier) -> None:
     admin = bearer(runtime, "admin", "ops")
     response = client.post("/v1/admin/users/u-9/block", json={"reason": "bot"}, headers=admin)
