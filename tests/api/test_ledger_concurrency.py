@@ -79,3 +79,48 @@ def test_concurrent_writers_of_different_shards_and_cross_shard_transfers_do_not
     total = sum(ledger.balance(runtime, user_account(u, "available")) for u in users)
     assert total == 8000
     assert verify(runtime).ok
+
+
+def _debit_in_own_process(database_url: str, account: str, shard: int, n: int, start, outcomes) -> None:  # noqa: ANN001
+    """A separate OS process with its own engine: SQLite's locking (BEGIN IMMEDIATE, busy
+    timeout) or PostgreSQL's row locks are all that stands between the writers."""
+    from greenenergy.config import load_settings
+
+    runtime = Runtime.from_settings(load_settings(database_url=database_url))
+    start.wait()
+    try:
+        ledger.post_one(runtime, transfer("redeem", debit=account, credit="sink:trees", energy_g=DEBIT_G,
+                                          shard=shard, refs={"attempt": f"p{n}"}))
+        outcomes.put("ok")
+    except InsufficientEnergy:
+        outcomes.put("refused")
+    except Exception as error:  # reported by the assertion below
+        outcomes.put(f"error: {error!r}")
+    finally:
+        runtime.close()
+
+
+def test_twenty_processes_debit_a_balance_covering_seven(runtime: Runtime) -> None:
+    import multiprocessing
+
+    account = user_account("u-procs", "available")
+    shard = shard_of("u-procs")
+    ledger.post_one(runtime, transfer("mint", debit="mint:test", credit=account, energy_g=DEBIT_G * COVERED,
+                                      shard=shard))
+    # forkserver: each writer forks from a clean server process (no connection or lock state
+    # of this one inherited) that has already imported the service modules.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["greenenergy.services.ledger", "greenenergy.config", "tests.api.test_ledger_concurrency"])
+    start, outcomes = context.Event(), context.Queue()
+    processes = [context.Process(target=_debit_in_own_process,
+                                 args=(runtime.settings.database_url, account, shard, n, start, outcomes))
+                 for n in range(THREADS)]
+    for process in processes:
+        process.start()
+    start.set()
+    results = [outcomes.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    assert sorted(results) == ["ok"] * COVERED + ["refused"] * (THREADS - COVERED)
+    assert ledger.balance(runtime, account) == 0
+    assert verify(runtime).ok
