@@ -10,8 +10,9 @@ then each declared field in turn) and left out of the result.
 Because the rows are in time order and version windows are time ranges, each version's
 rows are one contiguous span (found by binary search, no per-row comparison). Checks run
 on whole columns first; only when a check fails are the per-row reasons worked out, so a
-clean batch pays a few vector passes per field. Only the fields an expression reads are
-converted to numbers.
+clean batch pays a few vector passes per field. A number field's magnitude limit and its
+declared bounds are one range (``RuleVersion.checks``), checked by one min and one max per
+column. Only the fields an expression reads are converted to numbers.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pandas as pd
 from greenenergy.scoring.batch_data import Frame, grams_of, ns_of
 from greenenergy.scoring.errors import InvalidEventData
 from greenenergy.scoring.limits import MAX_FIELD_MAGNITUDE, MAX_TEXT_FIELD_CHARS
-from greenenergy.scoring.rulebook import RuleFamily, RuleVersion, typed_value
+from greenenergy.scoring.rulebook import RuleFamily, RuleVersion, bounds_text, typed_value
 
 MISSING, WRONG_TYPE, OUT_OF_BOUNDS, UNKNOWN_FIELD = 1, 2, 3, 4
 _REASONS = {1: "missing", 2: "wrong_type", 3: "out_of_bounds", 4: "unknown_field"}
@@ -83,9 +84,10 @@ def family_values(frame: Frame, family: RuleFamily, start: int, stop: int) -> Fa
         at: slice | np.ndarray = slice(low, high)
         n = high - low
         if problems is not None:
-            reason, field_of = problems
+            reason, field_of, detail = problems
             bad = np.flatnonzero(reason)
-            messages = [f"field '{field_of[i]}': {_REASONS[int(reason[i])].replace('_', ' ')}" for i in bad]
+            messages = [f"field '{field_of[i]}': {_REASONS[int(reason[i])].replace('_', ' ')}"
+                        + (f" ({detail[i]})" if i in detail else "") for i in bad]
             frame.reject(rows[low + bad], "invalid_data", np.array(messages, dtype=object))
             if keep is None:
                 keep = np.ones(count, dtype=bool)
@@ -121,32 +123,51 @@ def family_values(frame: Frame, family: RuleFamily, start: int, stop: int) -> Fa
 
 def _validate(
     frame: Frame, version: RuleVersion, rows: np.ndarray
-) -> tuple[dict[str, np.ndarray], tuple[np.ndarray, np.ndarray] | None]:
+) -> tuple[dict[str, np.ndarray], tuple[np.ndarray, np.ndarray, dict[int, str]] | None]:
     """Values of the fields ``version``'s expressions read, over ``rows``; and None when
-    every row is valid, else (reason code per row, 0 when valid; field named per row)."""
+    every row is valid, else (reason code per row, 0 when valid; field named per row;
+    {position: "must be at least 1, got 0"} of the rows outside a declared bound)."""
     used = _used_fields(version)
     values: dict[str, np.ndarray] = {}
-    checks: list[tuple[str | None, np.ndarray]] = []  # (field, problem code per row), in check order
+    checks: list[tuple[str | None, np.ndarray, np.ndarray | None]] = []  # (field, problem code per row,
+    # the field's values), in check order
     exact = frame.exact_fields(version.event_type, version.fields)  # no row lacks or adds a field
     if not exact:
         unknown = frame.unknown_fields(version.fields, rows)
         if unknown.any():
-            checks.append((None, np.where(unknown, UNKNOWN_FIELD, 0)))
-    for name, kind in version.fields.items():
-        array, problems = _field(frame, name, kind, rows, name in used, exact)
+            checks.append((None, np.where(unknown, UNKNOWN_FIELD, 0), None))
+    for name, kind, low, high in version.checks:
+        array, problems = _field(frame, name, kind, low, high, rows, name in used, exact)
         if problems is not None:
-            checks.append((name, problems))
+            checks.append((name, problems, array))
         if name in used:
             values[name] = array
     if not checks:
         return values, None
     reason = np.zeros(len(rows), dtype=np.int64)
     field_of = np.full(len(rows), None, dtype=object)
-    for name, problems in checks:
+    detail: dict[int, str] = {}
+    for name, problems, array in checks:
         fresh = np.flatnonzero((reason == 0) & (problems != 0))
         reason[fresh] = problems[fresh]
         field_of[fresh] = [frame.first_unknown(version.fields, rows[i]) for i in fresh] if name is None else name
-    return values, (reason, field_of)
+        if name in version.bounds:
+            detail.update(_outside(version, name, array, fresh[problems[fresh] == OUT_OF_BOUNDS]))
+    return values, (reason, field_of, detail)
+
+
+def _outside(version: RuleVersion, name: str, array: np.ndarray, bad: np.ndarray) -> dict[int, str]:
+    """What a declared bound allows, for the rows ``bad`` out of bounds whose value is
+    within the magnitude limit (beyond it, or not finite, is the plain "out of bounds"
+    of the online path too)."""
+    lowest, highest = version.bounds[name]
+    whole = version.fields[name] == "int"
+    detail = {}
+    for i in bad:
+        value = float(array[i])
+        if abs(value) <= MAX_FIELD_MAGNITUDE:  # False for NaN
+            detail[int(i)] = bounds_text(lowest, highest, int(value) if whole else value)
+    return detail
 
 
 def _used_fields(version: RuleVersion) -> frozenset[str]:
@@ -159,10 +180,11 @@ def _used_fields(version: RuleVersion) -> frozenset[str]:
 
 
 def _field(
-    frame: Frame, name: str, kind: str, rows: np.ndarray, wanted: bool, all_present: bool
+    frame: Frame, name: str, kind: str, low, high, rows: np.ndarray, wanted: bool, all_present: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Values (float64 / bool / object; only when ``wanted``) of one declared field over
-    ``rows``, and a problem code per row, or None when every row is fine."""
+    ``rows``, and a problem code per row, or None when every row is fine. A number outside
+    [``low``, ``high``] (the declared bounds within the magnitude limit) is out of bounds."""
     series = frame.column(name)
     if series is None:
         return np.zeros(len(rows)), np.full(len(rows), MISSING)
@@ -179,11 +201,13 @@ def _field(
                 problems = np.where(present, 0, MISSING) if problems is None else problems
                 problems[bad_whole] = WRONG_TYPE
         if problems is None:
-            # NaN fails both comparisons, so it is caught like a too large value
-            if not (values.min(initial=0.0) >= -MAX_FIELD_MAGNITUDE and values.max(initial=0.0) <= MAX_FIELD_MAGNITUDE):
-                bad = ~(np.abs(values) <= MAX_FIELD_MAGNITUDE)
+            # one pass each for the least and the greatest value; NaN fails both comparisons,
+            # so it is caught like a value out of bounds (the initial values keep an empty
+            # selection fine: low <= high)
+            if not (values.min(initial=high) >= low and values.max(initial=low) <= high):
+                bad = ~((values >= low) & (values <= high))
         else:
-            bad = (problems == 0) & ~(np.abs(values) <= MAX_FIELD_MAGNITUDE)
+            bad = (problems == 0) & ~((values >= low) & (values <= high))
         if bad is not None and bad.any():
             problems = np.zeros(len(rows), dtype=np.int64) if problems is None else problems
             problems[bad] = OUT_OF_BOUNDS
@@ -191,12 +215,12 @@ def _field(
     if kind == "bool" and dtype_kind == "b":
         return frame.bools(name)[rows], problems
     if dtype_kind == "O":
-        return _object_field(frame, name, kind, rows, present, problems, wanted)
+        return _object_field(frame, name, kind, low, high, rows, present, problems, wanted)
     problems = np.where(present, WRONG_TYPE, MISSING)
     return np.zeros(len(rows)), problems
 
 
-def _object_field(frame: Frame, name: str, kind: str, rows, present, problems, wanted: bool):
+def _object_field(frame: Frame, name: str, kind: str, low, high, rows, present, problems, wanted: bool):
     series = frame.column(name)
     if kind == "str" and isinstance(series.dtype, pd.StringDtype):
         taken = series.iloc[rows]
@@ -211,7 +235,12 @@ def _object_field(frame: Frame, name: str, kind: str, rows, present, problems, w
     values = np.zeros(len(rows), dtype=dtype)
     for i in np.flatnonzero(problems == 0):
         try:
-            values[i] = typed_value(name, kind, raw[i], "")
+            values[i] = value = typed_value(name, kind, raw[i], "")
         except InvalidEventData as error:
             problems[i] = _CODES[error.reason]
+            if low is not None:
+                values[i] = np.nan  # not a value within the magnitude limit (see _outside)
+            continue
+        if low is not None and not low <= value <= high:
+            problems[i] = OUT_OF_BOUNDS
     return values, (problems if problems.any() else None)

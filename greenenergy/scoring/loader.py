@@ -126,7 +126,7 @@ def _consistent(group: list[Draft], problems: list[str]) -> bool:
             problems.append(draft.problem(
                 f"all versions of {rule_id} must share event_type '{first.spec.event_type}'", "event_type"))
         if draft.spec.aggregate != first.spec.aggregate or (
-            draft.spec.aggregate and draft.spec.fields != first.spec.fields
+            draft.spec.aggregate and draft.spec.types != first.spec.types
         ):
             problems.append(draft.problem(
                 f"all versions of {rule_id} must share aggregate (and a running total's field)", "aggregate"))
@@ -140,7 +140,7 @@ def _consistent(group: list[Draft], problems: list[str]) -> bool:
                 "effective_from"))
     for draft in group:
         for _, key in _slots(group):
-            if key is not None and draft.spec.fields.get(key) not in ("str", "int"):
+            if key is not None and draft.spec.types.get(key) not in ("str", "int"):
                 problems.append(draft.problem(
                     f"another version of {rule_id} caps per '{key}'; caps carry across versions, "
                     f"so every version must declare field '{key}' (str or int)", "fields"))
@@ -168,7 +168,7 @@ def _family(rule_id: str, group: list[Draft]) -> RuleFamily:
         versions.append(RuleVersion(
             id=spec.id, version=spec.version, event_type=spec.event_type,
             effective_from=draft.effective_from, effective_to=draft.effective_to,
-            fields=dict(spec.fields), when=draft.when, energy=draft.energy, caps=caps,
+            fields=spec.types, bounds=draft.bounds, when=draft.when, energy=draft.energy, caps=caps,
             multipliers=draft.multipliers, aggregate=spec.aggregate, methodology=spec.methodology,
             source=draft.source,
         ))

@@ -74,8 +74,11 @@ class RuleVersion:
     aggregate: str | None
     methodology: Methodology
     source: str  # "file:line"
+    bounds: dict[str, tuple[int | float | None, int | float | None]] = field(default_factory=dict)
+    # ^ (min, max) as declared, inclusive, of the int / float fields declared with a bound
     # derived for the hot path:
     ref: str = ""
+    checks: tuple[tuple[str, str, Any, Any], ...] = ()  # (field, type, lowest, highest value) to validate
     when_fn: Any = None  # scalar closure of ``when`` or None (always true)
     energy_fn: Any = None  # scalar closure of ``energy_g``
     energy_const: int | None = None  # grams when ``energy_g`` folded to a constant
@@ -88,6 +91,7 @@ class RuleVersion:
 
     def __post_init__(self) -> None:
         self.ref = f"{self.id}@{self.version}"
+        self.checks = field_checks(self.fields, self.bounds)
         self.when_fn = self.when.scalar if self.when is not None and self.when.constant is not True else None
         self.energy_fn = self.energy.scalar
         constant = self.energy.constant
@@ -118,7 +122,7 @@ class RuleVersion:
 
     def validate(self, data: Any) -> dict[str, Any]:
         """Typed copy of ``data``; raises ``InvalidEventData`` naming the field and why."""
-        return validate_data(self.fields, data, self.ref)
+        return validate_data(self.fields, self.checks, self.bounds, data, self.ref)
 
     def grams_at(self, values: Mapping[str, Any]) -> int:
         """The formula's grams for ``values``: floored and clamped to [0, MAX_EVENT_ENERGY_G]."""
@@ -222,8 +226,32 @@ class RuleBook:
         return usage, running
 
 
-def validate_data(fields: Mapping[str, str], data: Any, ref: str) -> dict[str, Any]:
-    """Check ``data`` against declared ``fields``; return typed values (floats as float)."""
+def field_checks(
+    fields: Mapping[str, str], bounds: Mapping[str, tuple[Any, Any]]
+) -> tuple[tuple[str, str, Any, Any], ...]:
+    """Per declared field: (name, type, lowest, highest value it may hold): for numbers the
+    declared bounds within the magnitude limit, so that one chained comparison of the hot
+    path checks both; None for text and bools."""
+    checks = []
+    for name, kind in fields.items():
+        low = high = None
+        if kind in ("int", "float"):
+            declared_low, declared_high = bounds.get(name, (None, None))
+            low = -MAX_FIELD_MAGNITUDE if declared_low is None else declared_low
+            high = MAX_FIELD_MAGNITUDE if declared_high is None else declared_high
+        checks.append((name, kind, low, high))
+    return tuple(checks)
+
+
+def validate_data(
+    fields: Mapping[str, str],
+    checks: tuple[tuple[str, str, Any, Any], ...],
+    bounds: Mapping[str, tuple[Any, Any]],
+    data: Any,
+    ref: str,
+) -> dict[str, Any]:
+    """Check ``data`` against declared ``fields`` (``checks``: see ``field_checks``, and
+    their declared ``bounds``); return typed values (floats as float)."""
     if type(data) is not dict and not isinstance(data, Mapping):
         raise InvalidEventData(f"{ref}: data must be an object of fields", field="data", reason="not_a_mapping")
     if not data.keys() <= fields.keys():
@@ -233,18 +261,23 @@ def validate_data(fields: Mapping[str, str], data: Any, ref: str) -> dict[str, A
             f"{ref}: unknown field '{name}' (declared: {declared})", field=str(name), reason="unknown_field"
         )
     values: dict[str, Any] = {}
-    for name, kind in fields.items():
+    for name, kind, low, high in checks:
         value = data.get(name, _MISSING)
         # fast paths for the usual Python types; anything else goes through typed_value
         kind_of = type(value)
-        if kind_of is int and kind == "int" and -MAX_FIELD_MAGNITUDE <= value <= MAX_FIELD_MAGNITUDE:
+        if kind_of is int and kind == "int" and low <= value <= high:
             values[name] = value
         elif kind_of is str and kind == "str" and len(value) <= MAX_TEXT_FIELD_CHARS:
             values[name] = value
         elif value is _MISSING:
             raise InvalidEventData(f"{ref}: field '{name}' ({kind}) is missing", field=name, reason="missing")
         else:
-            values[name] = typed_value(name, kind, value, ref)
+            typed = typed_value(name, kind, value, ref)
+            if name in bounds:
+                lowest, highest = bounds[name]
+                if (lowest is not None and typed < lowest) or (highest is not None and typed > highest):
+                    raise outside_bounds(ref, name, lowest, highest, typed)
+            values[name] = typed
     return values
 
 
@@ -291,6 +324,23 @@ def _wrong(ref: str, name: str, expected: str, value: Any) -> InvalidEventData:
         field=name,
         reason="wrong_type",
     )
+
+
+def outside_bounds(ref: str, name: str, lowest: Any, highest: Any, value: int | float) -> InvalidEventData:
+    """A value within the magnitude limit but outside the field's declared bounds."""
+    return InvalidEventData(f"{ref}: field '{name}' {bounds_text(lowest, highest, value)}",
+                            field=name, reason="out_of_bounds")
+
+
+def bounds_text(lowest: Any, highest: Any, value: int | float) -> str:
+    """``must be at least 1, got 0``: the declared bounds (None: none) and the value."""
+    if highest is None:
+        allowed = f"at least {lowest!r}"
+    elif lowest is None:
+        allowed = f"at most {highest!r}"
+    else:
+        allowed = f"at least {lowest!r} and at most {highest!r}"
+    return f"must be {allowed}, got {value!r}"
 
 
 def _too_large(ref: str, name: str) -> InvalidEventData:

@@ -2,8 +2,11 @@
 
 This checks what can be checked of one rule alone: keys (unknown keys are refused),
 types, patterns and ranges. Semantics that need the declared fields or the other rules
-(expressions, cap keys, overlapping versions) are checked by ``loader``. See CONTRACT.md
-"Rule files" and rules/README.md.
+(expressions, cap keys, field bounds against their type, overlapping versions) are
+checked by ``draft`` and ``loader``. See CONTRACT.md "Rule files" and rules/README.md.
+
+A data field is declared as its type (``boxes: int``) or as a mapping with bounds
+(``boxes: {type: int, min: 1}``); both read as a ``FieldSpec``.
 """
 
 from __future__ import annotations
@@ -51,6 +54,27 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _field_shorthand(value: Any) -> Any:
+    """``boxes: int`` is short for ``boxes: {type: int}``."""
+    return {"type": value} if isinstance(value, str) else value
+
+
+# a bound is a finite number (YAML may read it as int or float; not a bool, not text)
+Bound = StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)]
+
+
+class FieldSpec(Strict):
+    """One data field: its type and, for int and float fields, optional inclusive bounds
+    (checked against the type and the field magnitude limit by ``draft``)."""
+
+    type: FieldType
+    min: Bound | None = None
+    max: Bound | None = None
+
+
+FieldDeclaration = Annotated[FieldSpec, BeforeValidator(_field_shorthand)]
+
+
 class CapSpec(Strict):
     per: Period
     key: str | None = None
@@ -86,7 +110,7 @@ class RuleSpec(Strict):
     event_type: Annotated[str, Field(pattern=ID_PATTERN, max_length=100)]
     effective_from: Moment
     effective_to: Moment | None = None
-    fields: dict[Annotated[str, Field(pattern=FIELD_PATTERN, max_length=64)], FieldType] = {}
+    fields: dict[Annotated[str, Field(pattern=FIELD_PATTERN, max_length=64)], FieldDeclaration] = {}
     when: ExpressionText | None = None
     energy_g: ExpressionText
     caps: list[CapSpec] = []
@@ -96,11 +120,16 @@ class RuleSpec(Strict):
 
     @field_validator("fields")
     @classmethod
-    def _usable_names(cls, fields: dict[str, str]) -> dict[str, str]:
+    def _usable_names(cls, fields: dict[str, FieldSpec]) -> dict[str, FieldSpec]:
         for name in fields:
             if keyword.iskeyword(name) or name in FUNCTIONS:
                 raise ValueError(f"'{name}' cannot be a field name (it is a keyword or a function)")
         return fields
+
+    @property
+    def types(self) -> dict[str, str]:
+        """The declared type of each field, in declaration order."""
+        return {name: spec.type for name, spec in self.fields.items()}
 
 
 RULE_KEYS = tuple(RuleSpec.model_fields)

@@ -215,3 +215,83 @@ def test_a_cap_key_must_exist_in_every_version(tmp_path: Path) -> None:
 
 def test_the_shipped_rules_load() -> None:
     assert check_rules(Path(__file__).resolve().parents[3] / "rules", TZ) == []
+
+
+def test_a_field_may_declare_bounds(tmp_path: Path) -> None:
+    (tmp_path / "r.yaml").write_text(f"""
+rules:
+  - id: recycling.box
+    version: 1
+    event_type: recycling.box
+    effective_from: 2017-03-01
+    fields:
+      boxes: {{type: int, min: 1}}
+      weight_kg: {{type: float, min: 0.5, max: 40}}
+      share: {{type: float, max: 1.0}}
+      depot: str
+      same: {{type: int, min: 3, max: 3}}
+      plain: {{type: int}}
+    energy_g: 37 * boxes
+    {METHOD}
+""")
+    (version,) = load_rules(tmp_path, TZ).versions()
+    assert version.fields == {"boxes": "int", "weight_kg": "float", "share": "float", "depot": "str",
+                              "same": "int", "plain": "int"}
+    assert version.bounds == {"boxes": (1, None), "weight_kg": (0.5, 40), "share": (None, 1.0), "same": (3, 3)}
+
+
+def test_bad_bounds_are_refused_at_their_line(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, **{"r.yaml": f"""rules:
+  - id: box
+    version: 1
+    event_type: box
+    effective_from: 2017-01-01
+    fields:
+      label: {{type: str, min: 1}}
+      flag:
+        type: bool
+        max: 1
+      low_high:
+        type: int
+        min: 5
+        max: 1
+      half: {{type: int, min: 1.5}}
+      huge:
+        type: float
+        max: 1.0e+13
+      count: {{type: int, max: -1000000000001}}
+    energy_g: 1
+    {METHOD}
+  - id: other
+    version: 1
+    event_type: other
+    effective_from: 2017-01-01
+    fields:
+      word: {{type: int, min: one}}
+      truth: {{type: int, min: true}}
+      endless: {{type: float, max: .inf}}
+      typo: {{type: int, minimum: 1}}
+      untyped: {{min: 1}}
+      wrong: integer
+    energy_g: 1
+    {METHOD}
+"""})
+    path = tmp_path / "r.yaml"
+    limit = "a bound must lie between -1,000,000,000,000 and 1,000,000,000,000 (the values a field can hold)"
+    kinds = "a field is declared as int, float, str or bool, or as {type: int, min: 1, max: 100}"
+    assert problems == [
+        f"{path}:7: box: fields.label: min and max apply to int and float fields only, not to a str field; "
+        "remove them",
+        f"{path}:10: box: fields.flag: min and max apply to int and float fields only, not to a bool field; "
+        "remove them",
+        f"{path}:13: box: fields.low_high: min 5 is greater than max 1; no value could pass",
+        f"{path}:15: box: fields.half.min: an int field's bound must be a whole number: write min: 2 (got 1.5)",
+        f"{path}:18: box: fields.huge.max: {limit}, got 10000000000000.0",
+        f"{path}:19: box: fields.count.max: {limit}, got -1000000000001",
+        f"{path}:27: other: fields.word.min: a bound must be a finite number (got 'one')",
+        f"{path}:28: other: fields.truth.min: a bound must be a finite number (got True)",
+        f"{path}:29: other: fields.endless.max: a bound must be a finite number (got inf)",
+        f"{path}:30: other: fields.typo: unknown key 'minimum'; a field takes type, min and max",
+        f"{path}:31: other: fields.untyped: missing required key 'type'",
+        f"{path}:32: other: fields.wrong: {kinds} (got 'integer')",
+    ]
