@@ -12,6 +12,7 @@ import pytest
 
 from greenenergy.scoring import (
     EventIn,
+    InvalidEventData,
     InvalidFrame,
     ScoringState,
     Usage,
@@ -199,15 +200,19 @@ rules:
 
 
 def online_grams(book, rows: list[dict]) -> list[int]:
-    """The grams of scoring ``rows`` one by one in time order (ties in row order)."""
+    """The grams of scoring ``rows`` one by one in time order (ties in row order); a row
+    the online validation rejects earns 0 and changes nothing, as in a batch."""
     state = ScoringState()
     grams = [0] * len(rows)
     for i in sorted(range(len(rows)), key=lambda i: (pd.Timestamp(rows[i]["occurred_at"]), i)):
         row = rows[i]
         data = {k: v for k, v in row.items() if k not in ("event_id", "type", "user_id", "occurred_at")}
         at = pd.Timestamp(row["occurred_at"]).to_pydatetime()
-        grams[i] = score(book, EventIn(row["user_id"], row["type"], at, book.validate(row["type"], at, data)),
-                         state).energy_g
+        try:
+            valid = book.validate(row["type"], at, data)
+        except InvalidEventData:
+            continue
+        grams[i] = score(book, EventIn(row["user_id"], row["type"], at, valid), state).energy_g
     return grams
 
 
@@ -244,6 +249,9 @@ def test_the_per_row_field_checks_agree_with_the_whole_type_shortcut(monkeypatch
     slow = score_frame(BOOK, df)
     pd.testing.assert_frame_equal(fast, slow)
     assert fast["energy_g"].tolist() == online_grams(BOOK, rows)
+    zero_boxes = [i for i, row in enumerate(rows) if row.get("boxes") == 0]
+    assert zero_boxes and fast["error"].notna().tolist() == [i in zero_boxes for i in range(len(rows))]
+    assert set(fast["reason"].iloc[zero_boxes]) == {"field 'boxes': out of bounds (must be at least 1, got 0)"}
 
 
 def test_an_empty_frame_and_a_frame_of_unusable_rows() -> None:

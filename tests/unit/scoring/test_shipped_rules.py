@@ -9,7 +9,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from greenenergy.scoring import EventIn, Score, ScoringState, load_rules, score
+import pytest
+
+from greenenergy.scoring import EventIn, InvalidEventData, Score, ScoringState, load_rules, score
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BOOK = load_rules(Path(__file__).resolve().parents[3] / "rules", SHANGHAI)
@@ -122,13 +124,65 @@ def test_a_box_earns_37_g() -> None:
     events = [
         ("recycling.box", local("2026-05-03T09:00"), {"boxes": 1}),
         ("recycling.box", local("2026-05-03T10:00"), {"boxes": 2}),
-        ("recycling.box", local("2026-05-03T11:00"), {"boxes": 0}),
         ("recycling.box", local("2026-05-03T12:00"), {"boxes": 20}),
     ]
     scores = run(events)
-    assert [s.energy_g for s in scores] == [37, 74, 0, 259]  # 370 g a day in all
+    assert [s.energy_g for s in scores] == [37, 74, 259]  # 370 g a day in all
     assert scores[1].explanation == "37 * boxes = 74"
-    assert scores[3].explanation == "37 * boxes = 740; cap day max_energy_g 370 -> 259"
+    assert scores[2].explanation == "37 * boxes = 740; cap day max_energy_g 370 -> 259"
+
+
+def test_the_contract_bounds_of_the_data_are_declared_by_every_version() -> None:
+    bounds = {(v.ref, name): bound for v in BOOK.versions() for name, bound in v.bounds.items()}
+    assert bounds == {
+        ("bill.utility@1", "amount_fen"): (0, None),
+        ("office.paperless@1", "pages"): (1, None),
+        ("payment.offline@1", "amount_fen"): (0, None),
+        ("recycling.box@1", "boxes"): (1, None),
+        ("recycling.box@2", "boxes"): (1, None),
+        ("recycling.clothes@1", "weight_g"): (1, None),
+        ("toll.etc@1", "amount_fen"): (0, None),
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "at", "data", "message"),
+    [
+        ("recycling.box", "2026-05-03T09:00", {"boxes": 0}, "recycling.box@1: field 'boxes' must be at least 1, got 0"),
+        ("recycling.box", "2026-09-03T09:00", {"boxes": -5}, "recycling.box@2: field 'boxes' must be at least 1, got -5"),
+        ("recycling.clothes", "2026-05-03T09:00", {"weight_g": 0},
+         "recycling.clothes@1: field 'weight_g' must be at least 1, got 0"),
+        ("office.paperless", "2026-05-03T09:00", {"pages": 0},
+         "office.paperless@1: field 'pages' must be at least 1, got 0"),
+        ("payment.offline", "2026-05-03T09:00", {"amount_fen": -1},
+         "payment.offline@1: field 'amount_fen' must be at least 0, got -1"),
+        ("bill.utility", "2026-05-03T09:00", {"amount_fen": -500, "account_no": "E-1"},
+         "bill.utility@1: field 'amount_fen' must be at least 0, got -500"),
+        ("toll.etc", "2026-05-03T09:00", {"amount_fen": -1}, "toll.etc@1: field 'amount_fen' must be at least 0, got -1"),
+    ],
+)
+def test_data_outside_the_contract_bounds_is_invalid(kind: str, at: str, data: dict, message: str) -> None:
+    with pytest.raises(InvalidEventData) as caught:
+        BOOK.validate(kind, local(at), data)
+    error = caught.value
+    assert (error.code, error.details) == ("invalid_data", {"field": next(iter(data)), "reason": "out_of_bounds"})
+    assert error.message == message
+
+
+def test_the_lowest_valid_values_are_scored() -> None:
+    at = local("2026-05-03T09:00")
+    scores = run([("recycling.box", at, {"boxes": 1}), ("recycling.clothes", at, {"weight_g": 1}),
+                  ("office.paperless", at, {"pages": 1}), ("payment.offline", at, {"amount_fen": 0}),
+                  ("toll.etc", at, {"amount_fen": 0})])
+    assert [s.energy_g for s in scores] == [37, 3, 5, 0, 0]
+    assert scores[0].rule_ref == "recycling.box@1" and scores[0].explanation == "37 * boxes = 37"
+
+
+def test_a_payment_under_1_yuan_is_valid_data_and_earns_0() -> None:
+    data = BOOK.validate("payment.offline", local("2026-05-03T09:00"), {"amount_fen": 50})
+    (result,) = run([("payment.offline", local("2026-05-03T09:00"), data)])
+    assert (result.energy_g, result.condition_met) == (0, False)
+    assert result.explanation == "condition not met: amount_fen >= 100"
 
 
 def test_the_charity_week_doubles_boxes_in_version_2() -> None:
