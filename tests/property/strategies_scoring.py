@@ -22,6 +22,36 @@ def _moment(minutes: int) -> str:
     return (START + timedelta(minutes=minutes)).isoformat()
 
 
+# bounds a version may declare for a field (None: that bound is not declared); the events
+# below fall on both sides of each, so some rows are out of bounds
+BOUND_CHOICES = {
+    "amount": ((None, 0, 20, -10), (None, 400)),
+    "ratio": ((None, 0, 0.25, -1), (None, 1.5, 1)),
+    "steps": ((None, 0, 100), (None, 25_000)),
+    "boxes": ((None, 0, 1), (None, 4)),
+}
+
+
+@st.composite
+def declared_fields(draw, fields: dict[str, str], bounded: bool | None) -> dict:
+    """``fields`` as a rule declares them: a field with bounds as ``{type, min, max}``
+    (``bounded`` None: sometimes; True: every number field has a bound), else its type."""
+    out: dict = {}
+    for name, kind in fields.items():
+        if name not in BOUND_CHOICES or bounded is False or (bounded is None and not draw(st.booleans())):
+            out[name] = kind
+            continue
+        mins, maxes = BOUND_CHOICES[name]
+        low, high = draw(st.sampled_from(mins)), draw(st.sampled_from(maxes))
+        if bounded and low is None and high is None:
+            low = mins[-1]
+        declaration = {"type": kind, **({"min": low} if low is not None else {}),
+                       **({"max": high} if high is not None else {})}
+        # the shorthand and the mapping without bounds mean the same
+        out[name] = declaration if len(declaration) > 1 or draw(st.booleans()) else kind
+    return out
+
+
 @st.composite
 def caps(draw, key_field: str | None) -> list[dict]:
     chosen = []
@@ -66,10 +96,11 @@ def multipliers(draw) -> list[dict]:
 
 @st.composite
 def family(draw, rule_id: str, fields: dict, formulas: tuple, when: str | None, key_field: str | None,
-           running: bool, one_slot: bool = False) -> list[dict]:
+           running: bool, one_slot: bool = False, bounded: bool | None = None) -> list[dict]:
     """One or two versions of a rule; a second version starts at a random minute.
     ``one_slot``: every cap of every version on one usage slot, a multiplier seldom (the
-    shapes the online scorers specialise)."""
+    shapes the online scorers specialise). Each version declares its own field bounds
+    (``declared_fields``), so the version in force decides which rows are out of bounds."""
     versions = draw(st.integers(1, 2))
     boundary = _moment(draw(st.integers(0, SPAN_MINUTES)))
     if one_slot:
@@ -86,7 +117,7 @@ def family(draw, rule_id: str, fields: dict, formulas: tuple, when: str | None, 
             "event_type": rule_id,
             "effective_from": "2026-01-01" if number == 1 else boundary,
             "effective_to": boundary if number < versions else None,
-            "fields": fields,
+            "fields": draw(declared_fields(fields, bounded)),
             "energy_g": draw(st.sampled_from(formulas)),
             "caps": first_caps if number == 1 or draw(st.booleans()) else draw(version_caps),
             "multipliers": [] if one_slot and draw(st.integers(0, 3)) else draw(multipliers()),
@@ -100,12 +131,16 @@ def family(draw, rule_id: str, fields: dict, formulas: tuple, when: str | None, 
     return out
 
 
+PAY_FIELDS = {"amount": "int", "acct": "str", "ratio": "float"}
+
+
 @st.composite
-def rule_set_yaml(draw) -> str:
-    rules = draw(family("pay", {"amount": "int", "acct": "str"}, PAY_FORMULAS, "amount >= 20", "acct", False))
+def rule_set_yaml(draw, bounded: bool | None = None) -> str:
+    rules = draw(family("pay", PAY_FIELDS, PAY_FORMULAS, "amount >= 20", "acct", False, bounded=bounded))
     walk_when = draw(st.sampled_from((None, "steps >= 100")))
-    rules += draw(family("walk", {"steps": "int"}, WALK_FORMULAS, walk_when, None, True))
-    rules += draw(family("box", {"boxes": "int"}, ("37 * boxes", "40 * boxes - 3"), "boxes >= 1", "boxes", False))
+    rules += draw(family("walk", {"steps": "int"}, WALK_FORMULAS, walk_when, None, True, bounded=bounded))
+    rules += draw(family("box", {"boxes": "int"}, ("37 * boxes", "40 * boxes - 3"), "boxes >= 1", "boxes", False,
+                         bounded=bounded))
     return yaml.safe_dump({"rules": rules}, sort_keys=False)
 
 
@@ -113,7 +148,7 @@ def rule_set_yaml(draw) -> str:
 def one_slot_rule_set_yaml(draw) -> str:
     """Like ``rule_set_yaml``, with one usage slot per rule and constant formulas often."""
     pay_formulas = ("5", "12", *PAY_FORMULAS)
-    rules = draw(family("pay", {"amount": "int", "acct": "str"}, pay_formulas, "amount >= 20", "acct", False, True))
+    rules = draw(family("pay", PAY_FIELDS, pay_formulas, "amount >= 20", "acct", False, True))
     walk_when = draw(st.sampled_from((None, "steps >= 100")))
     rules += draw(family("walk", {"steps": "int"}, WALK_FORMULAS, walk_when, None, True, True))
     rules += draw(family("box", {"boxes": "int"}, ("37", "37 * boxes", "40 * boxes - 3"), "boxes >= 1", "boxes",
@@ -126,7 +161,9 @@ def generated_events(draw, max_size: int = 60) -> list[tuple[str, str, int, dict
     """(user, type, minute offset, data) in generation order (not time order)."""
     event = st.one_of(
         st.tuples(st.sampled_from(USERS), st.just("pay"), st.integers(0, SPAN_MINUTES),
-                  st.fixed_dictionaries({"amount": st.integers(-50, 500), "acct": st.sampled_from(ACCOUNTS)})),
+                  st.fixed_dictionaries({"amount": st.integers(-50, 500), "acct": st.sampled_from(ACCOUNTS),
+                                         "ratio": st.one_of(st.sampled_from((-1, 0, 0.25, 1, 1.5, 2)),
+                                                            st.floats(-2, 3, allow_nan=False))})),
         st.tuples(st.sampled_from(USERS), st.just("walk"), st.integers(0, SPAN_MINUTES),
                   st.fixed_dictionaries({"steps": st.integers(0, 30_000)})),
         st.tuples(st.sampled_from(USERS), st.just("box"), st.integers(0, SPAN_MINUTES),
@@ -149,10 +186,11 @@ def generated_events(draw, max_size: int = 60) -> list[tuple[str, str, int, dict
 
 SHIPPED_DATA = {
     "walking.steps": st.fixed_dictionaries({"steps": st.integers(0, 25_000)}),
-    "payment.offline": st.fixed_dictionaries({"amount_fen": st.integers(0, 300)}),
-    "bill.utility": st.fixed_dictionaries({"amount_fen": st.integers(0, 300), "account_no": st.sampled_from(ACCOUNTS)}),
-    "toll.etc": st.fixed_dictionaries({"amount_fen": st.integers(0, 300)}),
-    "recycling.box": st.fixed_dictionaries({"boxes": st.integers(0, 12)}),
+    "payment.offline": st.fixed_dictionaries({"amount_fen": st.integers(-5, 300)}),
+    "bill.utility": st.fixed_dictionaries({"amount_fen": st.integers(-5, 300),
+                                           "account_no": st.sampled_from(ACCOUNTS)}),
+    "toll.etc": st.fixed_dictionaries({"amount_fen": st.integers(-5, 300)}),
+    "recycling.box": st.fixed_dictionaries({"boxes": st.integers(-1, 12)}),  # below 1: out of bounds
     "recycling.clothes": st.fixed_dictionaries({"weight_g": st.integers(0, 8_000)}),
     "office.paperless": st.fixed_dictionaries({"pages": st.integers(0, 30)}),
 }

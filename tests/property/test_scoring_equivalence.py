@@ -2,8 +2,10 @@
 
 Random events over several users, days, weeks and months, scored with random rule sets
 (one or two versions per rule, count and energy caps per day / week / month with and
-without a key, campaign multipliers, a running total) and with the shipped rules/: the
-grams of every event, and the cap usage and running totals left behind, are the same.
+without a key, campaign multipliers, a running total, field bounds that differ between
+versions) and with the shipped rules/: the rows rejected as invalid data (with the same
+field, reason and allowed range), the grams of every event, and the cap usage and running
+totals left behind, are the same.
 Also: the scalar and the numpy evaluators of random expressions agree on random inputs
 (division by zero, negatives, floor, // and % included); and each online scorer shape
 (``scorers``) scores like the general scorer, Score for Score and row for row of state.
@@ -21,7 +23,15 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from greenenergy.scoring import EventIn, ScoringState, load_rules, rules_from_yaml, score, score_frame
+from greenenergy.scoring import (
+    EventIn,
+    InvalidEventData,
+    ScoringState,
+    load_rules,
+    rules_from_yaml,
+    score,
+    score_frame,
+)
 from greenenergy.scoring.batch_data import grams_of
 from greenenergy.scoring.errors import ExpressionError
 from greenenergy.scoring.expr import compile_expression
@@ -43,14 +53,42 @@ ZONES = st.sampled_from(("Asia/Shanghai", "America/New_York", "Asia/Kolkata", "E
 SHIPPED = load_rules(Path(__file__).resolve().parents[2] / "rules", ZoneInfo("Asia/Shanghai"))
 
 
+def batch_rejection(error: InvalidEventData) -> tuple[str, str]:
+    """The (error, reason) a batch gives the row the online validation refused with ``error``:
+    ``field 'boxes': out of bounds (must be at least 1, got 0)`` for a declared bound."""
+    sentence = error.message.partition(f"field '{error.field}' ")[2]
+    detail = f" ({sentence})" if error.reason == "out_of_bounds" and sentence.startswith("must be") else ""
+    return error.code, f"field '{error.field}': {error.reason.replace('_', ' ')}{detail}"
+
+
+def validated(book, events: list[tuple[str, str, datetime, dict]]) -> list[dict | InvalidEventData]:
+    """Each event's typed data, or the InvalidEventData the online validation raises."""
+    out: list[dict | InvalidEventData] = []
+    for _, kind, at, data in events:
+        try:
+            out.append(book.validate(kind, at, data))
+        except InvalidEventData as error:
+            out.append(error)
+    return out
+
+
+def valid_inputs(book, events: list[tuple[str, str, datetime, dict]]) -> list[EventIn]:
+    """EventIn of the events the online validation accepts (a rejected one changes nothing)."""
+    return [EventIn(user, kind, at, data) for (user, kind, at, _), data in zip(events, validated(book, events))
+            if isinstance(data, dict)]
+
+
 def online_and_batch(book, events: list[tuple[str, str, datetime, dict]]):
-    """Grams and final state, online (time order, ties in list order) and batch."""
+    """Grams and final state, online (time order, ties in list order) and batch; the rows
+    the batch rejects must be those the online validation rejects, for the same reason."""
     online_state = ScoringState()
     online = [0] * len(events)
-    validated = [book.validate(kind, at, data) for _, kind, at, data in events]
+    checked = validated(book, events)
+    expected = [batch_rejection(c) if isinstance(c, InvalidEventData) else (None, None) for c in checked]
     for i in sorted(range(len(events)), key=lambda i: (events[i][2], i)):
         user, kind, at, _ = events[i]
-        online[i] = score(book, EventIn(user, kind, at, validated[i]), online_state).energy_g
+        if isinstance(checked[i], dict):
+            online[i] = score(book, EventIn(user, kind, at, checked[i]), online_state).energy_g
     rows = [{"event_id": str(i), "type": kind, "user_id": user, "occurred_at": at, **data}
             for i, (user, kind, at, data) in enumerate(events)]
     fields = sorted({name for *_, data in events for name in data})
@@ -58,7 +96,7 @@ def online_and_batch(book, events: list[tuple[str, str, datetime, dict]]):
     df["occurred_at"] = pd.to_datetime(df["occurred_at"], utc=True)
     batch_state = ScoringState()
     out = score_frame(book, df, batch_state)
-    assert out["error"].isna().all(), out[out["error"].notna()]
+    assert list(zip(out["error"], out["reason"])) == expected
     return online, out["energy_g"].tolist(), online_state, batch_state
 
 
@@ -72,6 +110,15 @@ def test_random_rules_score_the_same_online_and_in_a_batch(text: str, generated,
 @given(text=one_slot_rule_set_yaml(), generated=generated_events(), zone=ZONES)
 def test_one_slot_rules_score_the_same_online_and_in_a_batch(text: str, generated, zone: str) -> None:
     """The rule shapes the online scorers specialise, against the batch path."""
+    assert_online_equals_batch(text, generated, zone)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=rule_set_yaml(bounded=True), generated=generated_events(), zone=ZONES)
+def test_out_of_bounds_rows_are_rejected_alike_online_and_in_a_batch(text: str, generated, zone: str) -> None:
+    """Every number field of every version declares a bound the events fall on both sides
+    of: the same rows are rejected (field, out_of_bounds, the allowed range and the value),
+    and the others score the same."""
     assert_online_equals_batch(text, generated, zone)
 
 
@@ -109,8 +156,10 @@ def test_state_saved_and_reloaded_between_batches_changes_nothing(text: str, gen
          for user, kind, minute, data in generated),
         key=lambda e: e[2],
     )
+    valid = [isinstance(data, dict) for data in validated(book, events)]
+    events = [e for e, ok in zip(events, valid) if ok]  # rejected events change nothing
     split = int(len(events) * cut)
-    inputs = [EventIn(user, kind, at, book.validate(kind, at, data)) for user, kind, at, data in events]
+    inputs = valid_inputs(book, events)
     whole = ScoringState()
     expected = [score(book, e, whole).energy_g for e in inputs]
 
@@ -142,7 +191,7 @@ def test_every_scorer_shape_scores_like_the_general_scorer(text: str, generated,
     general = {f.event_type: family_scorers(book, f, shapes=False)[-1] for f in book.by_type.values()}
     events = sorted(((user, kind, (START + timedelta(minutes=minute)).replace(tzinfo=tz), data)
                      for user, kind, minute, data in generated), key=lambda e: e[2])
-    inputs = [EventIn(user, kind, at, book.validate(kind, at, data)) for user, kind, at, data in events]
+    inputs = valid_inputs(book, events)
     fast, slow = ScoringState(), ScoringState()
     for i, event in enumerate(inputs):
         if i == int(len(inputs) * cut):
