@@ -142,6 +142,26 @@ def test_a_batch_mixing_good_and_bad_keeps_every_good_one(post, runtime: Runtime
     assert ledger.balance(runtime, user_account("u-3", "pending")) == 52
 
 
+def test_data_outside_the_contract_bounds_is_rejected_and_the_rest_kept(post, runtime: Runtime, earlier) -> None:
+    answer = post(event("z-1", "recycling.box", "u-1", earlier(), boxes=0),
+                  event("g-1", "recycling.box", "u-1", earlier(), boxes=1))
+    zero, good = answer["results"]
+    assert (zero["event_id"], zero["status"], zero["reason"]) == ("z-1", "rejected", "invalid_data")
+    assert zero["details"] == {"field": "boxes", "reason": "out_of_bounds"}
+    assert "field 'boxes' must be at least 1, got 0" in zero["message"]
+    assert (zero["energy_g"], zero["transaction_id"]) == (None, None)
+    assert (good["event_id"], good["status"], good["energy_g"]) == ("g-1", "accepted", 37)
+    assert (answer["accepted"], answer["rejected"]) == (1, 1)
+    assert counts(runtime) == (1, 1)
+    assert ledger.balance(runtime, user_account("u-1", "pending")) == 37
+    for kind, data in (("recycling.clothes", {"weight_g": 0}), ("office.paperless", {"pages": 0}),
+                       ("payment.offline", {"amount_fen": -1}), ("toll.etc", {"amount_fen": -5})):
+        (result,) = post(event(f"x-{kind}", kind, "u-2", earlier(), **data))["results"]
+        assert (result["status"], result["reason"]) == ("rejected", "invalid_data"), kind
+        assert result["details"] == {"field": next(iter(data)), "reason": "out_of_bounds"}, kind
+    assert counts(runtime) == (1, 1)
+
+
 def test_zero_gram_events_are_accepted_without_a_transaction(post, runtime: Runtime, earlier) -> None:
     result = post(event("p-1", "payment.offline", "u-1", earlier(), amount_fen=50))["results"][0]
     assert (result["status"], result["energy_g"], result["transaction_id"]) == ("accepted", 0, None)
