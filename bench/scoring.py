@@ -74,9 +74,9 @@ def generate(n: int, users: int, seed: int) -> pd.DataFrame:
     df["amount_fen"] = column(("payment.offline", "bill.utility", "toll.etc"), rng.integers(0, 20_000, size=n))
     accounts = np.char.add("acct", rng.integers(0, 3, size=n).astype(str))
     df["account_no"] = pd.Series(accounts).where(kind == "bill.utility")
-    df["boxes"] = column(("recycling.box",), rng.integers(0, 4, size=n))
-    df["weight_g"] = column(("recycling.clothes",), rng.integers(0, 3_000, size=n))
-    df["pages"] = column(("office.paperless",), rng.integers(0, 12, size=n))
+    df["boxes"] = column(("recycling.box",), rng.integers(1, 4, size=n))
+    df["weight_g"] = column(("recycling.clothes",), rng.integers(1, 3_000, size=n))
+    df["pages"] = column(("office.paperless",), rng.integers(1, 12, size=n))
     return df
 
 
