@@ -114,7 +114,7 @@ def demo(
     with runtime(schema=False) as rt:
         for line in initialise(rt):
             typer.echo(line)
-        for line in load_demo(rt, base_url=f"http://{host}:{port}"):
+        for line in load_demo(rt, base_url=f"http://{host}:{port}", serving=not no_serve):
             typer.echo(line)
         if not no_serve:
             serve_forever(rt, host=host, port=port)

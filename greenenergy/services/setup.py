@@ -78,7 +78,7 @@ DEMO_TOKENS = [
 ]
 
 
-def load_demo(runtime: Runtime, *, base_url: str) -> list[str]:
+def load_demo(runtime: Runtime, *, base_url: str, serving: bool = True) -> list[str]:
     """Replay seed_data/ (once) and print one fresh token per demo role."""
     summary = demo.load(runtime)
     lines = []
@@ -87,7 +87,11 @@ def load_demo(runtime: Runtime, *, base_url: str) -> list[str]:
                      f"{summary.trees} trees redeemed, {summary.confirmed} confirmed by partners")
     else:
         lines.append("demo forest already loaded (seed_data/ is replayed once per database)")
-    lines += [f"greenenergy is serving on {base_url}", f"  API docs:  {base_url}/docs", "  demo tokens:"]
+    if serving:
+        lines += [f"greenenergy is serving on {base_url}", f"  API docs:  {base_url}/docs"]
+    else:
+        lines.append("the demo database is ready; `greenenergy serve` serves it")
+    lines.append("  demo tokens:")
     for role, subject, purpose in DEMO_TOKENS:
         token, _ = create_token(runtime, role=role, subject=subject)
         lines.append(f"    {role:8} {subject:12} {token}   # {purpose}")
