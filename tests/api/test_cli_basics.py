@@ -69,3 +69,19 @@ def test_token_list_never_shows_secrets_and_revoke_marks_it(runtime: Runtime) ->
     missing = invoke(runtime, "token", "revoke", "nope")
     assert missing.exit_code == 2
     assert "no token with id 'nope'" in missing.output
+
+
+def test_user_block_needs_a_reason_and_then_blocks(runtime: Runtime) -> None:
+    from greenenergy.db import events_repo
+    from greenenergy.db.engine import read_tx
+
+    result = invoke(runtime, "user", "block", "u-7", "--reason", " ")
+    assert result.exit_code == 2
+    assert "error: a block needs a reason" in result.output
+    assert "Traceback" not in result.output
+    with read_tx(runtime.engine) as connection:
+        assert events_repo.blocked_users(connection, ["u-7"]) == set()
+    result = invoke(runtime, "user", "block", "u-7", "--reason", "bot farm")
+    assert (result.exit_code, result.output) == (0, "blocked u-7\n")
+    with read_tx(runtime.engine) as connection:
+        assert events_repo.blocked_users(connection, ["u-7"]) == {"u-7"}

@@ -13,6 +13,7 @@ from greenenergy.db import balls_repo
 from greenenergy.db.engine import read_tx
 from greenenergy.db.tables import LedgerTransaction
 from greenenergy.db.tables_events import EventRow
+from greenenergy.errors import InvalidInput
 from greenenergy.ledger import user_account
 from greenenergy.services import ledger, moderation
 from greenenergy.services.audit_verify import verify
@@ -283,6 +284,28 @@ def test_admin_blocks_over_http(client: TestClient, runtime: Runtime, post, earl
                        headers=bearer(runtime, "auditor", "a")).status_code == 403
     assert post(event("e", "recycling.box", "u-9", earlier(), boxes=1))["results"][0]["reason"] == "user_blocked"
     assert client.delete("/v1/admin/users/u-9/block", headers=admin).json()["blocked"] is False
+
+
+@pytest.mark.parametrize(("reason", "code", "details"), [
+    ("   ", "invalid_reason", {"field": "reason"}),
+    ("\t\n", "invalid_reason", {"field": "reason"}),
+    ("x" * 301, "invalid_request", {"problems": [{"field": "reason",
+                                                  "problem": "String should have at most 300 characters"}]}),
+])
+def test_a_block_without_a_usable_reason_is_refused_and_blocks_nothing(  # noqa: PLR0913
+        client: TestClient, runtime: Runtime, post, earlier, reason: str, code: str, details: dict) -> None:
+    admin = bearer(runtime, "admin", "ops")
+    response = client.post("/v1/admin/users/u-9/block", json={"reason": reason}, headers=admin)
+    assert response.status_code == 422
+    assert (response.json()["error"]["code"], response.json()["error"]["details"]) == (code, details)
+    assert post(event("e", "recycling.box", "u-9", earlier(), boxes=1))["results"][0]["status"] == "accepted"
+
+
+def test_the_service_refuses_a_blank_reason_for_every_shell(runtime: Runtime) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        moderation.block(runtime, "u-9", reason="  ", by="cli")
+    assert (refused.value.code, refused.value.details) == ("invalid_reason", {"field": "reason"})
+    assert moderation.block(runtime, "u-9", reason="chargeback fraud", by="cli") is True
 
 
 def test_the_same_batch_sent_concurrently_is_scored_once(runtime: Runtime, earlier) -> None:  # noqa: ANN001
