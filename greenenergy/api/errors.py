@@ -9,6 +9,11 @@ UTF-8) is ``invalid_json`` with the line and column; a body sent with another
 ``Content-Type`` than ``application/json`` (or none) to a JSON route is
 ``unsupported_media_type`` (422, as the contract lists no 415); a body over the limit,
 with or without ``Content-Length``, is 413 ``body_too_large`` (``api/limits.py``).
+
+Credentials come before the body: FastAPI decodes JSON text before it runs a route's
+dependencies, so on a route that needs a token, an unreadable body sent without a valid
+one answers the 401 a readable body would have got -- a caller without a token learns
+nothing about the body, and every caller sees the same order of checks.
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from greenenergy.api.deps import get_principal
 from greenenergy.errors import (
     Conflict,
     Forbidden,
@@ -32,6 +40,7 @@ from greenenergy.errors import (
     TooLarge,
     Unauthorized,
 )
+from greenenergy.services.tokens import resolve_token
 
 log = logging.getLogger("greenenergy.api")
 
@@ -98,6 +107,26 @@ def _unreadable_body(request: Request, error: RequestValidationError) -> JSONRes
     return None
 
 
+def _needs_principal(dependant: Dependant) -> bool:
+    return any(d.call is get_principal or _needs_principal(d) for d in dependant.dependencies)
+
+
+async def _credentials_error(request: Request) -> GreenEnergyError | None:
+    """The 401 the route's token check would give this request, or None (no check, or it passes)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or not _needs_principal(dependant):
+        return None
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return Unauthorized("send `Authorization: Bearer <token>`", code="missing_token")
+    try:
+        await run_in_threadpool(resolve_token, request.app.state.runtime, token.strip())
+    except GreenEnergyError as error:
+        return error
+    return None
+
+
 def _json_error(error: GreenEnergyError) -> JSONResponse:
     return JSONResponse(error_body(error.code, error.message, _jsonable(error.details)), status_code=status_for(error))
 
@@ -116,13 +145,19 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
         unreadable = _unreadable_body(request, error)
         if unreadable is not None:
+            refused = await _credentials_error(request)
+            if refused is not None:
+                return await _domain(request, refused)
             return unreadable
         message, problems = _describe_validation(error)
         return JSONResponse(error_body("invalid_request", message, {"problems": problems}), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         if error.status_code == 400:  # FastAPI could not read the body; the cause says why
+            refused = await _credentials_error(request)
+            if refused is not None:
+                return await _domain(request, refused)
             cause = error.__cause__
             if isinstance(cause, UnicodeDecodeError):
                 return _json_error(InvalidJson.from_error(cause))

@@ -98,3 +98,40 @@ def test_bulk_json_that_is_not_json_says_where(client: TestClient, runtime: Runt
     assert error["message"] == "the body is not valid JSON: expecting ',' delimiter at line 1, column 6"
     answer = client.post(path, content=b"[\xc3]", headers=headers)
     assert error_of(answer, 422, "invalid_json")["message"].startswith("the body is not valid JSON: invalid UTF-8")
+
+
+UNREADABLE = [b'{"events": [', b'{"events": "\xc3"}']
+
+
+@pytest.mark.parametrize("body", UNREADABLE, ids=["bad syntax", "not utf-8"])
+@pytest.mark.parametrize(("authorization", "code"), [
+    (None, "missing_token"),
+    ("Basic dTpw", "missing_token"),
+    ("Bearer ge_000000000000_unknown", "invalid_token"),
+    ("Bearer something-else", "invalid_token"),
+])
+def test_an_unreadable_body_without_a_valid_token_is_401_like_a_readable_one(
+        client: TestClient, body: bytes, authorization: str | None, code: str) -> None:
+    """FastAPI reads JSON text before the token check; the answer must not depend on that."""
+    headers = {"content-type": "application/json"}
+    if authorization:
+        headers["Authorization"] = authorization
+    unreadable = client.post("/v1/events", content=body, headers=headers)
+    readable = client.post("/v1/events", json=BATCH, headers=headers)
+    assert error_of(unreadable, 401, code) == error_of(readable, 401, code)
+    assert unreadable.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_revoked_token_with_an_unreadable_body_is_told_it_was_revoked(client: TestClient, runtime: Runtime) -> None:
+    from greenenergy.services.tokens import create_token, revoke_token
+
+    token, info = create_token(runtime, role="source", subject="metro")
+    revoke_token(runtime, info.id)
+    answer = client.post("/v1/events", content=b"{", headers={"Authorization": f"Bearer {token}",
+                                                               "content-type": "application/json"})
+    error_of(answer, 401, "token_revoked")
+
+
+def test_a_valid_token_still_learns_where_the_body_is_broken(client: TestClient, source: dict[str, str]) -> None:
+    answer = client.post("/v1/events", content=b'{"events": [', headers={**source, "content-type": "application/json"})
+    assert error_of(answer, 422, "invalid_json")["details"] == {"line": 1, "column": 13, "position": 12}
