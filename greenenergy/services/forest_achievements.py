@@ -22,7 +22,7 @@ import logging
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
@@ -34,7 +34,7 @@ from greenenergy.db.tables_forest import BallRow
 from greenenergy.errors import GreenEnergyError
 from greenenergy.forest import Achievement, Award, UserStats, evaluate as evaluate_awards, grant_item
 from greenenergy.forest import load_achievements, metric_value, streak_days
-from greenenergy.periods import local_date
+from greenenergy.periods import local_date, local_midnight_utc
 from greenenergy.services import planting_queries
 from greenenergy.services.runtime import Runtime
 
@@ -69,8 +69,13 @@ def catalog(runtime: Runtime) -> tuple[Achievement, ...]:
     return runtime.cache[CACHE_KEY]
 
 
-def user_stats(connection: Connection, user_id: str, achievements: Sequence[Achievement], tz: ZoneInfo) -> UserStats:
-    """The metrics ``achievements`` read, counted from the user's rows (others stay 0)."""
+def user_stats(connection: Connection, user_id: str, achievements: Sequence[Achievement], tz: ZoneInfo,
+               *, collects_since: datetime | None = None) -> UserStats:
+    """The metrics ``achievements`` read, counted from the user's rows (others stay 0).
+
+    ``collects_since`` limits the collecting streak to collects from that instant on (see
+    ``evaluate``); None reads them all.
+    """
     metrics = {a.metric for a in achievements}
     fields: dict[str, object] = {}
     if "trees_planted" in metrics:
@@ -78,8 +83,10 @@ def user_stats(connection: Connection, user_id: str, achievements: Sequence[Achi
     if "lifetime_energy_g" in metrics:
         fields["lifetime_energy_g"] = forest_repo.lifetime_minted_g(connection, user_id)
     if "collect_streak_days" in metrics:
-        times = connection.execute(select(BALLS.c.collected_at).where(
-            BALLS.c.user_id == user_id, BALLS.c.collected_g > 0)).scalars()
+        conditions = [BALLS.c.user_id == user_id, BALLS.c.collected_g > 0]
+        if collects_since is not None:
+            conditions.append(BALLS.c.collected_at >= collects_since)
+        times = connection.execute(select(BALLS.c.collected_at).where(*conditions)).scalars()
         fields["best_collect_streak_days"] = streak_days(local_date(t, tz) for t in times)[1]
     if "balls_collected" in metrics:
         fields["balls_collected"] = _count(connection, BALLS, BALLS.c.user_id == user_id, BALLS.c.collected_g > 0)
@@ -133,10 +140,17 @@ def _store(runtime: Runtime, user_id: str, awards: Sequence[Award]) -> list[Awar
     return stored
 
 
-def evaluate(runtime: Runtime, user_id: str, metrics: Collection[str] | None = None) -> list[Award]:
+def evaluate(runtime: Runtime, user_id: str, metrics: Collection[str] | None = None, *,
+             just_collected: bool = False) -> list[Award]:
     """Award what ``user_id`` newly reached; returns the awards this call stored.
 
     ``metrics`` limits the check to achievements on those metrics (None: all of them).
+    ``just_collected`` says the user collected now and this call follows it: the only
+    streak that can be new then is the run ending today, so the streak reads only the
+    collects of the last N local days (N the largest threshold still pending) instead of
+    the user's whole history. A longer run that ended earlier was checked by the call after
+    its own last collect, and a full evaluation (every read of the user's achievements)
+    catches anything a failed call missed.
     """
     achievements = [a for a in catalog(runtime) if metrics is None or a.metric in metrics]
     if not achievements:
@@ -146,17 +160,29 @@ def evaluate(runtime: Runtime, user_id: str, metrics: Collection[str] | None = N
         pending = [a for a in achievements if a.id not in held]
         if not pending:
             return []
-        stats = user_stats(connection, user_id, pending, runtime.settings.zone)
+        stats = user_stats(connection, user_id, pending, runtime.settings.zone,
+                           collects_since=_streak_window_start(runtime, pending) if just_collected else None)
     awards = evaluate_awards(pending, stats, held)
     return _store(runtime, user_id, awards) if awards else []
 
 
-def evaluate_quietly(runtime: Runtime, user_id: str, metrics: Collection[str] | None = None) -> None:
+def _streak_window_start(runtime: Runtime, pending: Sequence[Achievement]) -> datetime | None:
+    """Local midnight, as UTC, of the first day of the longest pending streak ending today."""
+    thresholds = [a.threshold for a in pending if a.metric == "collect_streak_days"]
+    if not thresholds:
+        return None
+    tz = runtime.settings.zone
+    first_day = local_date(runtime.clock.now(), tz) - timedelta(days=max(thresholds) - 1)
+    return local_midnight_utc(first_day, tz)
+
+
+def evaluate_quietly(runtime: Runtime, user_id: str, metrics: Collection[str] | None = None, *,
+                     just_collected: bool = False) -> None:
     """``evaluate`` after a committed change: a broken catalog must not turn the change's
     answer into an error (the change is already stored); it is logged, and the next read of
     the user's achievements reports it."""
     try:
-        evaluate(runtime, user_id, metrics)
+        evaluate(runtime, user_id, metrics, just_collected=just_collected)
     except GreenEnergyError as error:
         log.warning("achievements not evaluated for %s: %s", user_id, error)
 

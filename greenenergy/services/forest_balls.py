@@ -167,7 +167,8 @@ def collect(runtime: Runtime, user_id: str, ball_id: str) -> Collected:
                               f"collected", ball_id=ball_id)
         collection = collect_ball(ball, now)
         available_g = _write_collections(runtime, connection, user_id, [collection], now)
-    forest_achievements.evaluate_quietly(runtime, user_id, forest_achievements.AFTER_COLLECT)
+    forest_achievements.evaluate_quietly(runtime, user_id, forest_achievements.AFTER_COLLECT,
+                                         just_collected=True)
     return Collected(ball_id, collection.collected_g, available_g)
 
 
@@ -189,7 +190,8 @@ def collect_all(runtime: Runtime, user_id: str) -> CollectedAll:
             available_g = ledger_repo.guarded_balance(connection, user_account(user_id, "available"),
                                                       shard_of(user_id))
     if collections:
-        forest_achievements.evaluate_quietly(runtime, user_id, forest_achievements.AFTER_COLLECT)
+        forest_achievements.evaluate_quietly(runtime, user_id, forest_achievements.AFTER_COLLECT,
+                                         just_collected=True)
     return CollectedAll(
         collected_g=sum(c.collected_g for c in collections), available_g=available_g,
         balls=len(collections), ball_ids=[c.ball_id for c in collections],

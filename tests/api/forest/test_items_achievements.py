@@ -8,7 +8,9 @@ from fastapi.testclient import TestClient
 
 from greenenergy.clock import ManualClock
 from greenenergy.forest import parse_achievements
-from greenenergy.services import forest_achievements, forest_items
+from greenenergy.db import forest_repo
+from greenenergy.db.engine import read_tx
+from greenenergy.services import forest_achievements, forest_balls, forest_items
 from greenenergy.services.ingest import IncomingEvent, ingest
 from greenenergy.services.runtime import Runtime
 from tests.api.forest.conftest import make_ripe_ball, run_at_once
@@ -126,3 +128,51 @@ def test_boxes_recycled_through_ingestion_reach_the_hundred_boxes_achievement(
     assert summary.accepted == 4
     awards = {a["achievement_id"]: a for a in client.get("/v1/users/alice/achievements", headers=alice).json()}
     assert (awards["boxes_100"]["awarded"], awards["boxes_100"]["value"]) == (True, 100)
+
+
+STREAKS_ONLY = """
+achievements:
+  - id: streak_7
+    name: {zh: 连续收能量7天, en: 7-day collecting streak}
+    metric: collect_streak_days
+    threshold: 7
+"""
+
+
+def awarded_ids(runtime: Runtime, user_id: str) -> list[str]:
+    """The awards stored, read without the full evaluation that every achievements read runs."""
+    with read_tx(runtime.engine) as connection:
+        return [row.achievement_id for row in forest_repo.award_rows(connection, user_id)]
+
+
+def collect_once_a_day(runtime: Runtime, clock: ManualClock, user_id: str, days: int) -> None:
+    for day in range(days):
+        forest_balls.collect(runtime, user_id, make_ripe_ball(runtime, user_id, 5).ball_id)
+        if day < days - 1:
+            clock.advance(days=1)
+
+
+def test_the_collect_that_completes_a_streak_awards_it_from_the_first_local_minute(
+        runtime: Runtime, clock: ManualClock) -> None:
+    """The hook after a collect reads only the last 7 local days; the first of them counts
+    from its local midnight (00:00 Asia/Shanghai is 16:00 UTC the day before)."""
+    runtime.cache[forest_achievements.CACHE_KEY] = parse_achievements(STREAKS_ONLY)
+    clock.set(datetime.fromisoformat("2026-11-20T00:00:00+08:00"))
+    collect_once_a_day(runtime, clock, "alice", 6)
+    assert awarded_ids(runtime, "alice") == []
+    clock.set(datetime.fromisoformat("2026-11-26T23:59:00+08:00"))  # the seventh local day
+    forest_balls.collect(runtime, "alice", make_ripe_ball(runtime, "alice", 5).ball_id)
+    assert awarded_ids(runtime, "alice") == ["streak_7"]
+
+
+def test_a_streak_the_hook_missed_is_awarded_by_the_next_full_evaluation(
+        runtime: Runtime, clock: ManualClock) -> None:
+    runtime.cache[forest_achievements.CACHE_KEY] = ()  # no catalog while the run happens
+    collect_once_a_day(runtime, clock, "alice", 7)
+    runtime.cache[forest_achievements.CACHE_KEY] = parse_achievements(STREAKS_ONLY)
+    clock.advance(days=20)
+    forest_balls.collect(runtime, "alice", make_ripe_ball(runtime, "alice", 5).ball_id)
+    assert awarded_ids(runtime, "alice") == []  # the hook looks at the last 7 days only
+    [view] = forest_achievements.list_achievements(runtime, "alice")
+    assert (view.achievement_id, view.awarded, view.value) == ("streak_7", True, 7)
+    assert awarded_ids(runtime, "alice") == ["streak_7"]
