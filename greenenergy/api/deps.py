@@ -11,7 +11,7 @@ from greenenergy.errors import Forbidden, Unauthorized
 from greenenergy.services.runtime import Runtime
 from greenenergy.services.tokens import Principal, resolve_token
 
-_bearer = HTTPBearer(auto_error=False, description="`greenenergy token create --role ROLE --subject ID`")
+bearer_scheme = HTTPBearer(auto_error=False, description="`greenenergy token create --role ROLE --subject ID`")
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -23,7 +23,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 def get_principal(
     runtime: RuntimeDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthorized("send `Authorization: Bearer <token>`", code="missing_token")

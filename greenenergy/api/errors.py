@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from greenenergy.api.deps import get_principal
+from greenenergy.api.deps import bearer_scheme, get_principal
 from greenenergy.errors import (
     Conflict,
     Forbidden,
@@ -40,7 +40,6 @@ from greenenergy.errors import (
     TooLarge,
     Unauthorized,
 )
-from greenenergy.services.tokens import resolve_token
 
 log = logging.getLogger("greenenergy.api")
 
@@ -112,16 +111,15 @@ def _needs_principal(dependant: Dependant) -> bool:
 
 
 async def _credentials_error(request: Request) -> GreenEnergyError | None:
-    """The 401 the route's token check would give this request, or None (no check, or it passes)."""
+    """What the route's own token dependency says of this request: its error, or None (the
+    route needs no token, or the token is good)."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None or not _needs_principal(dependant):
         return None
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return Unauthorized("send `Authorization: Bearer <token>`", code="missing_token")
     try:
-        await run_in_threadpool(resolve_token, request.app.state.runtime, token.strip())
+        credentials = await bearer_scheme(request)
+        await run_in_threadpool(get_principal, request.app.state.runtime, credentials)
     except GreenEnergyError as error:
         return error
     return None

@@ -60,7 +60,7 @@ class IngestAnswer(BaseModel):
 
 
 class BlockIn(Input):
-    reason: str = Field(min_length=1, max_length=300)
+    reason: str = Field(min_length=1, max_length=moderation.MAX_REASON_CHARS)
 
 
 class BlockOut(BaseModel):
