@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from greenenergy.clock import SystemClock  # noqa: E402
-from greenenergy.config import load_settings  # noqa: E402
-from greenenergy.db.engine import make_engine  # noqa: E402
-from greenenergy.db.migrate import upgrade  # noqa: E402
-from greenenergy.services.runtime import Runtime  # noqa: E402
+from greenenergy.clock import SystemClock
+from greenenergy.config import load_settings
+from greenenergy.db.engine import make_engine
+from greenenergy.db.migrate import upgrade
+from greenenergy.services.runtime import Runtime
 
 
 def backends() -> list[str]:

@@ -47,13 +47,27 @@ def make_balls(runtime: Runtime, owners: list[tuple[str, int]]) -> list[str]:
     ids = []
     for start in range(0, len(owners), CHUNK):
         balls, drafts = [], []
-        for user, grams in owners[start:start + CHUNK]:
-            ball = new_event_ball(ball_id="b-" + uuid.uuid4().hex, user_id=user, event_type="recycling.box",
-                                  energy_g=grams, occurred_at=now - timedelta(days=1), ingested_at=now,
-                                  tz=runtime.settings.zone)
+        for user, grams in owners[start : start + CHUNK]:
+            ball = new_event_ball(
+                ball_id="b-" + uuid.uuid4().hex,
+                user_id=user,
+                event_type="recycling.box",
+                energy_g=grams,
+                occurred_at=now - timedelta(days=1),
+                ingested_at=now,
+                tz=runtime.settings.zone,
+            )
             balls.append(ball)
-            drafts.append(transfer("mint", debit=mint_account("bench"), credit=user_account(user, "pending"),
-                                   energy_g=grams, shard=shard_of(user), refs={"ball": ball.ball_id}))
+            drafts.append(
+                transfer(
+                    "mint",
+                    debit=mint_account("bench"),
+                    credit=user_account(user, "pending"),
+                    energy_g=grams,
+                    shard=shard_of(user),
+                    refs={"ball": ball.ball_id},
+                )
+            )
         with write_tx(runtime.engine) as connection:
             ledger_repo.post_transactions(connection, drafts, now=now)
             balls_repo.insert_balls(connection, balls, now=now)
@@ -61,7 +75,7 @@ def make_balls(runtime: Runtime, owners: list[tuple[str, int]]) -> list[str]:
     return ids
 
 
-def run_clients(clients: int, jobs: list, action) -> tuple[float, int, int]:  # noqa: ANN001
+def run_clients(clients: int, jobs: list, action) -> tuple[float, int, int]:
     """Run ``action(job)`` for every job on ``clients`` threads; (seconds, done, refused)."""
     work: queue.Queue = queue.Queue()
     for job in jobs:
@@ -79,7 +93,7 @@ def run_clients(clients: int, jobs: list, action) -> tuple[float, int, int]:  # 
             try:
                 action(job)
                 key = "done"
-            except Exception as error:  # noqa: BLE001 - reported after the run
+            except Exception as error:
                 key = "refused"
                 failures.append(error)
             with lock:
@@ -117,7 +131,8 @@ def bench_steal(runtime: Runtime, clients: int, balls: int) -> list[object]:
         forest_repo.insert_asks(connection, asks, now=runtime.clock.now())
     random.Random(7).shuffle(jobs)  # thieves of one ball arrive at different moments
     elapsed, done, refused = run_clients(
-        clients, jobs, lambda j: forest_steal.steal(runtime, thief_id=j[0], victim_id=j[1], ball_id=j[2]))
+        clients, jobs, lambda j: forest_steal.steal(runtime, thief_id=j[0], victim_id=j[1], ball_id=j[2])
+    )
     return ["steal", done, refused, done / elapsed]
 
 
@@ -144,10 +159,12 @@ def load_scores(runtime: Runtime, users: int, friends: int) -> tuple[str, str]:
             for start in range(0, len(rows), 50_000):
                 connection.exec_driver_sql(
                     "INSERT INTO forest_scores (user_id, period, shard, score_g) VALUES (?, ?, ?, ?)",
-                    rows[start:start + 50_000])
+                    rows[start : start + 50_000],
+                )
         # The focus user gets a median score, and friends spread over the whole population.
         connection.exec_driver_sql(
-            "UPDATE forest_scores SET score_g = 250000 WHERE user_id = 'u0000000' AND period = 'lifetime'")
+            "UPDATE forest_scores SET score_g = 250000 WHERE user_id = 'u0000000' AND period = 'lifetime'"
+        )
         forest_repo.rebuild_board_members(connection)  # COPY bypassed the board sizes
         mates = rng.sample(range(1, users), friends)
         asks = [pair for m in mates for pair in ((focus, f"u{m:07d}"), (f"u{m:07d}", focus))]
@@ -164,8 +181,13 @@ def bench_leaderboard(runtime: Runtime, users: int, friends: int, reads: int) ->
     start = time.perf_counter()
     focus, lowest = load_scores(runtime, users, friends)
     print(f"  loaded {users:,} users' scores and {friends:,} friendships in {time.perf_counter() - start:.1f} s")
-    cases = [(focus, "friends", "week"), (focus, "friends", "lifetime"), (focus, "global", "week"),
-             (focus, "global", "lifetime"), (lowest, "global", "lifetime")]
+    cases = [
+        (focus, "friends", "week"),
+        (focus, "friends", "lifetime"),
+        (focus, "global", "week"),
+        (focus, "global", "lifetime"),
+        (lowest, "global", "lifetime"),
+    ]
     out = []
     for user, scope, period in cases:
         samples = []
@@ -174,8 +196,9 @@ def bench_leaderboard(runtime: Runtime, users: int, friends: int, reads: int) ->
             board = forest_leaderboard.leaderboard(runtime, user, scope=scope, period=period, limit=10)
             samples.append((time.perf_counter() - began) * 1000)
         who = "lowest-ranked user" if user == lowest else f"user with {friends:,} friends"
-        out.append([f"{scope}/{period} ({who})", board.me.rank, board.total,
-                    percentile(samples, 50), percentile(samples, 99)])
+        out.append(
+            [f"{scope}/{period} ({who})", board.me.rank, board.total, percentile(samples, 50), percentile(samples, 99)]
+        )
     return out
 
 
@@ -199,14 +222,19 @@ def main() -> None:
                 throughput.append([backend, *bench_steal(runtime, args.clients, args.steal_balls)])
         if "reads" in parts:
             with fresh_runtime(backend) as runtime:
-                latency += [[backend, *row] for row in bench_leaderboard(runtime, args.users, args.friends,
-                                                                         args.reads)]
+                latency += [[backend, *row] for row in bench_leaderboard(runtime, args.users, args.friends, args.reads)]
     if throughput:
-        print_table(f"forest writes, {args.clients} concurrent clients (threads calling the services)",
-                    ["backend", "operation", "done", "refused", "ops/s"], throughput)
+        print_table(
+            f"forest writes, {args.clients} concurrent clients (threads calling the services)",
+            ["backend", "operation", "done", "refused", "ops/s"],
+            throughput,
+        )
     if latency:
-        print_table(f"leaderboard reads ({args.users:,} users, {args.reads} reads each, ms)",
-                    ["backend", "board", "rank", "total", "p50 ms", "p99 ms"], latency)
+        print_table(
+            f"leaderboard reads ({args.users:,} users, {args.reads} reads each, ms)",
+            ["backend", "board", "rank", "total", "p50 ms", "p99 ms"],
+            latency,
+        )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx2 as httpx
 from common import ROOT, backends, fresh_runtime, percentile, print_table
@@ -45,15 +45,22 @@ TYPES = [
 
 def make_bodies(events: int, batch: int, users: int, seed: int = 7) -> list[bytes]:
     rng = random.Random(seed)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     bodies = []
     for start in range(0, events, batch):
         items = []
         for n in range(start, min(events, start + batch)):
             event_type, data = rng.choice(TYPES)
             occurred = now - timedelta(seconds=rng.randint(60, 3 * 86_400))
-            items.append({"event_id": f"e{n}", "type": event_type, "user_id": f"u-{rng.randrange(users)}",
-                          "occurred_at": occurred.isoformat(), "data": data(rng)})
+            items.append(
+                {
+                    "event_id": f"e{n}",
+                    "type": event_type,
+                    "user_id": f"u-{rng.randrange(users)}",
+                    "occurred_at": occurred.isoformat(),
+                    "data": data(rng),
+                }
+            )
         bodies.append(json.dumps({"events": items}).encode())
     return bodies
 
@@ -66,12 +73,29 @@ def free_port() -> int:
 
 def serve(factory: str, database_url: str, workers: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = dict(os.environ, BENCH_DATABASE_URL=database_url, GREENENERGY_SCHEDULER="off",
-               PYTHONPATH=f"{ROOT / 'bench'}{os.pathsep}{ROOT}")
+    env = dict(
+        os.environ,
+        BENCH_DATABASE_URL=database_url,
+        GREENENERGY_SCHEDULER="off",
+        PYTHONPATH=f"{ROOT / 'bench'}{os.pathsep}{ROOT}",
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", f"ingest_app:{factory}", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-        env=env, cwd=ROOT / "bench",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            f"ingest_app:{factory}",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        cwd=ROOT / "bench",
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -91,8 +115,9 @@ def post_all(base: str, path: str, token: str, bodies: list[bytes], clients: int
     failures: list[str] = []
 
     def worker() -> None:
-        with httpx.Client(base_url=base, timeout=120,
-                          headers={"Authorization": f"Bearer {token}", "content-type": "application/json"}) as client:
+        with httpx.Client(
+            base_url=base, timeout=120, headers={"Authorization": f"Bearer {token}", "content-type": "application/json"}
+        ) as client:
             while True:
                 with lock:
                     if not queue:
@@ -118,8 +143,11 @@ def post_all(base: str, path: str, token: str, bodies: list[bytes], clients: int
     return wall, latencies
 
 
-ENDPOINTS = (("full", "full", "/v1/events"), ("bare rows", "bare", "/bench/bare-rows"),
-             ("bare events", "bare", "/bench/bare-events"))
+ENDPOINTS = (
+    ("full", "full", "/v1/events"),
+    ("bare rows", "bare", "/bench/bare-rows"),
+    ("bare events", "bare", "/bench/bare-events"),
+)
 
 
 def run(backend: str, bodies: list[bytes], events: int, clients: int, workers: int) -> list[list[object]]:
@@ -136,7 +164,7 @@ def run(backend: str, bodies: list[bytes], events: int, clients: int, workers: i
                 process.terminate()
                 process.wait(timeout=30)
         rows.append([backend, workers, label, events / wall, percentile(latencies, 50), percentile(latencies, 99)])
-    full_rate, rows_rate, events_rate = (row[3] for row in rows)
+    _full_rate, rows_rate, events_rate = (row[3] for row in rows)
     for row in rows:
         row += [row[3] / rows_rate, row[3] / events_rate]
     return rows
@@ -148,18 +176,21 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
-                        help="uvicorn worker processes; one run per value")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="uvicorn worker processes; one run per value"
+    )
     args = parser.parse_args()
     bodies = make_bodies(args.events, args.batch, args.users)
     rows: list[list[object]] = []
     for backend in backends():
         for workers in args.workers:
             rows.extend(run(backend, bodies, args.events, args.clients, workers))
-    print_table(f"POST /v1/events over HTTP (uvicorn, {args.events:,} events, batches of {args.batch}, "
-                f"{args.clients} clients; targets: full >= 10,000 events/s on SQLite and >= 0.5 x bare rows)",
-                ["backend", "workers", "endpoint", "events/s", "p50 ms", "p99 ms", "vs bare rows", "vs bare events"],
-                rows)
+    print_table(
+        f"POST /v1/events over HTTP (uvicorn, {args.events:,} events, batches of {args.batch}, "
+        f"{args.clients} clients; targets: full >= 10,000 events/s on SQLite and >= 0.5 x bare rows)",
+        ["backend", "workers", "endpoint", "events/s", "p50 ms", "p99 ms", "vs bare rows", "vs bare events"],
+        rows,
+    )
 
 
 if __name__ == "__main__":

@@ -62,9 +62,24 @@ def bare() -> FastAPI:
         with write_tx(runtime.engine) as connection:
             now = db_instant(connection, runtime.clock.now())
             rows = [
-                (principal.subject, e.event_id, shard_of(e.user_id), seq, e.user_id, e.type,
-                 db_instant(connection, e.occurred_at), now, data_json(e.data), 0, "-", "-", None, None,
-                 PLACEHOLDER_HASH, PLACEHOLDER_HASH)
+                (
+                    principal.subject,
+                    e.event_id,
+                    shard_of(e.user_id),
+                    seq,
+                    e.user_id,
+                    e.type,
+                    db_instant(connection, e.occurred_at),
+                    now,
+                    data_json(e.data),
+                    0,
+                    "-",
+                    "-",
+                    None,
+                    None,
+                    PLACEHOLDER_HASH,
+                    PLACEHOLDER_HASH,
+                )
                 for e, seq in zip(batch.events, seqs(len(batch.events)), strict=True)
             ]
             insert_tuples(connection, EVENTS, EVENT_COLUMNS, rows)
@@ -82,31 +97,87 @@ def bare() -> FastAPI:
                 ball_id = f"b-{seq:032x}"
                 pending = f"user:{e.user_id}:pending"
                 occurred = db_instant(connection, e.occurred_at)
-                events.append((principal.subject, e.event_id, shard, seq, e.user_id, e.type, occurred, now,
-                               data_json(e.data), 5, e.type + "@1", "5", tx_id, ball_id,
-                               PLACEHOLDER_HASH, PLACEHOLDER_HASH))
+                events.append(
+                    (
+                        principal.subject,
+                        e.event_id,
+                        shard,
+                        seq,
+                        e.user_id,
+                        e.type,
+                        occurred,
+                        now,
+                        data_json(e.data),
+                        5,
+                        e.type + "@1",
+                        "5",
+                        tx_id,
+                        ball_id,
+                        PLACEHOLDER_HASH,
+                        PLACEHOLDER_HASH,
+                    )
+                )
                 txs.append((tx_id, shard, seq, "mint", now, None, None, "{}", PLACEHOLDER_HASH, PLACEHOLDER_HASH))
                 postings.append((tx_id, 0, "mint:" + e.type, shard, -5, now))
                 postings.append((tx_id, 1, pending, shard, 5, now))
                 visible = db_instant(connection, clock_now + timedelta(hours=1))
                 expires = db_instant(connection, clock_now + timedelta(hours=73))
-                balls.append((ball_id, e.user_id, shard, e.type, "event", 5, 0, 0, 0, visible, visible, expires,
-                              None, None, now))
+                balls.append(
+                    (ball_id, e.user_id, shard, e.type, "event", 5, 0, 0, 0, visible, visible, expires, None, None, now)
+                )
                 balances[(pending, shard)] = balances.get((pending, shard), 0) + 5
                 day = e.occurred_at.date().isoformat()
                 usage[(e.user_id, e.type, "day", day, "")] = shard
             insert_tuples(connection, EVENTS, EVENT_COLUMNS, events)
-            insert_tuples(connection, TX, ("id", "shard", "seq", "kind", "created_at", "idempotency_key", "reverses",
-                                           "refs", "prev_hash", "hash"), txs)
-            insert_tuples(connection, POSTINGS, ("transaction_id", "idx", "account", "shard", "energy_g",
-                                                 "created_at"), postings)
-            insert_tuples(connection, BALLS, ("ball_id", "user_id", "shard", "event_type", "source", "energy_g",
-                                              "collected_g", "stolen_g", "expired_g", "ripens_at", "visible_at",
-                                              "expires_at", "collected_at", "giver_id", "created_at"), balls)
-            upsert_tuples(connection, CAPS, ("user_id", "rule_id", "per", "period_start", "key_value", "shard",
-                                             "count", "energy_g"), ("user_id", "rule_id", "per", "period_start",
-                                                                    "key_value"),
-                          [(*key, shard, 1, 5) for key, shard in sorted(usage.items())])
+            insert_tuples(
+                connection,
+                TX,
+                (
+                    "id",
+                    "shard",
+                    "seq",
+                    "kind",
+                    "created_at",
+                    "idempotency_key",
+                    "reverses",
+                    "refs",
+                    "prev_hash",
+                    "hash",
+                ),
+                txs,
+            )
+            insert_tuples(
+                connection, POSTINGS, ("transaction_id", "idx", "account", "shard", "energy_g", "created_at"), postings
+            )
+            insert_tuples(
+                connection,
+                BALLS,
+                (
+                    "ball_id",
+                    "user_id",
+                    "shard",
+                    "event_type",
+                    "source",
+                    "energy_g",
+                    "collected_g",
+                    "stolen_g",
+                    "expired_g",
+                    "ripens_at",
+                    "visible_at",
+                    "expires_at",
+                    "collected_at",
+                    "giver_id",
+                    "created_at",
+                ),
+                balls,
+            )
+            upsert_tuples(
+                connection,
+                CAPS,
+                ("user_id", "rule_id", "per", "period_start", "key_value", "shard", "count", "energy_g"),
+                ("user_id", "rule_id", "per", "period_start", "key_value"),
+                [(*key, shard, 1, 5) for key, shard in sorted(usage.items())],
+            )
             mark = "?" if connection.dialect.name == "sqlite" else "%s"
             connection.exec_driver_sql(
                 f"INSERT INTO ledger_balances (account, shard, balance_g) VALUES ({mark}, {mark}, {mark}) "

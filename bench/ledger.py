@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from common import backends, fresh_runtime, print_table, timed
 
@@ -35,24 +35,59 @@ def drafts(count: int, offset: int) -> list:
     out = []
     for n in range(offset, offset + count):
         user = USERS[n % len(USERS)]
-        out.append(transfer("mint", debit="mint:bench", credit=user_account(user, "pending"), energy_g=1 + n % 300,
-                            shard=shard_of(user), refs={"event": f"e-{n}"}))
+        out.append(
+            transfer(
+                "mint",
+                debit="mint:bench",
+                credit=user_account(user, "pending"),
+                energy_g=1 + n % 300,
+                shard=shard_of(user),
+                refs={"event": f"e-{n}"},
+            )
+        )
     return out
 
 
 def floor_rows(count: int, offset: int) -> tuple[list[dict], list[dict]]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     tx_rows, posting_rows = [], []
     for n in range(offset, offset + count):
         user = USERS[n % len(USERS)]
         tx_id = uuid.uuid4().hex
-        tx_rows.append({"id": tx_id, "shard": 0, "seq": n + 1, "kind": "mint", "created_at": now,
-                        "idempotency_key": None, "reverses": None, "refs": '{"event":"e"}',
-                        "prev_hash": "0" * 64, "hash": "0" * 64})
-        posting_rows.append({"transaction_id": tx_id, "idx": 0, "account": "mint:bench", "shard": shard_of(user),
-                             "energy_g": -5, "created_at": now})
-        posting_rows.append({"transaction_id": tx_id, "idx": 1, "account": user_account(user, "pending"),
-                             "shard": shard_of(user), "energy_g": 5, "created_at": now})
+        tx_rows.append(
+            {
+                "id": tx_id,
+                "shard": 0,
+                "seq": n + 1,
+                "kind": "mint",
+                "created_at": now,
+                "idempotency_key": None,
+                "reverses": None,
+                "refs": '{"event":"e"}',
+                "prev_hash": "0" * 64,
+                "hash": "0" * 64,
+            }
+        )
+        posting_rows.append(
+            {
+                "transaction_id": tx_id,
+                "idx": 0,
+                "account": "mint:bench",
+                "shard": shard_of(user),
+                "energy_g": -5,
+                "created_at": now,
+            }
+        )
+        posting_rows.append(
+            {
+                "transaction_id": tx_id,
+                "idx": 1,
+                "account": user_account(user, "pending"),
+                "shard": shard_of(user),
+                "energy_g": 5,
+                "created_at": now,
+            }
+        )
     return tx_rows, posting_rows
 
 
@@ -96,8 +131,15 @@ def run(backend: str, single_n: int, batched_n: int, batch: int) -> list[list[ob
         floor_batched_rate = batched_n / timed(floor_batched)
 
     rows.append([backend, "single (1 tx/commit)", ledger_single, floor_single_rate, ledger_single / floor_single_rate])
-    rows.append([backend, f"batched ({batch} tx/commit)", ledger_batched, floor_batched_rate,
-                 ledger_batched / floor_batched_rate])
+    rows.append(
+        [
+            backend,
+            f"batched ({batch} tx/commit)",
+            ledger_batched,
+            floor_batched_rate,
+            ledger_batched / floor_batched_rate,
+        ]
+    )
     return rows
 
 
@@ -110,8 +152,11 @@ def main() -> None:
     rows: list[list[object]] = []
     for backend in backends():
         rows.extend(run(backend, args.single, args.transactions, args.batch))
-    print_table("ledger writes (transactions/s; floor = plain executemany of the same rows, same run)",
-                ["backend", "mode", "ledger tx/s", "floor tx/s", "ledger/floor"], rows)
+    print_table(
+        "ledger writes (transactions/s; floor = plain executemany of the same rows, same run)",
+        ["backend", "mode", "ledger tx/s", "floor tx/s", "ledger/floor"],
+        rows,
+    )
 
 
 if __name__ == "__main__":

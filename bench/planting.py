@@ -40,8 +40,19 @@ BULK_PLOT = "alxa-tengger-01"
 
 def fund(runtime: Runtime, users: list[str], energy_g: int) -> None:
     for start in range(0, len(users), 500):
-        ledger.post(runtime, [transfer("mint", debit="mint:bench", credit=user_account(u, "available"),
-                                       energy_g=energy_g, shard=shard_of(u)) for u in users[start:start + 500]])
+        ledger.post(
+            runtime,
+            [
+                transfer(
+                    "mint",
+                    debit="mint:bench",
+                    credit=user_account(u, "available"),
+                    energy_g=energy_g,
+                    shard=shard_of(u),
+                )
+                for u in users[start : start + 500]
+            ],
+        )
 
 
 def redemptions(runtime: Runtime, clients: int, per_client: int) -> tuple[float, float, float]:
@@ -109,15 +120,25 @@ def bulk(runtime: Runtime, rows: int) -> tuple[float, int]:
         with write_tx(runtime.engine) as connection:
             for n in range(start, min(rows, start + 500)):
                 done = planting_redeem.redeem_in_tx(
-                    connection, catalog, tz=runtime.settings.zone, now=runtime.clock.now(), owner_id=users[n // 100],
-                    holders={users[n // 100]: None}, species_id=SPECIES, plot_id=BULK_PLOT, quantity=1,
-                    debit_account=user_account(users[n // 100], "available"))
+                    connection,
+                    catalog,
+                    tz=runtime.settings.zone,
+                    now=runtime.clock.now(),
+                    owner_id=users[n // 100],
+                    holders={users[n // 100]: None},
+                    species_id=SPECIES,
+                    plot_id=BULK_PLOT,
+                    quantity=1,
+                    debit_account=user_account(users[n // 100], "available"),
+                )
                 trees.append(done.tree_id)
     planted_at = runtime.clock.now().isoformat()
     lines = ["tree_id,planted_at,latitude,longitude,species_id,photo_sha256,tag"]
     for n, (tree_id, (lat, lon)) in enumerate(zip(trees, grid_points(runtime, rows))):
-        lines.append(f"{tree_id},{planted_at},{lat},{lon},{SPECIES},"
-                     f"{hashlib.sha256(f'bench photo {n}'.encode()).hexdigest()},BENCH-{n:06d}")
+        lines.append(
+            f"{tree_id},{planted_at},{lat},{lon},{SPECIES},"
+            f"{hashlib.sha256(f'bench photo {n}'.encode()).hexdigest()},BENCH-{n:06d}"
+        )
     body = ("\n".join(lines) + "\n").encode()
     start = time.perf_counter()
     answer = planting_partner.confirm_bulk(runtime, "alxa-see", body, "text/csv")
@@ -142,10 +163,16 @@ def main() -> None:
         with fresh_runtime(backend) as runtime:
             rate, confirmed = bulk(runtime, args.rows)
             bulk_rows.append([backend, confirmed, planting_partner.BULK_CHUNK_ROWS, rate])
-    print_table("Redemptions (POST /v1/users/{id}/trees service path, no plot requested)",
-                ["backend", "clients", "redemptions", "redemptions/s", "p50 ms", "p99 ms"], redeem_rows)
-    print_table("Bulk planting confirmations (one CSV, confirm_bulk)",
-                ["backend", "rows", "rows/commit", "confirmations/s"], bulk_rows)
+    print_table(
+        "Redemptions (POST /v1/users/{id}/trees service path, no plot requested)",
+        ["backend", "clients", "redemptions", "redemptions/s", "p50 ms", "p99 ms"],
+        redeem_rows,
+    )
+    print_table(
+        "Bulk planting confirmations (one CSV, confirm_bulk)",
+        ["backend", "rows", "rows/commit", "confirmations/s"],
+        bulk_rows,
+    )
 
 
 if __name__ == "__main__":

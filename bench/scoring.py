@@ -39,17 +39,29 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from greenenergy.scoring import EventIn, ScoringState, load_rules, score_frame, score_many  # noqa: E402
-from greenenergy.scoring.expr.nodes import Node  # noqa: E402
+from greenenergy.scoring import EventIn, ScoringState, load_rules, score_frame, score_many
+from greenenergy.scoring.expr.nodes import Node
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 8, 20, tzinfo=TZ)  # spans recycling.box's version change and campaign
 DAYS = 30
 MIX = {  # share of events per type
-    "walking.steps": 0.25, "payment.offline": 0.25, "transit.metro": 0.10, "transit.bus": 0.05,
-    "recycling.box": 0.05, "bill.utility": 0.05, "invoice.electronic": 0.05, "food.no_cutlery": 0.04,
-    "retail.no_bag": 0.03, "ticket.show": 0.02, "ticket.train": 0.02, "hospital.appointment": 0.01,
-    "toll.etc": 0.02, "recycling.clothes": 0.01, "office.paperless": 0.03, "logistics.e_waybill": 0.02,
+    "walking.steps": 0.25,
+    "payment.offline": 0.25,
+    "transit.metro": 0.10,
+    "transit.bus": 0.05,
+    "recycling.box": 0.05,
+    "bill.utility": 0.05,
+    "invoice.electronic": 0.05,
+    "food.no_cutlery": 0.04,
+    "retail.no_bag": 0.03,
+    "ticket.show": 0.02,
+    "ticket.train": 0.02,
+    "hospital.appointment": 0.01,
+    "toll.etc": 0.02,
+    "recycling.clothes": 0.01,
+    "office.paperless": 0.03,
+    "logistics.e_waybill": 0.02,
 }
 
 
@@ -60,12 +72,14 @@ def generate(n: int, users: int, seed: int) -> pd.DataFrame:
     kind = kinds[rng.choice(len(kinds), size=n, p=np.array(list(MIX.values())) / sum(MIX.values()))]
     seconds = np.sort(rng.integers(0, DAYS * 86_400, size=n))
     at = pd.Timestamp(START).tz_convert("UTC") + pd.to_timedelta(seconds, unit="s")
-    df = pd.DataFrame({
-        "event_id": np.char.add("e", np.arange(n).astype(str)),
-        "type": kind,
-        "user_id": np.char.add("u", rng.integers(0, users, size=n).astype(str)),
-        "occurred_at": at,
-    })
+    df = pd.DataFrame(
+        {
+            "event_id": np.char.add("e", np.arange(n).astype(str)),
+            "type": kind,
+            "user_id": np.char.add("u", rng.integers(0, users, size=n).astype(str)),
+            "occurred_at": at,
+        }
+    )
 
     def column(types: tuple[str, ...], values: np.ndarray) -> pd.Series:
         return pd.Series(values, dtype="Int64").where(np.isin(kind, types))
@@ -98,11 +112,17 @@ def events_of(df: pd.DataFrame, book) -> list[EventIn]:
 # -- the hand-written baseline: the shipped rules as a plain function ---------------------
 
 EIGHT_HOURS = timedelta(hours=8)  # Asia/Shanghai has had no DST since 1991
-FIXED = {"ticket.show": (180, "month", 10), "ticket.train": (136, "month", 10),
-         "hospital.appointment": (277, "month", 5), "transit.metro": (52, "day", 5),
-         "transit.bus": (80, "day", 5), "invoice.electronic": (5, "day", 5),
-         "food.no_cutlery": (16, "day", 3), "retail.no_bag": (21, "day", 3),
-         "logistics.e_waybill": (10, "day", 10)}
+FIXED = {
+    "ticket.show": (180, "month", 10),
+    "ticket.train": (136, "month", 10),
+    "hospital.appointment": (277, "month", 5),
+    "transit.metro": (52, "day", 5),
+    "transit.bus": (80, "day", 5),
+    "invoice.electronic": (5, "day", 5),
+    "food.no_cutlery": (16, "day", 3),
+    "retail.no_bag": (21, "day", 3),
+    "logistics.e_waybill": (10, "day", 10),
+}
 BOX_V2 = datetime(2026, 9, 1, tzinfo=TZ)
 CHARITY = (datetime(2026, 9, 5, tzinfo=TZ), datetime(2026, 9, 12, tzinfo=TZ))
 
@@ -221,6 +241,7 @@ def run_zen(events: list[EventIn], trees) -> tuple[float, float, float]:
         kind: (zen.compile_expression(to_zen(when)) if when else None, zen.compile_expression(to_zen(energy)))
         for kind, (when, energy) in trees.items()
     }
+
     def run() -> float:
         total = 0.0
         for event in events:
@@ -242,6 +263,7 @@ def run_datalogic(events: list[EventIn], trees) -> tuple[float, float, float]:
     }
     session = engine.session()
     evaluate = session.evaluate
+
     def run() -> float:
         total = 0
         for event in events:
@@ -296,8 +318,10 @@ def main() -> None:
     results = []
 
     def validate_all() -> list[EventIn]:
-        return [EventIn(e.user_id, e.event_type, e.occurred_at, book.validate(e.event_type, e.occurred_at, e.data))
-                for e in raw]
+        return [
+            EventIn(e.user_id, e.event_type, e.occurred_at, book.validate(e.event_type, e.occurred_at, e.data))
+            for e in raw
+        ]
 
     wall, cpu, events = timed(validate_all)
     results.append(("validate (RuleBook.validate)", wall, cpu, "per event, before scoring"))
@@ -321,20 +345,30 @@ def main() -> None:
     results.append(("datalogic-py (JSONLogic)", *run_datalogic(events, trees)[:2], formulas_only))
 
     batch = out["energy_g"].tolist()
-    agree = (online == batch == hand == out_categorical["energy_g"].tolist()
-             and out_shuffled.loc[df.index, "energy_g"].tolist() == online)
-    print(f"\ngrams: online {sum(online):,}  batch {sum(batch):,}  hand-written {sum(hand):,}  "
-          f"-> {'identical for every event' if agree else 'DIFFERENT'}")
+    agree = (
+        online == batch == hand == out_categorical["energy_g"].tolist()
+        and out_shuffled.loc[df.index, "energy_g"].tolist() == online
+    )
+    print(
+        f"\ngrams: online {sum(online):,}  batch {sum(batch):,}  hand-written {sum(hand):,}  "
+        f"-> {'identical for every event' if agree else 'DIFFERENT'}"
+    )
     runs = f"best of {REPEAT} runs" if REPEAT > 1 else "one run each"
     print(f"\n{runs}; target: the issue's events/s for that path, and how close wall-clock events/s is")
-    print(f"{'path':42} {'wall s':>7} {'events/s':>11} {'CPU s':>7} {'events/CPU s':>13} {'vs baseline':>11}"
-          f"  {'target':>20}  note")
+    print(
+        f"{'path':42} {'wall s':>7} {'events/s':>11} {'CPU s':>7} {'events/CPU s':>13} {'vs baseline':>11}"
+        f"  {'target':>20}  note"
+    )
     for name, wall, cpu, note in results:
         ratio = baseline_cpu / cpu
-        print(f"{name:42} {wall:7.2f} {n / wall:11,.0f} {cpu:7.2f} {n / cpu:13,.0f} {ratio:10.2f}x"
-              f"  {target_of(name, n / wall):>20}  {note}")
-    print("\n'vs baseline' compares CPU seconds with the hand-written function's; wall-clock rates "
-          "depend on what else the machine is running.")
+        print(
+            f"{name:42} {wall:7.2f} {n / wall:11,.0f} {cpu:7.2f} {n / cpu:13,.0f} {ratio:10.2f}x"
+            f"  {target_of(name, n / wall):>20}  {note}"
+        )
+    print(
+        "\n'vs baseline' compares CPU seconds with the hand-written function's; wall-clock rates "
+        "depend on what else the machine is running."
+    )
     if not agree:
         sys.exit(1)
 

@@ -7,10 +7,8 @@ time across 07:00, the 72-hour edge or a month boundary.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
-
-UTC = timezone.utc
 
 
 def ensure_utc(moment: datetime, *, what: str = "timestamp") -> datetime:

@@ -42,9 +42,7 @@ class Settings(BaseSettings):
     @classmethod
     def _known_database(cls, value: str) -> str:
         if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
-            raise ValueError(
-                "must be a SQLAlchemy URL starting with sqlite:// or postgresql+psycopg://"
-            )
+            raise ValueError("must be a SQLAlchemy URL starting with sqlite:// or postgresql+psycopg://")
         return value
 
     @field_validator("tz")

@@ -84,8 +84,12 @@ class InvalidJson(InvalidInput):
         else:
             line, column, position = error.lineno, error.colno, error.pos
             what = error.msg[:1].lower() + error.msg[1:]
-        return cls(f"the body is not valid JSON: {what} at line {line}, column {column}",
-                   line=line, column=column, position=position)
+        return cls(
+            f"the body is not valid JSON: {what} at line {line}, column {column}",
+            line=line,
+            column=column,
+            position=position,
+        )
 
 
 class InsufficientEnergy(Conflict):

@@ -39,10 +39,23 @@ USERS = [
     ("u-lin", "Lin 林", 0.5, {"walk", "metro", "box", "cutlery"}),
 ]
 FRIENDS = [
-    ("u-alice", "u-bob"), ("u-alice", "u-chen"), ("u-alice", "u-dan"), ("u-alice", "u-emma"), ("u-alice", "u-gao"),
-    ("u-bob", "u-chen"), ("u-bob", "u-fang"), ("u-chen", "u-emma"), ("u-chen", "u-ivy"), ("u-dan", "u-hui"),
-    ("u-emma", "u-lin"), ("u-fang", "u-gao"), ("u-gao", "u-kai"), ("u-hui", "u-jun"), ("u-ivy", "u-kai"),
-    ("u-jun", "u-lin"), ("u-kai", "u-lin"),
+    ("u-alice", "u-bob"),
+    ("u-alice", "u-chen"),
+    ("u-alice", "u-dan"),
+    ("u-alice", "u-emma"),
+    ("u-alice", "u-gao"),
+    ("u-bob", "u-chen"),
+    ("u-bob", "u-fang"),
+    ("u-chen", "u-emma"),
+    ("u-chen", "u-ivy"),
+    ("u-dan", "u-hui"),
+    ("u-emma", "u-lin"),
+    ("u-fang", "u-gao"),
+    ("u-gao", "u-kai"),
+    ("u-hui", "u-jun"),
+    ("u-ivy", "u-kai"),
+    ("u-jun", "u-lin"),
+    ("u-kai", "u-lin"),
 ]
 # habit -> (source, event type, times a day at most, data factory)
 HABITS = {
@@ -89,11 +102,21 @@ def main() -> None:
             day = ANCHOR_TODAY - timedelta(days=offset)
             if rng.random() > 0.35 + 0.65 * activity:
                 continue  # a quiet day
+
             def add(source: str, event_type: str, when: str, data: dict) -> None:
                 nonlocal counter
                 counter += 1
-                rows.append({"event_id": f"{user_id}-{day:%m%d}-{counter}", "source": source, "type": event_type,
-                             "user_id": user_id, "occurred_at": when, **data})
+                rows.append(
+                    {
+                        "event_id": f"{user_id}-{day:%m%d}-{counter}",
+                        "source": source,
+                        "type": event_type,
+                        "user_id": user_id,
+                        "occurred_at": when,
+                        **data,
+                    }
+                )
+
             if "walk" in habits:
                 steps = 0
                 for hour in (9, 13, 18, 22):
@@ -107,15 +130,20 @@ def main() -> None:
                 if habit in habits and rng.random() < chance * (0.5 + activity):
                     add(source, event_type, at(day, rng.randint(9, 20), rng.randint(0, 59)), data(rng))
             if "bill" in habits and day.day in (3, 15):
-                add("alipay", "bill.utility", at(day, 20, 5),
-                    {"amount_fen": rng.randint(3000, 30000), "account_no": f"{user_id}-power"})
+                add(
+                    "alipay",
+                    "bill.utility",
+                    at(day, 20, 5),
+                    {"amount_fen": rng.randint(3000, 30000), "account_no": f"{user_id}-power"},
+                )
     rows.sort(key=lambda r: (r["occurred_at"], r["event_id"]))
     with (OUT / "events.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, ["event_id", "source", "type", "user_id", "occurred_at", *FIELDS])
         writer.writeheader()
         writer.writerows(rows)
-    (OUT / "seed.json").write_text(json.dumps({"anchor_today": ANCHOR_TODAY.isoformat(), "days": DAYS}, indent=2)
-                                   + "\n")
+    (OUT / "seed.json").write_text(
+        json.dumps({"anchor_today": ANCHOR_TODAY.isoformat(), "days": DAYS}, indent=2) + "\n"
+    )
     print(f"wrote {len(USERS)} users, {len(FRIENDS)} friendships, {len(rows)} events to {OUT}")
 
 

@@ -42,8 +42,10 @@ def find_bindir() -> str:
         bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip()
         if os.path.exists(os.path.join(bindir, "initdb")):
             return bindir
-    fail("no initdb found under /usr/lib/postgresql/*/bin or via pg_config; "
-         "install the server (apt-get install -y postgresql) and retry")
+    fail(
+        "no initdb found under /usr/lib/postgresql/*/bin or via pg_config; "
+        "install the server (apt-get install -y postgresql) and retry"
+    )
     raise AssertionError
 
 
@@ -78,9 +80,21 @@ def main() -> int:
     port = free_port()
     try:
         init = subprocess.run(
-            prefix + [f"{bindir}/initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                      "--no-locale", "--no-sync"],
-            capture_output=True, text=True,
+            [
+                *prefix,
+                f"{bindir}/initdb",
+                "-D",
+                data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ],
+            capture_output=True,
+            text=True,
         )
         if init.returncode != 0:
             fail(f"initdb failed:\n{init.stdout}\n{init.stderr}")
@@ -88,8 +102,9 @@ def main() -> int:
         if not durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         start = subprocess.run(
-            prefix + [f"{bindir}/pg_ctl", "-D", data, "-l", log, "-o", options, "-w", "-t", "60", "start"],
-            capture_output=True, text=True,
+            [*prefix, f"{bindir}/pg_ctl", "-D", data, "-l", log, "-o", options, "-w", "-t", "60", "start"],
+            capture_output=True,
+            text=True,
         )
         if start.returncode != 0:
             server_log = open(log).read() if os.path.exists(log) else ""
@@ -100,8 +115,7 @@ def main() -> int:
         return subprocess.run(command, env=env).returncode
     finally:
         if os.path.exists(os.path.join(data, "postmaster.pid")):
-            subprocess.run(prefix + [f"{bindir}/pg_ctl", "-D", data, "-m", "fast", "-w", "stop"],
-                           capture_output=True)
+            subprocess.run([*prefix, f"{bindir}/pg_ctl", "-D", data, "-m", "fast", "-w", "stop"], capture_output=True)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

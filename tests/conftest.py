@@ -13,7 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -38,7 +38,7 @@ settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHES
 PG_URL = os.environ.get("GREENENERGY_TEST_DATABASE_URL")
 BACKEND = "postgresql" if PG_URL else "sqlite"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-START = datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)  # 10:00 in Asia/Shanghai
+START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
 DB_FIXTURES = {"database_url", "runtime", "engine", "client"}
 
 
@@ -111,7 +111,7 @@ def runtime(database_url: str, clock: ManualClock) -> Iterator[Runtime]:
 
 
 @pytest.fixture
-def engine(runtime: Runtime):  # noqa: ANN201 - a SQLAlchemy Engine
+def engine(runtime: Runtime):
     return runtime.engine
 
 

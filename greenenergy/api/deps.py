@@ -40,8 +40,10 @@ def with_article(word: str) -> str:
 
 def require_role(principal: Principal, *roles: str) -> Principal:
     if principal.role not in roles:
-        raise Forbidden(f"{with_article(principal.role)} token may not do this; it needs role {' or '.join(roles)}",
-                        code="wrong_role")
+        raise Forbidden(
+            f"{with_article(principal.role)} token may not do this; it needs role {' or '.join(roles)}",
+            code="wrong_role",
+        )
     return principal
 
 
@@ -50,6 +52,8 @@ def require_self_or_reader(principal: Principal, *, role: str, subject: str) -> 
     if principal.role in ("auditor", "admin"):
         return principal
     if principal.role != role or principal.subject != subject:
-        raise Forbidden(f"this token belongs to {principal.role} {principal.subject!r} and may not access "
-                        f"{role} {subject!r}", code="not_yours")
+        raise Forbidden(
+            f"this token belongs to {principal.role} {principal.subject!r} and may not access {role} {subject!r}",
+            code="not_yours",
+        )
     return principal

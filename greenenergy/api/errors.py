@@ -51,9 +51,18 @@ STATUS_BY_CATEGORY: tuple[tuple[type[GreenEnergyError], int], ...] = (
     (TooLarge, 413),
     (InvalidInput, 422),
 )
-HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 409: "conflict", 413: "body_too_large", 415: "unsupported_media_type",
-              422: "invalid_request", 429: "rate_limited"}
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+}
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -71,7 +80,9 @@ def status_for(error: GreenEnergyError) -> int:
 
 
 def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
-    return {k: v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v) for k, v in details.items()}
+    return {
+        k: v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v) for k, v in details.items()
+    }
 
 
 def _describe_validation(error: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
@@ -98,11 +109,17 @@ def _unreadable_body(request: Request, error: RequestValidationError) -> JSONRes
     if whole_body and isinstance(error.body, (bytes, bytearray)):  # not parsed: not sent as JSON
         media = request.headers.get("content-type")
         sent = f"this one has Content-Type {media!r}" if media else "this one has no Content-Type"
-        return _json_error(InvalidInput(f"send the body as JSON with `Content-Type: application/json`; {sent}",
-                                        code="unsupported_media_type", content_type=media))
+        return _json_error(
+            InvalidInput(
+                f"send the body as JSON with `Content-Type: application/json`; {sent}",
+                code="unsupported_media_type",
+                content_type=media,
+            )
+        )
     if whole_body and whole_body[0].get("type") == "missing":
-        return _json_error(InvalidInput("this request needs a JSON body (`Content-Type: application/json`)",
-                                        code="missing_body"))
+        return _json_error(
+            InvalidInput("this request needs a JSON body (`Content-Type: application/json`)", code="missing_body")
+        )
     return None
 
 
@@ -136,8 +153,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if status == 500:
             log.error("unmapped domain error %s: %s", error.code, error.message)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(error_body(error.code, error.message, _jsonable(error.details)), status_code=status,
-                            headers=headers)
+        return JSONResponse(
+            error_body(error.code, error.message, _jsonable(error.details)), status_code=status, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -159,17 +177,20 @@ def install_error_handlers(app: FastAPI) -> None:
             cause = error.__cause__
             if isinstance(cause, UnicodeDecodeError):
                 return _json_error(InvalidJson.from_error(cause))
-            return _json_error(InvalidInput(f"the request body could not be read: {cause or error.detail}",
-                                            code="invalid_body"))
+            return _json_error(
+                InvalidInput(f"the request body could not be read: {cause or error.detail}", code="invalid_body")
+            )
         code = HTTP_CODES.get(error.status_code, "http_error")
         message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
         if error.status_code == 404 and message == "Not Found":
             message = "no such route; see /docs for the API"
-        return JSONResponse(error_body(code, message), status_code=error.status_code,
-                            headers=getattr(error, "headers", None))
+        return JSONResponse(
+            error_body(code, message), status_code=error.status_code, headers=getattr(error, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=error)
-        return JSONResponse(error_body("internal_error", "an internal error occurred; it has been logged"),
-                            status_code=500)
+        return JSONResponse(
+            error_body("internal_error", "an internal error occurred; it has been logged"), status_code=500
+        )

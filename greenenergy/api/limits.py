@@ -52,6 +52,11 @@ class BodyLimit:
 
 async def _refuse(send: Send, max_bytes: int) -> None:
     body = json.dumps(error_body("body_too_large", f"the request body is larger than {max_bytes} bytes")).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -34,7 +34,7 @@ DESCRIPTIONS = {
     409: "The current state refuses the request (e.g. `not_ripe`, `insufficient_energy`, `already_planted`)",
     413: "The body is over 32 MiB (`body_too_large`) or holds too many items (`too_many_events`, `too_many_rows`)",
     422: "A parameter or the body is not acceptable: `invalid_request` (with `details.problems`), "
-         "`invalid_json`, `unsupported_media_type`, or the specific code of the rule it breaks",
+    "`invalid_json`, `unsupported_media_type`, or the specific code of the rule it breaks",
 }
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
@@ -75,8 +75,10 @@ def error_statuses(method: str, operation: dict[str, Any]) -> list[int]:
 
 
 def _error_response(status: int) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": DESCRIPTIONS[status],
-                                "content": {"application/json": {"schema": {"$ref": ERROR_REF}}}}
+    response: dict[str, Any] = {
+        "description": DESCRIPTIONS[status],
+        "content": {"application/json": {"schema": {"$ref": ERROR_REF}}},
+    }
     if status == 401:
         response["headers"] = {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"type": "string"}}}
     return response

@@ -19,12 +19,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
-
 from greenenergy.ledger.chain import format_instant, sha256_hex
-
 
 # One encoder built once: json.dumps with these options builds a new encoder on every call.
 _DATA_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -92,15 +90,36 @@ def event_canonical_bytes(
     the data as ``data_json`` text, so the ingestion hot path formats each once.
     """
     return (
-        '{"ball_id":' + _optional(ball_id) + ',"data":' + data_text
-        + ',"energy_g":' + str(int(energy_g)) + ',"event_id":' + encode_basestring(event_id)
-        + ',"event_type":' + encode_basestring(event_type)
-        + ',"explanation":' + encode_basestring(explanation)
-        + ',"ingested_at":"' + ingested_text + '","occurred_at":"' + occurred_text
-        + '","prev_hash":' + encode_basestring(prev_hash)
-        + ',"rule_ref":' + encode_basestring(rule_ref) + ',"seq":' + str(int(seq))
-        + ',"shard":' + str(int(shard)) + ',"source_id":' + encode_basestring(source_id)
-        + ',"transaction_id":' + _optional(transaction_id) + ',"user_id":' + encode_basestring(user_id)
+        '{"ball_id":'
+        + _optional(ball_id)
+        + ',"data":'
+        + data_text
+        + ',"energy_g":'
+        + str(int(energy_g))
+        + ',"event_id":'
+        + encode_basestring(event_id)
+        + ',"event_type":'
+        + encode_basestring(event_type)
+        + ',"explanation":'
+        + encode_basestring(explanation)
+        + ',"ingested_at":"'
+        + ingested_text
+        + '","occurred_at":"'
+        + occurred_text
+        + '","prev_hash":'
+        + encode_basestring(prev_hash)
+        + ',"rule_ref":'
+        + encode_basestring(rule_ref)
+        + ',"seq":'
+        + str(int(seq))
+        + ',"shard":'
+        + str(int(shard))
+        + ',"source_id":'
+        + encode_basestring(source_id)
+        + ',"transaction_id":'
+        + _optional(transaction_id)
+        + ',"user_id":'
+        + encode_basestring(user_id)
         + "}"
     ).encode("utf-8")
 
@@ -149,11 +168,21 @@ class EventRecord:
 
     def canonical_bytes(self) -> bytes:
         return event_canonical_bytes(
-            source_id=self.source_id, event_id=self.event_id, user_id=self.user_id, event_type=self.event_type,
-            occurred_text=format_instant(self.occurred_at), ingested_text=format_instant(self.ingested_at),
-            data_text=data_json(self.data), energy_g=self.energy_g, rule_ref=self.rule_ref,
-            explanation=self.explanation, transaction_id=self.transaction_id, ball_id=self.ball_id,
-            shard=self.shard, seq=self.seq, prev_hash=self.prev_hash,
+            source_id=self.source_id,
+            event_id=self.event_id,
+            user_id=self.user_id,
+            event_type=self.event_type,
+            occurred_text=format_instant(self.occurred_at),
+            ingested_text=format_instant(self.ingested_at),
+            data_text=data_json(self.data),
+            energy_g=self.energy_g,
+            rule_ref=self.rule_ref,
+            explanation=self.explanation,
+            transaction_id=self.transaction_id,
+            ball_id=self.ball_id,
+            shard=self.shard,
+            seq=self.seq,
+            prev_hash=self.prev_hash,
         )
 
     def computed_hash(self) -> str:

@@ -28,8 +28,14 @@ def ingest_file(runtime: Runtime, path: Path, source_id: str, console: Console) 
     reasons: Counter[str] = Counter()
     shown: list[tuple[int, str, str, str]] = []
     rows = read_events(path, rules)
-    with Progress(TextColumn("ingesting {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console, transient=not console.is_terminal) as progress:
+    with Progress(
+        TextColumn("ingesting {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=not console.is_terminal,
+    ) as progress:
         task = progress.add_task(path.name, total=total)
         while batch := list(islice(rows, BATCH)):
             readable = [r for r in batch if r.event is not None]
@@ -47,8 +53,9 @@ def ingest_file(runtime: Runtime, path: Path, source_id: str, console: Console) 
                     if len(shown) < SHOWN_REJECTS:
                         shown.append((row.line, result.event_id, result.reason or "?", result.message or ""))
             progress.advance(task, len(batch))
-    console.print(f"{path}: {counts['accepted']} accepted, {counts['duplicate']} duplicates, "
-                  f"{counts['rejected']} rejected")
+    console.print(
+        f"{path}: {counts['accepted']} accepted, {counts['duplicate']} duplicates, {counts['rejected']} rejected"
+    )
     if reasons:
         console.print("rejected by reason: " + ", ".join(f"{k} {v}" for k, v in reasons.most_common()))
         table = Table("line", "event_id", "reason", "message", title=f"first {len(shown)} rejects")
@@ -59,20 +66,46 @@ def ingest_file(runtime: Runtime, path: Path, source_id: str, console: Console) 
 
 
 def print_backtest(report: BacktestReport, console: Console, top_users: int) -> None:
-    console.print(f"{report.events} events scored; {len(report.unreadable)} unreadable rows; "
-                  f"{report.invalid} refused by the candidate rules")
+    console.print(
+        f"{report.events} events scored; {len(report.unreadable)} unreadable rows; "
+        f"{report.invalid} refused by the candidate rules"
+    )
     for line, problem in report.unreadable[:SHOWN_REJECTS]:
         console.print(f"  line {line}: {problem}")
-    rules_table = Table("rule", "events (in force)", "grams (in force)", "events (candidate)",
-                        "grams (candidate)", "difference g", title="per rule")
+    rules_table = Table(
+        "rule",
+        "events (in force)",
+        "grams (in force)",
+        "events (candidate)",
+        "grams (candidate)",
+        "difference g",
+        title="per rule",
+    )
     for row in report.per_rule.itertuples(index=False):
-        rules_table.add_row(row.rule_id, f"{row.events_current:,}", f"{row.grams_current:,}",
-                            f"{row.events_candidate:,}", f"{row.grams_candidate:,}", f"{row.diff_g:+,}")
-    rules_table.add_row("total", "", f"{report.total_current_g:,}", "", f"{report.total_candidate_g:,}",
-                        f"{report.total_candidate_g - report.total_current_g:+,}")
+        rules_table.add_row(
+            row.rule_id,
+            f"{row.events_current:,}",
+            f"{row.grams_current:,}",
+            f"{row.events_candidate:,}",
+            f"{row.grams_candidate:,}",
+            f"{row.diff_g:+,}",
+        )
+    rules_table.add_row(
+        "total",
+        "",
+        f"{report.total_current_g:,}",
+        "",
+        f"{report.total_candidate_g:,}",
+        f"{report.total_candidate_g - report.total_current_g:+,}",
+    )
     console.print(rules_table)
-    users_table = Table("user", "grams (in force)", "grams (candidate)", "difference g",
-                        title=f"per user (the {top_users} most changed of {len(report.per_user)})")
+    users_table = Table(
+        "user",
+        "grams (in force)",
+        "grams (candidate)",
+        "difference g",
+        title=f"per user (the {top_users} most changed of {len(report.per_user)})",
+    )
     for row in report.per_user.head(top_users).itertuples(index=False):
         users_table.add_row(row.user_id, f"{row.grams_current:,}", f"{row.grams_candidate:,}", f"{row.diff_g:+,}")
     console.print(users_table)

@@ -33,8 +33,12 @@ from greenenergy.services.runtime import Runtime
 from greenenergy.services.setup import initialise, load_demo, require_database
 from greenenergy.services.tokens import create_token, list_tokens, revoke_token
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-                  help="greenenergy: a personal carbon account engine.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="greenenergy: a personal carbon account engine.",
+)
 token_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke bearer tokens.")
 audit_app = typer.Typer(no_args_is_help=True, help="Verify that the record was not altered.")
 rules_app = typer.Typer(no_args_is_help=True, help="Check rule files and back-test rule changes.")
@@ -166,8 +170,10 @@ def audit_verify() -> None:
     with runtime() as rt:
         report = verify(rt)
     if report.ok:
-        typer.echo(f"intact: {report.transactions} transactions in {report.shards} shards, "
-                   f"{report.events} events and {report.confirmations} planting confirmations verified")
+        typer.echo(
+            f"intact: {report.transactions} transactions in {report.shards} shards, "
+            f"{report.events} events and {report.confirmations} planting confirmations verified"
+        )
         return
     first = report.findings[0]
     typer.echo(f"TAMPERED: {first.message}", err=False)

@@ -21,12 +21,21 @@ from greenenergy.units import shard_of
 BALLS = BallRow.__table__
 
 
-def to_ball(row) -> Ball:  # noqa: ANN001 - a SQLAlchemy Row of the balls table
+def to_ball(row) -> Ball:
     return Ball(
-        ball_id=row.ball_id, user_id=row.user_id, event_type=row.event_type, energy_g=int(row.energy_g),
-        ripens_at=row.ripens_at, visible_at=row.visible_at, expires_at=row.expires_at, source=row.source,
-        collected_g=int(row.collected_g), stolen_g=int(row.stolen_g), expired_g=int(row.expired_g),
-        collected_at=row.collected_at, giver_id=row.giver_id,
+        ball_id=row.ball_id,
+        user_id=row.user_id,
+        event_type=row.event_type,
+        energy_g=int(row.energy_g),
+        ripens_at=row.ripens_at,
+        visible_at=row.visible_at,
+        expires_at=row.expires_at,
+        source=row.source,
+        collected_g=int(row.collected_g),
+        stolen_g=int(row.stolen_g),
+        expired_g=int(row.expired_g),
+        collected_at=row.collected_at,
+        giver_id=row.giver_id,
     )
 
 
@@ -46,11 +55,16 @@ def lock_balls(connection: Connection, ball_ids: Iterable[str]) -> dict[str, Bal
         if postgres:
             # One primary-key probe per id (a LATERAL subquery: no plan can scan the table),
             # locking in the order of the sorted ids.
-            sql = ("SELECT b.ball_id FROM json_array_elements_text(%s::json) WITH ORDINALITY AS w(id, i) "
-                   "CROSS JOIN LATERAL (SELECT ball_id FROM balls WHERE ball_id = w.id FOR UPDATE) AS b ORDER BY w.i")
+            sql = (
+                "SELECT b.ball_id FROM json_array_elements_text(%s::json) WITH ORDINALITY AS w(id, i) "
+                "CROSS JOIN LATERAL (SELECT ball_id FROM balls WHERE ball_id = w.id FOR UPDATE) AS b ORDER BY w.i"
+            )
             params = (json.dumps(chunk),)
         else:
-            sql, params = "SELECT ball_id FROM balls WHERE ball_id IN (" + ", ".join("?" * len(chunk)) + ")", tuple(chunk)
+            sql, params = (
+                "SELECT ball_id FROM balls WHERE ball_id IN (" + ", ".join("?" * len(chunk)) + ")",
+                tuple(chunk),
+            )
         existing.extend(ball_id for (ball_id,) in connection.exec_driver_sql(sql, params))
     found: dict[str, Ball] = {}
     for start in range(0, len(existing), 900):
@@ -60,8 +74,23 @@ def lock_balls(connection: Connection, ball_ids: Iterable[str]) -> dict[str, Bal
     return found
 
 
-_BALL_COLUMNS = ("ball_id", "user_id", "shard", "event_type", "source", "energy_g", "collected_g", "stolen_g",
-                 "expired_g", "ripens_at", "visible_at", "expires_at", "collected_at", "giver_id", "created_at")
+_BALL_COLUMNS = (
+    "ball_id",
+    "user_id",
+    "shard",
+    "event_type",
+    "source",
+    "energy_g",
+    "collected_g",
+    "stolen_g",
+    "expired_g",
+    "ripens_at",
+    "visible_at",
+    "expires_at",
+    "collected_at",
+    "giver_id",
+    "created_at",
+)
 
 
 def insert_balls(connection: Connection, balls: Sequence[Ball], *, now: datetime) -> None:
@@ -77,20 +106,52 @@ def insert_balls(connection: Connection, balls: Sequence[Ball], *, now: datetime
             value = memo[moment] = db_instant(connection, moment)
         return value
 
-    insert_tuples(connection, BALLS, _BALL_COLUMNS, [
-        (b.ball_id, b.user_id, shard_of(b.user_id), b.event_type, b.source, b.energy_g, b.collected_g, b.stolen_g,
-         b.expired_g, stored(b.ripens_at), stored(b.visible_at), stored(b.expires_at), stored(b.collected_at),
-         b.giver_id, stored(now))
-        for b in balls
-    ])
+    insert_tuples(
+        connection,
+        BALLS,
+        _BALL_COLUMNS,
+        [
+            (
+                b.ball_id,
+                b.user_id,
+                shard_of(b.user_id),
+                b.event_type,
+                b.source,
+                b.energy_g,
+                b.collected_g,
+                b.stolen_g,
+                b.expired_g,
+                stored(b.ripens_at),
+                stored(b.visible_at),
+                stored(b.expires_at),
+                stored(b.collected_at),
+                b.giver_id,
+                stored(now),
+            )
+            for b in balls
+        ],
+    )
 
 
 def save_balls(connection: Connection, balls: Sequence[Ball]) -> None:
     """Write the changed grams of existing (locked) balls."""
-    update_tuples(connection, BALLS, ("energy_g", "collected_g", "stolen_g", "expired_g", "collected_at"), ("ball_id",),
-                  [(b.energy_g, b.collected_g, b.stolen_g, b.expired_g,
-                    None if b.collected_at is None else db_instant(connection, b.collected_at), b.ball_id)
-                   for b in balls])
+    update_tuples(
+        connection,
+        BALLS,
+        ("energy_g", "collected_g", "stolen_g", "expired_g", "collected_at"),
+        ("ball_id",),
+        [
+            (
+                b.energy_g,
+                b.collected_g,
+                b.stolen_g,
+                b.expired_g,
+                None if b.collected_at is None else db_instant(connection, b.collected_at),
+                b.ball_id,
+            )
+            for b in balls
+        ],
+    )
 
 
 def get_ball(connection: Connection, ball_id: str) -> Ball | None:

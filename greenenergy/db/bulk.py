@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
@@ -77,8 +77,13 @@ def upsert_tuples(
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql(_insert_sql(table, columns) + conflict, rows)
         return
-    sql = _cached(("upsert", table.name, columns, key), lambda: (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {_json_rows(table, columns)}" + conflict))
+    sql = _cached(
+        ("upsert", table.name, columns, key),
+        lambda: (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {_json_rows(table, columns)}"
+            + conflict
+        ),
+    )
     connection.exec_driver_sql(sql, (_json_param(rows),))
 
 
@@ -93,15 +98,23 @@ def update_tuples(
     if not rows:
         return
     if connection.dialect.name == "sqlite":
-        sql = _cached(("update", "sqlite", table.name, set_columns, key), lambda: (
-            f"UPDATE {table.name} SET {', '.join(f'{c} = ?' for c in set_columns)} "
-            f"WHERE {' AND '.join(f'{c} = ?' for c in key)}"))
+        sql = _cached(
+            ("update", "sqlite", table.name, set_columns, key),
+            lambda: (
+                f"UPDATE {table.name} SET {', '.join(f'{c} = ?' for c in set_columns)} "
+                f"WHERE {' AND '.join(f'{c} = ?' for c in key)}"
+            ),
+        )
         connection.exec_driver_sql(sql, rows)
         return
     columns = set_columns + key
-    sql = _cached(("update", "postgresql", table.name, set_columns, key), lambda: (
-        f"UPDATE {table.name} AS t SET {', '.join(f'{c} = w.{c}' for c in set_columns)} "
-        f"FROM {_json_rows(table, columns, alias='w')} WHERE {' AND '.join(f't.{c} = w.{c}' for c in key)}"))
+    sql = _cached(
+        ("update", "postgresql", table.name, set_columns, key),
+        lambda: (
+            f"UPDATE {table.name} AS t SET {', '.join(f'{c} = w.{c}' for c in set_columns)} "
+            f"FROM {_json_rows(table, columns, alias='w')} WHERE {' AND '.join(f't.{c} = w.{c}' for c in key)}"
+        ),
+    )
     connection.exec_driver_sql(sql, (_json_param(rows),))
 
 
@@ -131,8 +144,10 @@ def select_by_keys(
         for start in range(0, len(keys), max(1, SQLITE_PARAMETERS // width)):
             chunk = keys[start : start + max(1, SQLITE_PARAMETERS // width)]
             rows_sql = ", ".join(["(" + ", ".join("?" * width) + ")"] * len(chunk))
-            sql = (f"WITH w(i, {', '.join(key)}) AS (VALUES {rows_sql}) "
-                   f"SELECT w.i, {picked} FROM w JOIN {table.name} t ON {join}{extra} {suffix}")
+            sql = (
+                f"WITH w(i, {', '.join(key)}) AS (VALUES {rows_sql}) "
+                f"SELECT w.i, {picked} FROM w JOIN {table.name} t ON {join}{extra} {suffix}"
+            )
             params = [value for index, k in enumerate(chunk) for value in (index, *k)]
             for index, *found in connection.exec_driver_sql(sql, tuple(params)):
                 yield (chunk[index], *found)
@@ -140,9 +155,13 @@ def select_by_keys(
     # A LATERAL subquery fenced with OFFSET 0: one index probe per key whatever the
     # planner's statistics say (a plain join was planned as a hash join over the whole
     # table while autovacuum had not analysed a fast-growing one yet).
-    sql = _cached(("select", table.name, key, values, where, suffix), lambda: (
-        f"SELECT w.i, t.* FROM {_json_rows(table, key, alias='w', ordinal=True)} CROSS JOIN LATERAL "
-        f"(SELECT {', '.join(values)} FROM {table.name} t WHERE {join}{extra} OFFSET 0) AS t {suffix}"))
+    sql = _cached(
+        ("select", table.name, key, values, where, suffix),
+        lambda: (
+            f"SELECT w.i, t.* FROM {_json_rows(table, key, alias='w', ordinal=True)} CROSS JOIN LATERAL "
+            f"(SELECT {', '.join(values)} FROM {table.name} t WHERE {join}{extra} OFFSET 0) AS t {suffix}"
+        ),
+    )
     for index, *found in connection.exec_driver_sql(sql, (_json_param(keys),)):
         yield (keys[index - 1], *found)
 
@@ -163,8 +182,8 @@ def db_instant(connection: Connection, moment: datetime) -> Any:
 
 def sqlite_instant(moment: datetime) -> str:
     """An aware instant as SQLite stores a ``UTCDateTime``: naive UTC ``YYYY-MM-DD HH:MM:SS.ffffff``."""
-    if moment.tzinfo is not timezone.utc:
-        moment = moment.astimezone(timezone.utc)
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
     # isoformat is the C fast path; the first 26 characters leave out the "+00:00".
     return moment.isoformat(" ", "microseconds")[:26]
 
@@ -177,8 +196,10 @@ def _cached(key: tuple, build: Any) -> str:
 
 
 def _insert_sql(table: Table, columns: tuple[str, ...]) -> str:
-    return _cached(("insert", table.name, columns), lambda: (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"))
+    return _cached(
+        ("insert", table.name, columns),
+        lambda: f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+    )
 
 
 def _json_rows(table: Table, columns: tuple[str, ...], *, alias: str = "u", ordinal: bool = False) -> str:
@@ -188,8 +209,9 @@ def _json_rows(table: Table, columns: tuple[str, ...], *, alias: str = "u", ordi
     One text parameter is far cheaper to send than one array per column (psycopg builds
     array parameters element by element in Python; json.dumps runs in C).
     """
-    picks = ", ".join(f"(e->>{n})::{table.c[c].type.compile(dialect=postgresql.dialect())} AS {c}"
-                      for n, c in enumerate(columns))
+    picks = ", ".join(
+        f"(e->>{n})::{table.c[c].type.compile(dialect=postgresql.dialect())} AS {c}" for n, c in enumerate(columns)
+    )
     if ordinal:
         return f"(SELECT {picks}, x.i FROM json_array_elements(%s::json) WITH ORDINALITY AS x(e, i)) AS {alias}"
     return f"(SELECT {picks} FROM json_array_elements(%s::json) AS x(e)) AS {alias}"
@@ -208,12 +230,21 @@ def _iso(value: object) -> str:
 
 # PostgreSQL type names of the column types the hot tables use, for binary COPY (about
 # 2.7x cheaper per row than text COPY, whose formatting runs per value).
-_BINARY_COPY_TYPES = {"SMALLINT": "int2", "INTEGER": "int4", "BIGINT": "int8", "TEXT": "text", "VARCHAR": "varchar",
-                      "TIMESTAMP WITH TIME ZONE": "timestamptz", "DATE": "date", "BOOLEAN": "bool"}
+_BINARY_COPY_TYPES = {
+    "SMALLINT": "int2",
+    "INTEGER": "int4",
+    "BIGINT": "int8",
+    "TEXT": "text",
+    "VARCHAR": "varchar",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "DATE": "date",
+    "BOOLEAN": "bool",
+}
 
 
 def _copy_types(table: Table, columns: tuple[str, ...]) -> list[str] | None:
     """The binary COPY types of ``columns``, or None (text COPY) if one is not known here."""
+
     def name(column: str) -> str | None:
         compiled = table.c[column].type.compile(dialect=postgresql.dialect())
         return _BINARY_COPY_TYPES.get(compiled.split("(")[0])

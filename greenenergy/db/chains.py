@@ -24,12 +24,17 @@ def lock_heads(connection: Connection, chain: str, shards: list[int]) -> dict[in
     if not wanted:
         return {}
     if connection.dialect.name == "postgresql":
-        sql = ("SELECT shard, seq, head_hash FROM chain_heads WHERE chain = %s AND shard = ANY(%s) "
-               "ORDER BY shard FOR UPDATE")
+        sql = (
+            "SELECT shard, seq, head_hash FROM chain_heads WHERE chain = %s AND shard = ANY(%s) "
+            "ORDER BY shard FOR UPDATE"
+        )
         params: tuple = (chain, wanted)
     else:
-        sql = ("SELECT shard, seq, head_hash FROM chain_heads WHERE chain = ? AND shard IN ("
-               + ", ".join("?" * len(wanted)) + ")")
+        sql = (
+            "SELECT shard, seq, head_hash FROM chain_heads WHERE chain = ? AND shard IN ("
+            + ", ".join("?" * len(wanted))
+            + ")"
+        )
         params = (chain, *wanted)
     heads = {int(shard): (int(seq), head_hash) for shard, seq, head_hash in connection.exec_driver_sql(sql, params)}
     missing = set(wanted) - heads.keys()
@@ -40,8 +45,13 @@ def lock_heads(connection: Connection, chain: str, shards: list[int]) -> dict[in
 
 def store_heads(connection: Connection, chain: str, heads: dict[int, tuple[int, str]]) -> None:
     """Advance the (locked) heads of ``chain`` to ``{shard: (seq, head_hash)}``."""
-    update_tuples(connection, HEADS, ("seq", "head_hash"), ("chain", "shard"),
-                  [(seq, digest, chain, shard) for shard, (seq, digest) in sorted(heads.items())])
+    update_tuples(
+        connection,
+        HEADS,
+        ("seq", "head_hash"),
+        ("chain", "shard"),
+        [(seq, digest, chain, shard) for shard, (seq, digest) in sorted(heads.items())],
+    )
 
 
 def read_heads(connection: Connection, chain: str) -> dict[int, tuple[int, str]]:

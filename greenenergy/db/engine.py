@@ -102,6 +102,5 @@ def _sqlite_writer_lock(engine: Engine) -> threading.RLock | nullcontext:
 @contextmanager
 def read_tx(engine: Engine) -> Iterator[Connection]:
     """One read transaction (a consistent snapshot on SQLite WAL; READ COMMITTED on PostgreSQL)."""
-    with engine.connect() as connection:
-        with connection.begin():
-            yield connection
+    with engine.connect() as connection, connection.begin():
+        yield connection

@@ -40,7 +40,9 @@ def stored_results(connection: Connection, source_id: str, event_ids: Sequence[s
         # whole table (`event_id = ANY(...)` was planned as a scan of all the source's events).
         rows = connection.exec_driver_sql(
             f"SELECT e.* FROM json_array_elements_text(%s::json) AS w(event_id) CROSS JOIN LATERAL (SELECT {columns} "
-            f"FROM events WHERE source_id = %s AND event_id = w.event_id OFFSET 0) AS e", (json.dumps(wanted), source_id))
+            f"FROM events WHERE source_id = %s AND event_id = w.event_id OFFSET 0) AS e",
+            (json.dumps(wanted), source_id),
+        )
         return {row.event_id: row for row in rows}
     found: dict[str, object] = {}
     for chunk in _chunks(wanted):
@@ -50,7 +52,7 @@ def stored_results(connection: Connection, source_id: str, event_ids: Sequence[s
     return found
 
 
-def get_event(connection: Connection, source_id: str, event_id: str):  # noqa: ANN201 - Row | None
+def get_event(connection: Connection, source_id: str, event_id: str):
     return connection.execute(
         select(EVENTS).where(EVENTS.c.source_id == source_id, EVENTS.c.event_id == event_id)
     ).first()
@@ -65,14 +67,26 @@ def save_rejections(
 ) -> None:
     """Store (event_id, reason, message, details) as the latest rejection of each event id."""
     stored_now = db_instant(connection, now)
-    upsert_tuples(connection, REJECTIONS, _REJECTION_COLUMNS, _REJECTION_COLUMNS[:2], [
-        (source_id, event_id, reason, message[:MAX_MESSAGE_CHARS],
-         None if not details else json.dumps(details, sort_keys=True, default=str), stored_now)
-        for event_id, reason, message, details in rejections
-    ])
+    upsert_tuples(
+        connection,
+        REJECTIONS,
+        _REJECTION_COLUMNS,
+        _REJECTION_COLUMNS[:2],
+        [
+            (
+                source_id,
+                event_id,
+                reason,
+                message[:MAX_MESSAGE_CHARS],
+                None if not details else json.dumps(details, sort_keys=True, default=str),
+                stored_now,
+            )
+            for event_id, reason, message, details in rejections
+        ],
+    )
 
 
-def get_rejection(connection: Connection, source_id: str, event_id: str):  # noqa: ANN201 - Row | None
+def get_rejection(connection: Connection, source_id: str, event_id: str):
     return connection.execute(
         select(REJECTIONS).where(REJECTIONS.c.source_id == source_id, REJECTIONS.c.event_id == event_id)
     ).first()
@@ -108,24 +122,32 @@ def hourly_counts(
             start, end = db_instant(connection, hour), db_instant(connection, hour + timedelta(hours=1))
             bounds[hour] = (start.isoformat(), end.isoformat()) if postgres else (start, end)
     rows = [(user_id, event_type, *bounds[hour]) for user_id, event_type, hour in wanted]
-    join = ("JOIN events e ON e.user_id = w.user_id AND e.event_type = w.event_type"
-            " AND e.occurred_at >= w.h0 AND e.occurred_at < w.h1 GROUP BY w.i")
+    join = (
+        "JOIN events e ON e.user_id = w.user_id AND e.event_type = w.event_type"
+        " AND e.occurred_at >= w.h0 AND e.occurred_at < w.h1 GROUP BY w.i"
+    )
     if connection.dialect.name == "postgresql":
         if not rows:
             return counts
         # One index range per wanted hour (see stored_results for why LATERAL).
-        sql = ("SELECT w.i, c.n FROM json_array_elements(%s::json) WITH ORDINALITY AS w(r, i) CROSS JOIN LATERAL"
-               " (SELECT count(*) AS n FROM events e WHERE e.user_id = w.r->>0"
-               " AND e.occurred_at >= (w.r->>2)::timestamptz AND e.occurred_at < (w.r->>3)::timestamptz"
-               " AND e.event_type = w.r->>1) AS c WHERE c.n > 0")
+        sql = (
+            "SELECT w.i, c.n FROM json_array_elements(%s::json) WITH ORDINALITY AS w(r, i) CROSS JOIN LATERAL"
+            " (SELECT count(*) AS n FROM events e WHERE e.user_id = w.r->>0"
+            " AND e.occurred_at >= (w.r->>2)::timestamptz AND e.occurred_at < (w.r->>3)::timestamptz"
+            " AND e.event_type = w.r->>1) AS c WHERE c.n > 0"
+        )
         for index, count in connection.exec_driver_sql(sql, (json.dumps(rows),)):
             counts[wanted[index - 1]] = int(count)
         return counts
     per_chunk = SQLITE_PARAMETERS // 5
     for start in range(0, len(rows), per_chunk):
         chunk = rows[start : start + per_chunk]
-        sql = ("WITH w(i, user_id, event_type, h0, h1) AS (VALUES "
-               + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk)) + ") SELECT w.i, count(*) FROM w " + join)
+        sql = (
+            "WITH w(i, user_id, event_type, h0, h1) AS (VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk))
+            + ") SELECT w.i, count(*) FROM w "
+            + join
+        )
         params = [value for index, row in enumerate(chunk) for value in (index, *row)]
         for index, count in connection.exec_driver_sql(sql, tuple(params)):
             counts[wanted[start + index]] = int(count)
@@ -141,8 +163,10 @@ def load_usage(connection: Connection, keys: Iterable[tuple]) -> list[tuple[tupl
     wanted = sorted({tuple(k) for k in keys})
     stored = [(k[0], k[1], k[2], db_date(connection, k[3]), k[4]) for k in wanted]
     by_stored = dict(zip(stored, wanted, strict=True))
-    return [(by_stored[key], (int(count), int(energy_g)))
-            for key, count, energy_g in select_by_keys(connection, CAPS, _USAGE_KEY, ("count", "energy_g"), stored)]
+    return [
+        (by_stored[key], (int(count), int(energy_g)))
+        for key, count, energy_g in select_by_keys(connection, CAPS, _USAGE_KEY, ("count", "energy_g"), stored)
+    ]
 
 
 def load_running(connection: Connection, keys: Iterable[tuple]) -> list[tuple[tuple, int]]:
@@ -150,8 +174,10 @@ def load_running(connection: Connection, keys: Iterable[tuple]) -> list[tuple[tu
     wanted = sorted({tuple(k) for k in keys})
     stored = [(k[0], k[1], db_date(connection, k[2])) for k in wanted]
     by_stored = dict(zip(stored, wanted, strict=True))
-    return [(by_stored[key], int(total))
-            for key, total in select_by_keys(connection, RUNNING, _RUNNING_KEY, ("total",), stored)]
+    return [
+        (by_stored[key], int(total))
+        for key, total in select_by_keys(connection, RUNNING, _RUNNING_KEY, ("total",), stored)
+    ]
 
 
 _USAGE_COLUMNS = ("user_id", "rule_id", "per", "period_start", "key_value", "shard", "count", "energy_g")
@@ -164,20 +190,44 @@ def save_usage(connection: Connection, usage: dict[tuple, tuple[int, int]]) -> N
     for key in usage:
         if key[3] not in days:
             days[key[3]] = key[3].isoformat()  # the stored form on SQLite; read as a date on PostgreSQL
-    upsert_tuples(connection, CAPS, _USAGE_COLUMNS, _USAGE_COLUMNS[:5], [
-        (k[0], k[1], k[2], days[k[3]], k[4], shard_of(k[0]), v[0], v[1]) for k, v in sorted(usage.items())
-    ])
+    upsert_tuples(
+        connection,
+        CAPS,
+        _USAGE_COLUMNS,
+        _USAGE_COLUMNS[:5],
+        [(k[0], k[1], k[2], days[k[3]], k[4], shard_of(k[0]), v[0], v[1]) for k, v in sorted(usage.items())],
+    )
 
 
 def save_running(connection: Connection, running: dict[tuple, int]) -> None:
     """Upsert a day's highest running totals ``{(user, rule, local_date): total}``."""
-    upsert_tuples(connection, RUNNING, _RUNNING_COLUMNS, _RUNNING_COLUMNS[:3], [
-        (k[0], k[1], db_date(connection, k[2]), shard_of(k[0]), v) for k, v in sorted(running.items())
-    ])
+    upsert_tuples(
+        connection,
+        RUNNING,
+        _RUNNING_COLUMNS,
+        _RUNNING_COLUMNS[:3],
+        [(k[0], k[1], db_date(connection, k[2]), shard_of(k[0]), v) for k, v in sorted(running.items())],
+    )
 
 
-EVENT_COLUMNS = ("source_id", "event_id", "shard", "seq", "user_id", "event_type", "occurred_at", "ingested_at",
-                 "data", "energy_g", "rule_ref", "explanation", "transaction_id", "ball_id", "prev_hash", "hash")
+EVENT_COLUMNS = (
+    "source_id",
+    "event_id",
+    "shard",
+    "seq",
+    "user_id",
+    "event_type",
+    "occurred_at",
+    "ingested_at",
+    "data",
+    "energy_g",
+    "rule_ref",
+    "explanation",
+    "transaction_id",
+    "ball_id",
+    "prev_hash",
+    "hash",
+)
 
 
 def insert_event_rows(connection: Connection, rows: Sequence[tuple]) -> None:
@@ -194,10 +244,22 @@ def event_chain_records(connection: Connection, shard: int) -> Iterable[EventRec
         except json.JSONDecodeError:
             data = {"unparseable_data": row.data}
         yield EventRecord(
-            source_id=row.source_id, event_id=row.event_id, user_id=row.user_id, event_type=row.event_type,
-            occurred_at=row.occurred_at, ingested_at=row.ingested_at, data=data, energy_g=int(row.energy_g),
-            rule_ref=row.rule_ref, explanation=row.explanation, transaction_id=row.transaction_id,
-            ball_id=row.ball_id, shard=row.shard, seq=row.seq, prev_hash=row.prev_hash, hash=row.hash,
+            source_id=row.source_id,
+            event_id=row.event_id,
+            user_id=row.user_id,
+            event_type=row.event_type,
+            occurred_at=row.occurred_at,
+            ingested_at=row.ingested_at,
+            data=data,
+            energy_g=int(row.energy_g),
+            rule_ref=row.rule_ref,
+            explanation=row.explanation,
+            transaction_id=row.transaction_id,
+            ball_id=row.ball_id,
+            shard=row.shard,
+            seq=row.seq,
+            prev_hash=row.prev_hash,
+            hash=row.hash,
         )
 
 
@@ -206,8 +268,9 @@ def block_user(connection: Connection, user_id: str, *, reason: str, by: str, no
     exists = connection.execute(select(BLOCKS.c.user_id).where(BLOCKS.c.user_id == user_id)).first()
     if exists:
         return False
-    connection.execute(BLOCKS.insert().values(user_id=user_id, shard=shard_of(user_id), blocked_at=now,
-                                              blocked_by=by, reason=reason))
+    connection.execute(
+        BLOCKS.insert().values(user_id=user_id, shard=shard_of(user_id), blocked_at=now, blocked_by=by, reason=reason)
+    )
     return True
 
 

@@ -50,11 +50,11 @@ MEMBERS = BoardMembersRow.__table__
 LIFETIME = "lifetime"
 
 
-def _insert(connection: Connection):  # noqa: ANN202 - the dialect's insert() construct
+def _insert(connection: Connection):
     return pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
 
 
-def order_codepoint(connection: Connection, column):  # noqa: ANN001, ANN201 - a column expression
+def order_codepoint(connection: Connection, column):
     """``column`` ordered by code point, as ``forest.leaderboard`` orders ties: SQLite's default
     BINARY collation already is; a PostgreSQL database may have a linguistic default."""
     return column.collate("C") if connection.dialect.name == "postgresql" else column
@@ -89,8 +89,7 @@ def asks(connection: Connection, user_id: str, other_id: str) -> tuple[bool, boo
 def are_friends(connection: Connection, user_id: str, other_id: str, *, lock: bool = False) -> bool:
     """Mutual friends? ``lock`` holds the row FOR SHARE, so an unfriending (which deletes it)
     waits for the caller's commit: a steal or a watering never lands after the friendship ended."""
-    query = select(literal(1)).select_from(FRIENDS).where(FRIENDS.c.user_id == user_id,
-                                                          FRIENDS.c.friend_id == other_id)
+    query = select(literal(1)).select_from(FRIENDS).where(FRIENDS.c.user_id == user_id, FRIENDS.c.friend_id == other_id)
     if lock:
         query = query.with_for_update(read=True)
     return connection.execute(query).first() is not None
@@ -98,27 +97,36 @@ def are_friends(connection: Connection, user_id: str, other_id: str, *, lock: bo
 
 def add_ask(connection: Connection, user_id: str, friend_id: str, *, now: datetime) -> bool:
     """Record that ``user_id`` asked ``friend_id``; False if it was already recorded."""
-    statement = _insert(connection)(EDGES).values(
-        user_id=user_id, friend_id=friend_id, shard=shard_of(user_id), created_at=now
-    ).on_conflict_do_nothing(index_elements=[EDGES.c.user_id, EDGES.c.friend_id]).returning(EDGES.c.user_id)
+    statement = (
+        _insert(connection)(EDGES)
+        .values(user_id=user_id, friend_id=friend_id, shard=shard_of(user_id), created_at=now)
+        .on_conflict_do_nothing(index_elements=[EDGES.c.user_id, EDGES.c.friend_id])
+        .returning(EDGES.c.user_id)
+    )
     return connection.execute(statement).first() is not None
 
 
 def make_friends(connection: Connection, user_id: str, other_id: str, *, now: datetime) -> None:
     """Write the friendship both ways (a no-op if it exists); call under ``lock_pair``."""
     statement = _insert(connection)(FRIENDS).on_conflict_do_nothing(
-        index_elements=[FRIENDS.c.user_id, FRIENDS.c.friend_id])
-    connection.execute(statement, [
-        {"user_id": a, "friend_id": b, "shard": shard_of(a), "since": now}
-        for a, b in sorted([(user_id, other_id), (other_id, user_id)])
-    ])
+        index_elements=[FRIENDS.c.user_id, FRIENDS.c.friend_id]
+    )
+    connection.execute(
+        statement,
+        [
+            {"user_id": a, "friend_id": b, "shard": shard_of(a), "since": now}
+            for a, b in sorted([(user_id, other_id), (other_id, user_id)])
+        ],
+    )
 
 
 def remove_pair(connection: Connection, user_id: str, other_id: str) -> set[tuple[str, str]]:
     """Delete the friendship and both asks; the ``(user_id, friend_id)`` asks that were removed."""
-    def between(table):  # noqa: ANN001, ANN202
-        return (((table.c.user_id == user_id) & (table.c.friend_id == other_id))
-                | ((table.c.user_id == other_id) & (table.c.friend_id == user_id)))
+
+    def between(table):
+        return ((table.c.user_id == user_id) & (table.c.friend_id == other_id)) | (
+            (table.c.user_id == other_id) & (table.c.friend_id == user_id)
+        )
 
     connection.execute(delete(FRIENDS).where(between(FRIENDS)))
     deleted = connection.execute(delete(EDGES).where(between(EDGES)).returning(EDGES.c.user_id, EDGES.c.friend_id))
@@ -127,16 +135,21 @@ def remove_pair(connection: Connection, user_id: str, other_id: str) -> set[tupl
 
 def edges_of(connection: Connection, user_id: str) -> tuple[dict[str, datetime], dict[str, datetime]]:
     """``(outgoing, incoming)``: whom the user asked and who asked the user, with when."""
-    outgoing = {row.friend_id: row.created_at for row in connection.execute(
-        select(EDGES.c.friend_id, EDGES.c.created_at).where(EDGES.c.user_id == user_id))}
-    incoming = {row.user_id: row.created_at for row in connection.execute(
-        select(EDGES.c.user_id, EDGES.c.created_at).where(EDGES.c.friend_id == user_id))}
+    outgoing = {
+        row.friend_id: row.created_at
+        for row in connection.execute(select(EDGES.c.friend_id, EDGES.c.created_at).where(EDGES.c.user_id == user_id))
+    }
+    incoming = {
+        row.user_id: row.created_at
+        for row in connection.execute(select(EDGES.c.user_id, EDGES.c.created_at).where(EDGES.c.friend_id == user_id))
+    }
     return outgoing, incoming
 
 
 def count_friends(connection: Connection, user_id: str) -> int:
-    return int(connection.execute(
-        select(func.count()).select_from(FRIENDS).where(FRIENDS.c.user_id == user_id)).scalar_one())
+    return int(
+        connection.execute(select(func.count()).select_from(FRIENDS).where(FRIENDS.c.user_id == user_id)).scalar_one()
+    )
 
 
 def insert_asks(connection: Connection, pairs: Sequence[tuple[str, str]], *, now: datetime) -> None:
@@ -144,21 +157,21 @@ def insert_asks(connection: Connection, pairs: Sequence[tuple[str, str]], *, now
     both ways within ``pairs``."""
     if not pairs:
         return
-    connection.execute(EDGES.insert(), [
-        {"user_id": a, "friend_id": b, "shard": shard_of(a), "created_at": now} for a, b in pairs
-    ])
+    connection.execute(
+        EDGES.insert(), [{"user_id": a, "friend_id": b, "shard": shard_of(a), "created_at": now} for a, b in pairs]
+    )
     asked = set(pairs)
     mutual = sorted(pair for pair in asked if (pair[1], pair[0]) in asked)
     if mutual:
-        connection.execute(FRIENDS.insert(), [
-            {"user_id": a, "friend_id": b, "shard": shard_of(a), "since": now} for a, b in mutual
-        ])
+        connection.execute(
+            FRIENDS.insert(), [{"user_id": a, "friend_id": b, "shard": shard_of(a), "since": now} for a, b in mutual]
+        )
 
 
 # Thefts -----------------------------------------------------------------------------------
 
 
-def to_theft(row) -> Theft:  # noqa: ANN001 - a Row of thefts
+def to_theft(row) -> Theft:
     return Theft(row.ball_id, row.victim_id, row.thief_id, int(row.stolen_g), row.stolen_at)
 
 
@@ -167,59 +180,97 @@ def theft_rows(connection: Connection, ball_ids: Iterable[str]) -> dict[str, lis
     ids = sorted(set(ball_ids))
     out: dict[str, list] = {ball_id: [] for ball_id in ids}
     for start in range(0, len(ids), 1000):
-        query = (select(THEFTS).where(THEFTS.c.ball_id.in_(ids[start:start + 1000]))
-                 .order_by(THEFTS.c.ball_id, THEFTS.c.stolen_at, THEFTS.c.theft_id))
+        query = (
+            select(THEFTS)
+            .where(THEFTS.c.ball_id.in_(ids[start : start + 1000]))
+            .order_by(THEFTS.c.ball_id, THEFTS.c.stolen_at, THEFTS.c.theft_id)
+        )
         for row in connection.execute(query):
             out[row.ball_id].append(row)
     return out
 
 
-def insert_theft(connection: Connection, theft: Theft, *, theft_id: str, reason: str,
-                 transaction_id: str | None) -> None:
-    connection.execute(THEFTS.insert().values(
-        theft_id=theft_id, ball_id=theft.ball_id, victim_id=theft.victim_id, thief_id=theft.thief_id,
-        shard=shard_of(theft.victim_id), stolen_g=theft.stolen_g, reason=reason, stolen_at=theft.stolen_at,
-        transaction_id=transaction_id,
-    ))
+def insert_theft(
+    connection: Connection, theft: Theft, *, theft_id: str, reason: str, transaction_id: str | None
+) -> None:
+    connection.execute(
+        THEFTS.insert().values(
+            theft_id=theft_id,
+            ball_id=theft.ball_id,
+            victim_id=theft.victim_id,
+            thief_id=theft.thief_id,
+            shard=shard_of(theft.victim_id),
+            stolen_g=theft.stolen_g,
+            reason=reason,
+            stolen_at=theft.stolen_at,
+            transaction_id=transaction_id,
+        )
+    )
 
 
 # Waterings --------------------------------------------------------------------------------
 
 
 def waterings_on(connection: Connection, giver_id: str, friend_id: str, local_day: date) -> list[Watering]:
-    query = select(WATERINGS).where(
-        WATERINGS.c.giver_id == giver_id, WATERINGS.c.friend_id == friend_id, WATERINGS.c.local_day == local_day
-    ).order_by(WATERINGS.c.slot)
-    return [Watering(r.giver_id, r.friend_id, int(r.energy_g), r.watered_at, r.ball_id)
-            for r in connection.execute(query)]
+    query = (
+        select(WATERINGS)
+        .where(WATERINGS.c.giver_id == giver_id, WATERINGS.c.friend_id == friend_id, WATERINGS.c.local_day == local_day)
+        .order_by(WATERINGS.c.slot)
+    )
+    return [
+        Watering(r.giver_id, r.friend_id, int(r.energy_g), r.watered_at, r.ball_id) for r in connection.execute(query)
+    ]
 
 
-def insert_watering(connection: Connection, watering: Watering, *, local_day: date, slot: int,
-                    transaction_id: str) -> None:
+def insert_watering(
+    connection: Connection, watering: Watering, *, local_day: date, slot: int, transaction_id: str
+) -> None:
     """Raises IntegrityError if a concurrent watering took the same ``slot`` of the day."""
-    connection.execute(WATERINGS.insert().values(
-        ball_id=watering.ball_id, giver_id=watering.giver_id, friend_id=watering.friend_id,
-        shard=shard_of(watering.giver_id), energy_g=watering.energy_g, watered_at=watering.watered_at,
-        local_day=local_day, slot=slot, transaction_id=transaction_id,
-    ))
+    connection.execute(
+        WATERINGS.insert().values(
+            ball_id=watering.ball_id,
+            giver_id=watering.giver_id,
+            friend_id=watering.friend_id,
+            shard=shard_of(watering.giver_id),
+            energy_g=watering.energy_g,
+            watered_at=watering.watered_at,
+            local_day=local_day,
+            slot=slot,
+            transaction_id=transaction_id,
+        )
+    )
 
 
 # Items and effects ------------------------------------------------------------------------
 
 
-def to_item(row) -> Item:  # noqa: ANN001 - a Row of forest_items
-    return Item(item_id=row.item_id, user_id=row.user_id, kind=row.kind, granted_at=row.granted_at,
-                expires_at=row.expires_at, used_at=row.used_at)
+def to_item(row) -> Item:
+    return Item(
+        item_id=row.item_id,
+        user_id=row.user_id,
+        kind=row.kind,
+        granted_at=row.granted_at,
+        expires_at=row.expires_at,
+        used_at=row.used_at,
+    )
 
 
 def insert_item(connection: Connection, item: Item, *, granted_by: str) -> None:
-    connection.execute(ITEMS.insert().values(
-        item_id=item.item_id, user_id=item.user_id, shard=shard_of(item.user_id), kind=item.kind,
-        granted_at=item.granted_at, expires_at=item.expires_at, used_at=item.used_at, granted_by=granted_by,
-    ))
+    connection.execute(
+        ITEMS.insert().values(
+            item_id=item.item_id,
+            user_id=item.user_id,
+            shard=shard_of(item.user_id),
+            kind=item.kind,
+            granted_at=item.granted_at,
+            expires_at=item.expires_at,
+            used_at=item.used_at,
+            granted_by=granted_by,
+        )
+    )
 
 
-def lock_item(connection: Connection, item_id: str):  # noqa: ANN201 - a Row or None
+def lock_item(connection: Connection, item_id: str):
     return connection.execute(select(ITEMS).where(ITEMS.c.item_id == item_id).with_for_update()).first()
 
 
@@ -228,10 +279,15 @@ def mark_item_used(connection: Connection, item: Item) -> None:
 
 
 def insert_effect(connection: Connection, effect: ActiveEffect) -> None:
-    connection.execute(EFFECTS.insert().values(
-        item_id=effect.item_id, user_id=effect.user_id, kind=effect.kind,
-        starts_at=effect.starts_at, ends_at=effect.ends_at,
-    ))
+    connection.execute(
+        EFFECTS.insert().values(
+            item_id=effect.item_id,
+            user_id=effect.user_id,
+            kind=effect.kind,
+            starts_at=effect.starts_at,
+            ends_at=effect.ends_at,
+        )
+    )
 
 
 def item_rows(connection: Connection, user_id: str) -> list:
@@ -250,25 +306,47 @@ def active_effects(connection: Connection, user_ids: Iterable[str], now: datetim
     query = select(EFFECTS).where(
         EFFECTS.c.user_id.in_(sorted(set(user_ids))), EFFECTS.c.ends_at > now, EFFECTS.c.starts_at <= now
     )
-    return [ActiveEffect(kind=r.kind, user_id=r.user_id, item_id=r.item_id, starts_at=r.starts_at, ends_at=r.ends_at)
-            for r in connection.execute(query)]
+    return [
+        ActiveEffect(kind=r.kind, user_id=r.user_id, item_id=r.item_id, starts_at=r.starts_at, ends_at=r.ends_at)
+        for r in connection.execute(query)
+    ]
 
 
 # Achievement awards -----------------------------------------------------------------------
 
 
 def award_rows(connection: Connection, user_id: str) -> list:
-    return list(connection.execute(
-        select(AWARDS).where(AWARDS.c.user_id == user_id).order_by(AWARDS.c.awarded_at, AWARDS.c.achievement_id)))
+    return list(
+        connection.execute(
+            select(AWARDS).where(AWARDS.c.user_id == user_id).order_by(AWARDS.c.awarded_at, AWARDS.c.achievement_id)
+        )
+    )
 
 
-def insert_award(connection: Connection, *, user_id: str, achievement_id: str, value: int, threshold: int,
-                 now: datetime, item_id: str | None) -> bool:
+def insert_award(
+    connection: Connection,
+    *,
+    user_id: str,
+    achievement_id: str,
+    value: int,
+    threshold: int,
+    now: datetime,
+    item_id: str | None,
+) -> bool:
     """Store an award unless the user already holds it; True if this call stored it."""
-    statement = _insert(connection)(AWARDS).values(
-        user_id=user_id, achievement_id=achievement_id, shard=shard_of(user_id), value=value,
-        threshold=threshold, awarded_at=now, item_id=item_id,
-    ).on_conflict_do_nothing(index_elements=[AWARDS.c.user_id, AWARDS.c.achievement_id])
+    statement = (
+        _insert(connection)(AWARDS)
+        .values(
+            user_id=user_id,
+            achievement_id=achievement_id,
+            shard=shard_of(user_id),
+            value=value,
+            threshold=threshold,
+            awarded_at=now,
+            item_id=item_id,
+        )
+        .on_conflict_do_nothing(index_elements=[AWARDS.c.user_id, AWARDS.c.achievement_id])
+    )
     statement = statement.returning(AWARDS.c.user_id)
     return connection.execute(statement).first() is not None
 
@@ -294,9 +372,12 @@ def add_scores(connection: Connection, credits_g: Mapping[str, int], *, now: dat
         return
     created = set()
     for user_id in sorted(credited):
-        first = _insert(connection)(SCORES).values(
-            user_id=user_id, period=LIFETIME, shard=shard_of(user_id), score_g=0
-        ).on_conflict_do_nothing(index_elements=[SCORES.c.user_id, SCORES.c.period]).returning(SCORES.c.user_id)
+        first = (
+            _insert(connection)(SCORES)
+            .values(user_id=user_id, period=LIFETIME, shard=shard_of(user_id), score_g=0)
+            .on_conflict_do_nothing(index_elements=[SCORES.c.user_id, SCORES.c.period])
+            .returning(SCORES.c.user_id)
+        )
         if connection.execute(first).first() is not None:
             created.add(user_id)
     week = week_period(now, tz)
@@ -306,10 +387,13 @@ def add_scores(connection: Connection, credits_g: Mapping[str, int], *, now: dat
         index_elements=[SCORES.c.user_id, SCORES.c.period],
         set_={"score_g": SCORES.c.score_g + statement.excluded.score_g},
     )
-    connection.execute(statement, [
-        {"user_id": user_id, "period": period, "shard": shard_of(user_id), "score_g": grams}
-        for user_id, period, grams in rows
-    ])
+    connection.execute(
+        statement,
+        [
+            {"user_id": user_id, "period": period, "shard": shard_of(user_id), "score_g": grams}
+            for user_id, period, grams in rows
+        ],
+    )
     _grow_board(connection, [shard_of(user_id) for user_id in created])
 
 
@@ -321,7 +405,8 @@ def _grow_board(connection: Connection, shards: Iterable[int]) -> None:
         return
     statement = _insert(connection)(MEMBERS)
     statement = statement.on_conflict_do_update(
-        index_elements=[MEMBERS.c.shard], set_={"members": MEMBERS.c.members + statement.excluded.members})
+        index_elements=[MEMBERS.c.shard], set_={"members": MEMBERS.c.members + statement.excluded.members}
+    )
     connection.execute(statement, [{"shard": shard, "members": n} for shard, n in sorted(grown.items())])
 
 
@@ -333,18 +418,21 @@ def board_members(connection: Connection) -> int:
 def insert_scores(connection: Connection, rows: Sequence[tuple[str, str, int]]) -> None:
     """Bulk-load new ``(user_id, period, score_g)`` rows (seed data, tests), with board sizes."""
     if rows:
-        connection.execute(SCORES.insert(), [
-            {"user_id": u, "period": p, "shard": shard_of(u), "score_g": s} for u, p, s in rows
-        ])
+        connection.execute(
+            SCORES.insert(), [{"user_id": u, "period": p, "shard": shard_of(u), "score_g": s} for u, p, s in rows]
+        )
         _grow_board(connection, [shard_of(u) for u, p, _s in rows if p == LIFETIME])
 
 
 def rebuild_board_members(connection: Connection) -> None:
     """Recount the board sizes from the score rows (after a bulk load that bypassed them)."""
     connection.execute(delete(MEMBERS))
-    connection.execute(MEMBERS.insert().from_select(
-        ["shard", "members"],
-        select(SCORES.c.shard, func.count()).where(SCORES.c.period == LIFETIME).group_by(SCORES.c.shard)))
+    connection.execute(
+        MEMBERS.insert().from_select(
+            ["shard", "members"],
+            select(SCORES.c.shard, func.count()).where(SCORES.c.period == LIFETIME).group_by(SCORES.c.shard),
+        )
+    )
 
 
 def score_of(connection: Connection, user_id: str, period: str) -> int:
@@ -359,7 +447,8 @@ def scores_of(connection: Connection, user_ids: Iterable[str], period: str) -> d
     out: dict[str, int] = {}
     for start in range(0, len(ids), 1000):
         query = select(SCORES.c.user_id, SCORES.c.score_g).where(
-            SCORES.c.period == period, SCORES.c.user_id.in_(ids[start:start + 1000]))
+            SCORES.c.period == period, SCORES.c.user_id.in_(ids[start : start + 1000])
+        )
         out.update({row.user_id: int(row.score_g) for row in connection.execute(query)})
     return out
 
@@ -380,8 +469,10 @@ def global_board(connection: Connection, user_id: str, period: str, limit: int) 
     if not _has_row(connection, user_id, LIFETIME):
         members += 1
     top_rows = connection.execute(
-        select(SCORES.c.user_id, SCORES.c.score_g).where(SCORES.c.period == period)
-        .order_by(SCORES.c.score_g.desc(), order_codepoint(connection, SCORES.c.user_id)).limit(limit)
+        select(SCORES.c.user_id, SCORES.c.score_g)
+        .where(SCORES.c.period == period)
+        .order_by(SCORES.c.score_g.desc(), order_codepoint(connection, SCORES.c.user_id))
+        .limit(limit)
     )
     return mine, 1 + int(ahead), int(members), [(r.user_id, int(r.score_g)) for r in top_rows]
 
@@ -401,21 +492,26 @@ def friends_board(connection: Connection, user_id: str, period: str, limit: int)
         .outerjoin(SCORES, (SCORES.c.user_id == FRIENDS.c.friend_id) & (SCORES.c.period == period))
         .where(FRIENDS.c.user_id == user_id)
     )
-    members = friends.union_all(
-        select(literal(user_id).label("user_id"), literal(mine).label("score_g"))).subquery()
+    members = friends.union_all(select(literal(user_id).label("user_id"), literal(mine).label("score_g"))).subquery()
     rows = connection.execute(
-        select(members.c.user_id, members.c.score_g, func.count().over().label("total"),
-               func.sum(case((members.c.score_g > mine, 1), else_=0)).over().label("ahead"))
-        .order_by(members.c.score_g.desc(), order_codepoint(connection, members.c.user_id)).limit(limit)
+        select(
+            members.c.user_id,
+            members.c.score_g,
+            func.count().over().label("total"),
+            func.sum(case((members.c.score_g > mine, 1), else_=0)).over().label("ahead"),
+        )
+        .order_by(members.c.score_g.desc(), order_codepoint(connection, members.c.user_id))
+        .limit(limit)
     ).all()
     total, ahead = int(rows[0].total), int(rows[0].ahead)  # the user is a member: never empty
     return mine, 1 + ahead, total, [(r.user_id, int(r.score_g)) for r in rows]
 
 
 def _has_row(connection: Connection, user_id: str, period: str) -> bool:
-    return connection.execute(
-        select(literal(1)).where(SCORES.c.user_id == user_id, SCORES.c.period == period)
-    ).first() is not None
+    return (
+        connection.execute(select(literal(1)).where(SCORES.c.user_id == user_id, SCORES.c.period == period)).first()
+        is not None
+    )
 
 
 # Lifetime energy --------------------------------------------------------------------------

@@ -19,20 +19,20 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from datetime import datetime
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from types import MappingProxyType
 
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
-from greenenergy.errors import InsufficientEnergy
-from greenenergy.ledger.accounts import is_guarded
-from greenenergy.ledger.chain import ChainRecord, format_instant, refs_json, sha256_hex, transaction_canonical_bytes
-from greenenergy.ledger.transactions import Mint, Posting, PostedTransaction, TransactionDraft, validate_mint
 from greenenergy.db.bulk import db_instant, insert_tuples, update_tuples, upsert_tuples
 from greenenergy.db.chains import lock_heads, store_heads
 from greenenergy.db.tables import LedgerBalance, LedgerPosting, LedgerTransaction
+from greenenergy.errors import InsufficientEnergy
+from greenenergy.ledger.accounts import is_guarded
+from greenenergy.ledger.chain import ChainRecord, format_instant, refs_json, sha256_hex, transaction_canonical_bytes
+from greenenergy.ledger.transactions import Mint, PostedTransaction, Posting, TransactionDraft, validate_mint
 
 TX = LedgerTransaction.__table__
 POSTINGS = LedgerPosting.__table__
@@ -84,18 +84,35 @@ def post_transactions(
     results: list[PostedTransaction | None] = [None] * len(drafts)
     if fresh:
         entries = [
-            (draft.kind, draft.shard, draft.idempotency_key, draft.reverses, refs_json(draft.refs),
-             tuple((p.account, posting_shard, p.energy_g)
-                   for p, posting_shard in zip(draft.postings, draft.posting_shards, strict=True)))
+            (
+                draft.kind,
+                draft.shard,
+                draft.idempotency_key,
+                draft.reverses,
+                refs_json(draft.refs),
+                tuple(
+                    (p.account, posting_shard, p.energy_g)
+                    for p, posting_shard in zip(draft.postings, draft.posting_shards, strict=True)
+                ),
+            )
             for _, draft in fresh
         ]
-        appended = _append(connection, entries, now,
-                           before_rows=lambda: _apply_guarded_balances(connection, [d for _, d in fresh]))
+        appended = _append(
+            connection, entries, now, before_rows=lambda: _apply_guarded_balances(connection, [d for _, d in fresh])
+        )
         for (index, draft), (tx_id, seq, prev_hash, digest) in zip(fresh, appended, strict=True):
             results[index] = PostedTransaction(
-                id=tx_id, shard=draft.shard, seq=seq, kind=draft.kind, created_at=now, postings=draft.postings,
-                refs=draft.refs, idempotency_key=draft.idempotency_key, reverses=draft.reverses,
-                prev_hash=prev_hash, hash=digest,
+                id=tx_id,
+                shard=draft.shard,
+                seq=seq,
+                kind=draft.kind,
+                created_at=now,
+                postings=draft.postings,
+                refs=draft.refs,
+                idempotency_key=draft.idempotency_key,
+                reverses=draft.reverses,
+                prev_hash=prev_hash,
+                hash=digest,
             )
 
     by_key = dict(existing)
@@ -130,10 +147,25 @@ def post_mints(connection: Connection, mints: Sequence[Mint], *, now: datetime) 
         shard = mint.shard
         key = (user_pending, shard)
         credits[key] = credits.get(key, 0) + grams
-        refs_text = ('{"ball":' + encode_basestring(mint.ball_id) + ',"event":' + encode_basestring(mint.event_ref)
-                     + ',"rule":' + encode_basestring(mint.rule_ref) + "}")  # refs_json of the three refs
-        entries.append(("mint", shard, None, None, refs_text,
-                        (("mint:" + mint.rule_id, shard, -grams), (user_pending, shard, grams))))
+        refs_text = (
+            '{"ball":'
+            + encode_basestring(mint.ball_id)
+            + ',"event":'
+            + encode_basestring(mint.event_ref)
+            + ',"rule":'
+            + encode_basestring(mint.rule_ref)
+            + "}"
+        )  # refs_json of the three refs
+        entries.append(
+            (
+                "mint",
+                shard,
+                None,
+                None,
+                refs_text,
+                (("mint:" + mint.rule_id, shard, -grams), (user_pending, shard, grams)),
+            )
+        )
     appended = _append(connection, entries, now, before_rows=lambda: _add_credits(connection, credits))
     return [tx_id for tx_id, _seq, _prev, _digest in appended]
 
@@ -161,10 +193,20 @@ def _append(
     ):
         seq, prev_hash = heads[shard]
         seq += 1
-        digest = sha256_hex(transaction_canonical_bytes(
-            id=tx_id, shard=shard, seq=seq, kind=kind, created_text=created_text, idempotency_key=idempotency_key,
-            reverses=reverses, refs_text=refs_text, postings=postings, prev_hash=prev_hash,
-        ))
+        digest = sha256_hex(
+            transaction_canonical_bytes(
+                id=tx_id,
+                shard=shard,
+                seq=seq,
+                kind=kind,
+                created_text=created_text,
+                idempotency_key=idempotency_key,
+                reverses=reverses,
+                refs_text=refs_text,
+                postings=postings,
+                prev_hash=prev_hash,
+            )
+        )
         heads[shard] = (seq, digest)
         tx_rows.append((tx_id, shard, seq, kind, stored_now, idempotency_key, reverses, refs_text, prev_hash, digest))
         for idx, (account, posting_shard, grams) in enumerate(postings):
@@ -186,12 +228,16 @@ def _add_credits(connection: Connection, credits: dict[tuple[str, int], int]) ->
         raise ValueError("credits must be positive amounts")
     mark = "?" if connection.dialect.name == "sqlite" else "%s"
     rows = [(account, shard, grams) for (account, shard), grams in sorted(credits.items())]
-    sql = (f"INSERT INTO ledger_balances (account, shard, balance_g) VALUES ({mark}, {mark}, {mark}) "
-           "ON CONFLICT (account, shard) DO UPDATE SET balance_g = ledger_balances.balance_g + excluded.balance_g")
+    sql = (
+        f"INSERT INTO ledger_balances (account, shard, balance_g) VALUES ({mark}, {mark}, {mark}) "
+        "ON CONFLICT (account, shard) DO UPDATE SET balance_g = ledger_balances.balance_g + excluded.balance_g"
+    )
     if connection.dialect.name == "postgresql":
-        sql = ("INSERT INTO ledger_balances (account, shard, balance_g) SELECT k->>0, (k->>1)::smallint, "
-               "(k->>2)::bigint FROM json_array_elements(%s::json) AS x(k) ON CONFLICT (account, shard) "
-               "DO UPDATE SET balance_g = ledger_balances.balance_g + excluded.balance_g")
+        sql = (
+            "INSERT INTO ledger_balances (account, shard, balance_g) SELECT k->>0, (k->>1)::smallint, "
+            "(k->>2)::bigint FROM json_array_elements(%s::json) AS x(k) ON CONFLICT (account, shard) "
+            "DO UPDATE SET balance_g = ledger_balances.balance_g + excluded.balance_g"
+        )
         connection.exec_driver_sql(sql, (json.dumps(rows),))
     else:
         connection.exec_driver_sql(sql, rows)
@@ -221,11 +267,17 @@ def _apply_deltas(connection: Connection, per_item: Sequence[dict[tuple[str, int
         # The replayed values: the rows exist (PostgreSQL: created and locked by
         # _lock_balances) or are created here (SQLite, whose writers are serialised anyway).
         if connection.dialect.name == "postgresql":
-            update_tuples(connection, BALANCES, ("balance_g",), ("account", "shard"),
-                          [(running[key], *key) for key in keys])
+            update_tuples(
+                connection, BALANCES, ("balance_g",), ("account", "shard"), [(running[key], *key) for key in keys]
+            )
         else:
-            upsert_tuples(connection, BALANCES, ("account", "shard", "balance_g"), ("account", "shard"),
-                          [(*key, running[key]) for key in keys])
+            upsert_tuples(
+                connection,
+                BALANCES,
+                ("account", "shard", "balance_g"),
+                ("account", "shard"),
+                [(*key, running[key]) for key in keys],
+            )
     except IntegrityError as error:  # the CHECK (balance_g >= 0): cannot happen after the replay above
         raise _overdraft([k[0] for k in keys], None, None) from error
 
@@ -243,16 +295,24 @@ def _lock_balances(connection: Connection, keys: list[tuple[str, int]]) -> dict[
     if connection.dialect.name == "postgresql":
         # The conflict branch rewrites the same value: it locks each row in the order the
         # (sorted) arrays give them, creating missing rows at 0.
-        sql = ("INSERT INTO ledger_balances (account, shard, balance_g) "
-               "SELECT k->>0, (k->>1)::smallint, 0 FROM json_array_elements(%s::json) AS x(k) "
-               "ON CONFLICT (account, shard) DO UPDATE SET balance_g = ledger_balances.balance_g "
-               "RETURNING account, shard, balance_g")
+        sql = (
+            "INSERT INTO ledger_balances (account, shard, balance_g) "
+            "SELECT k->>0, (k->>1)::smallint, 0 FROM json_array_elements(%s::json) AS x(k) "
+            "ON CONFLICT (account, shard) DO UPDATE SET balance_g = ledger_balances.balance_g "
+            "RETURNING account, shard, balance_g"
+        )
         rows = connection.exec_driver_sql(sql, (json.dumps(keys),))
     else:
-        rows = (row for start in range(0, len(keys), _LOCK_CHUNK) for row in connection.exec_driver_sql(
-            "SELECT account, shard, balance_g FROM ledger_balances WHERE account IN ("
-            + ", ".join(["?"] * len(keys[start : start + _LOCK_CHUNK])) + ")",
-            tuple(account for account, _shard in keys[start : start + _LOCK_CHUNK])))
+        rows = (
+            row
+            for start in range(0, len(keys), _LOCK_CHUNK)
+            for row in connection.exec_driver_sql(
+                "SELECT account, shard, balance_g FROM ledger_balances WHERE account IN ("
+                + ", ".join(["?"] * len(keys[start : start + _LOCK_CHUNK]))
+                + ")",
+                tuple(account for account, _shard in keys[start : start + _LOCK_CHUNK]),
+            )
+        )
     for account, shard, balance in rows:
         if (account, shard) in current:
             current[(account, shard)] = int(balance)
@@ -265,8 +325,12 @@ _LOCK_CHUNK = 900  # keys per statement: under SQLite's 999 host parameters
 def _overdraft(accounts: list[str], balance_g: int | None, needed_g: int | None) -> InsufficientEnergy:
     names = ", ".join(accounts) or "a guarded account"
     if balance_g is not None and needed_g is not None:
-        return InsufficientEnergy(f"{names} holds {balance_g} g; {needed_g} g are needed",
-                                  accounts=accounts, balance_g=balance_g, needed_g=needed_g)
+        return InsufficientEnergy(
+            f"{names} holds {balance_g} g; {needed_g} g are needed",
+            accounts=accounts,
+            balance_g=balance_g,
+            needed_g=needed_g,
+        )
     return InsufficientEnergy(f"not enough energy in {names}", accounts=accounts)
 
 
@@ -282,17 +346,26 @@ def _with_postings(connection: Connection, tx_rows: Sequence) -> list[PostedTran
         return []
     ids = [row.id for row in tx_rows]
     postings: dict[str, list[Posting]] = {i: [] for i in ids}
-    query = select(POSTINGS.c.transaction_id, POSTINGS.c.account, POSTINGS.c.energy_g).where(
-        POSTINGS.c.transaction_id.in_(ids)
-    ).order_by(POSTINGS.c.transaction_id, POSTINGS.c.idx)
+    query = (
+        select(POSTINGS.c.transaction_id, POSTINGS.c.account, POSTINGS.c.energy_g)
+        .where(POSTINGS.c.transaction_id.in_(ids))
+        .order_by(POSTINGS.c.transaction_id, POSTINGS.c.idx)
+    )
     for row in connection.execute(query):
         postings[row.transaction_id].append(Posting(row.account, row.energy_g))
     return [
         PostedTransaction(
-            id=row.id, shard=row.shard, seq=row.seq, kind=row.kind, created_at=row.created_at,
-            postings=tuple(postings[row.id]), refs=MappingProxyType(json.loads(row.refs)),
-            idempotency_key=row.idempotency_key, reverses=row.reverses,
-            prev_hash=row.prev_hash, hash=row.hash,
+            id=row.id,
+            shard=row.shard,
+            seq=row.seq,
+            kind=row.kind,
+            created_at=row.created_at,
+            postings=tuple(postings[row.id]),
+            refs=MappingProxyType(json.loads(row.refs)),
+            idempotency_key=row.idempotency_key,
+            reverses=row.reverses,
+            prev_hash=row.prev_hash,
+            hash=row.hash,
         )
         for row in tx_rows
     ]
@@ -338,10 +411,17 @@ def chain_records(connection: Connection, shard: int) -> Iterable[ChainRecord]:
         postings.setdefault(row.transaction_id, []).append((row.account, row.shard, row.energy_g))
     for row in connection.execute(tx_query):
         yield ChainRecord(
-            id=row.id, shard=row.shard, seq=row.seq, kind=row.kind, created_at=row.created_at,
-            idempotency_key=row.idempotency_key, reverses=row.reverses,
-            refs=_stored_refs(row.refs), postings=tuple(postings.get(row.id, ())),
-            prev_hash=row.prev_hash, hash=row.hash,
+            id=row.id,
+            shard=row.shard,
+            seq=row.seq,
+            kind=row.kind,
+            created_at=row.created_at,
+            idempotency_key=row.idempotency_key,
+            reverses=row.reverses,
+            refs=_stored_refs(row.refs),
+            postings=tuple(postings.get(row.id, ())),
+            prev_hash=row.prev_hash,
+            hash=row.hash,
         )
 
 
@@ -380,7 +460,9 @@ def history(
     ids = [row.transaction_id for row in connection.execute(touching)]
     if not ids:
         return []
-    transactions = {tx.id: tx for tx in _with_postings(connection, connection.execute(select(TX).where(TX.c.id.in_(ids))).all())}
+    transactions = {
+        tx.id: tx for tx in _with_postings(connection, connection.execute(select(TX).where(TX.c.id.in_(ids))).all())
+    }
     wanted = set(accounts)
     out = []
     for transaction_id in ids:

@@ -30,10 +30,6 @@ from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from greenenergy.errors import Conflict, GreenEnergyError
-from greenenergy.planting import PlantingReport, SurvivalReport, confirmation_hash, survival_hash
-from greenenergy.planting.canonical import canonical_bytes, sha256_hex
-from greenenergy.planting.certificates import CertificateFacts
 from greenenergy.db.tables_planting import (
     ConfirmationRow,
     PlantingCertificateRow,
@@ -43,6 +39,10 @@ from greenenergy.db.tables_planting import (
     TreeHolderRow,
     VirtualTreeRow,
 )
+from greenenergy.errors import Conflict, GreenEnergyError
+from greenenergy.planting import PlantingReport, SurvivalReport, confirmation_hash, survival_hash
+from greenenergy.planting.canonical import canonical_bytes, sha256_hex
+from greenenergy.planting.certificates import CertificateFacts
 
 CONFIRMATIONS_CHAIN = "confirmations"
 OCCUPANCY = PlotOccupancyRow.__table__
@@ -128,10 +128,9 @@ def reserve(connection: Connection, plot_id: str, species_id: str, capacity: int
 
 def plot_counts(connection: Connection) -> dict[tuple[str, str], tuple[int, int]]:
     """(planted, reserved) units per (plot, species): in the ground vs awaiting a tree."""
-    query = (
-        select(TREES.c.plot_id, TREES.c.species_id, TREES.c.status, func.sum(TREES.c.quantity).label("units"))
-        .group_by(TREES.c.plot_id, TREES.c.species_id, TREES.c.status)
-    )
+    query = select(
+        TREES.c.plot_id, TREES.c.species_id, TREES.c.status, func.sum(TREES.c.quantity).label("units")
+    ).group_by(TREES.c.plot_id, TREES.c.species_id, TREES.c.status)
     out: dict[tuple[str, str], tuple[int, int]] = {}
     for row in connection.execute(query):
         planted, reserved = out.get((row.plot_id, row.species_id), (0, 0))
@@ -147,14 +146,21 @@ def plot_counts(connection: Connection) -> dict[tuple[str, str], tuple[int, int]
 # --- trees ----------------------------------------------------------------------------
 
 
-def insert_tree(connection: Connection, tree: Mapping[str, object], holders: Mapping[str, tuple[int, int]],
-                event: Mapping[str, object]) -> None:
+def insert_tree(
+    connection: Connection,
+    tree: Mapping[str, object],
+    holders: Mapping[str, tuple[int, int]],
+    event: Mapping[str, object],
+) -> None:
     """A new tree with its holders (``{holder: (shard, share_g)}``) and its first history event."""
     connection.execute(TREES.insert(), [dict(tree)])
-    connection.execute(HOLDERS.insert(), [
-        {"tree_id": tree["tree_id"], "holder_id": holder, "shard": shard, "share_g": share}
-        for holder, (shard, share) in holders.items()
-    ])
+    connection.execute(
+        HOLDERS.insert(),
+        [
+            {"tree_id": tree["tree_id"], "holder_id": holder, "shard": shard, "share_g": share}
+            for holder, (shard, share) in holders.items()
+        ],
+    )
     connection.execute(EVENTS.insert(), [dict(event)])
 
 
@@ -162,8 +168,10 @@ def tree_shards(connection: Connection, tree_ids: Iterable[str]) -> dict[str, in
     ids = sorted(set(tree_ids))
     if not ids:
         return {}
-    return {row.tree_id: row.shard for row in connection.execute(
-        select(TREES.c.tree_id, TREES.c.shard).where(TREES.c.tree_id.in_(ids)))}
+    return {
+        row.tree_id: row.shard
+        for row in connection.execute(select(TREES.c.tree_id, TREES.c.shard).where(TREES.c.tree_id.in_(ids)))
+    }
 
 
 def load_trees(connection: Connection, tree_ids: Iterable[str], *, lock: bool = False) -> dict[str, TreeState]:
@@ -182,12 +190,23 @@ def update_trees(connection: Connection, changes: Sequence[tuple[TreeState, Mapp
     if not changes:
         return
     names = sorted({name for _, values in changes for name in values})
-    statement = (update(TREES)
-                 .where(TREES.c.tree_id == bindparam("b_tree_id"), TREES.c.version == bindparam("b_version"))
-                 .values(version=bindparam("b_new_version"), **{name: bindparam(f"b_{name}") for name in names}))
-    result = connection.execute(statement, [
-        {"b_tree_id": tree.tree_id, "b_version": tree.version, "b_new_version": tree.version + 1,
-         **{f"b_{name}": values[name] for name in names}} for tree, values in changes])
+    statement = (
+        update(TREES)
+        .where(TREES.c.tree_id == bindparam("b_tree_id"), TREES.c.version == bindparam("b_version"))
+        .values(version=bindparam("b_new_version"), **{name: bindparam(f"b_{name}") for name in names})
+    )
+    result = connection.execute(
+        statement,
+        [
+            {
+                "b_tree_id": tree.tree_id,
+                "b_version": tree.version,
+                "b_new_version": tree.version + 1,
+                **{f"b_{name}": values[name] for name in names},
+            }
+            for tree, values in changes
+        ],
+    )
     if result.rowcount != len(changes):
         raise Conflict("a tree changed while this request ran; send it again", code="concurrent_update")
 
@@ -228,7 +247,9 @@ def tree_events(connection: Connection, tree_ids: Iterable[str]) -> dict[str, li
     ids = sorted(set(tree_ids))
     out: dict[str, list] = {i: [] for i in ids}
     if ids:
-        for row in connection.execute(select(EVENTS).where(EVENTS.c.tree_id.in_(ids)).order_by(EVENTS.c.tree_id, EVENTS.c.seq)):
+        for row in connection.execute(
+            select(EVENTS).where(EVENTS.c.tree_id.in_(ids)).order_by(EVENTS.c.tree_id, EVENTS.c.seq)
+        ):
             out[row.tree_id].append(row)
     return out
 
@@ -263,15 +284,22 @@ def mark_orders_planted(connection: Connection, rows: Sequence[tuple[str, str, d
         raise Conflict("a planting order was confirmed by another request", code="already_planted")
 
 
-def _overdue_at(now: datetime):  # noqa: ANN202 - a SQL condition
+def _overdue_at(now: datetime):
     """Open orders that read ``overdue`` at ``now``: marked by the job, or past the deadline
     (``greenenergy.planting.order_status``; the job may not have run yet, or may have run
     as of a later instant than ``now``)."""
     return or_(ORDERS.c.status == "overdue", and_(ORDERS.c.status == "pending", ORDERS.c.deadline < now))
 
 
-def partner_orders(connection: Connection, partner_id: str, *, state: str | None, now: datetime, limit: int,
-                   after: OrderState | None = None) -> list[OrderState]:
+def partner_orders(
+    connection: Connection,
+    partner_id: str,
+    *,
+    state: str | None,
+    now: datetime,
+    limit: int,
+    after: OrderState | None = None,
+) -> list[OrderState]:
     """A partner's orders, oldest first. ``state``: pending, overdue, planted as read at
     ``now`` (see ``_overdue_at``), or None for every open order."""
     query = select(ORDERS).where(ORDERS.c.partner_id == partner_id)
@@ -284,8 +312,12 @@ def partner_orders(connection: Connection, partner_id: str, *, state: str | None
     else:
         query = query.where(ORDERS.c.status.in_(OPEN_ORDER))
     if after is not None:
-        query = query.where(or_(ORDERS.c.ordered_at > after.ordered_at,
-                                and_(ORDERS.c.ordered_at == after.ordered_at, ORDERS.c.order_id > after.order_id)))
+        query = query.where(
+            or_(
+                ORDERS.c.ordered_at > after.ordered_at,
+                and_(ORDERS.c.ordered_at == after.ordered_at, ORDERS.c.order_id > after.order_id),
+            )
+        )
     query = query.order_by(ORDERS.c.ordered_at, ORDERS.c.order_id).limit(limit)
     return [_state(OrderState, row) for row in connection.execute(query)]  # type: ignore[misc]
 
@@ -298,7 +330,8 @@ def get_order(connection: Connection, order_id: str) -> OrderState | None:
 def mark_overdue(connection: Connection, now: datetime) -> int:
     """Mark pending orders whose deadline passed; returns how many (0 when run again)."""
     result = connection.execute(
-        update(ORDERS).where(ORDERS.c.status == "pending", ORDERS.c.deadline < now)
+        update(ORDERS)
+        .where(ORDERS.c.status == "pending", ORDERS.c.deadline < now)
         .values(status="overdue", overdue_at=now)
     )
     return int(result.rowcount)
@@ -307,8 +340,7 @@ def mark_overdue(connection: Connection, now: datetime) -> int:
 def overdue_orders(connection: Connection, *, now: datetime, limit: int) -> list[OrderState]:
     """Unplanted orders that read ``overdue`` at ``now`` (marked or past the deadline), the
     longest overdue first."""
-    query = (select(ORDERS).where(_overdue_at(now))
-             .order_by(ORDERS.c.deadline, ORDERS.c.order_id).limit(limit))
+    query = select(ORDERS).where(_overdue_at(now)).order_by(ORDERS.c.deadline, ORDERS.c.order_id).limit(limit)
     return [_state(OrderState, row) for row in connection.execute(query)]  # type: ignore[misc]
 
 
@@ -334,15 +366,18 @@ class UsedKeys:
     locations: set[str]
 
 
-def used_keys(connection: Connection, *, photos: Sequence[str], tags: Sequence[str],
-              locations: Sequence[str]) -> UsedKeys:
+def used_keys(
+    connection: Connection, *, photos: Sequence[str], tags: Sequence[str], locations: Sequence[str]
+) -> UsedKeys:
     found = UsedKeys(set(), set(), set())
-    for column, values, into in ((CONFIRMATIONS.c.photo_sha256, photos, found.photos),
-                                 (CONFIRMATIONS.c.tag, tags, found.tags),
-                                 (CONFIRMATIONS.c.location_key, locations, found.locations)):
+    for column, values, into in (
+        (CONFIRMATIONS.c.photo_sha256, photos, found.photos),
+        (CONFIRMATIONS.c.tag, tags, found.tags),
+        (CONFIRMATIONS.c.location_key, locations, found.locations),
+    ):
         wanted = sorted(set(values))
         for start in range(0, len(wanted), 500):
-            into.update(v for (v,) in connection.execute(select(column).where(column.in_(wanted[start:start + 500]))))
+            into.update(v for (v,) in connection.execute(select(column).where(column.in_(wanted[start : start + 500]))))
     return found
 
 
@@ -374,41 +409,74 @@ class ConfirmationChainRecord:
         try:
             if self.kind == "planting":
                 report = PlantingReport(
-                    tree_id=self.tree_id, partner_id=self.partner_id, species_id=self.species_id,
-                    planted_at=self.occurred_at, latitude=float(self.latitude),  # type: ignore[arg-type]
-                    longitude=float(self.longitude), photo_sha256=self.photo_sha256, tag=self.tag,  # type: ignore[arg-type]
+                    tree_id=self.tree_id,
+                    partner_id=self.partner_id,
+                    species_id=self.species_id,
+                    planted_at=self.occurred_at,
+                    latitude=float(self.latitude),  # type: ignore[arg-type]
+                    longitude=float(self.longitude),
+                    photo_sha256=self.photo_sha256,
+                    tag=self.tag,  # type: ignore[arg-type]
                 )
                 return confirmation_hash(report, plot_id=self.plot_id, planting_no=int(self.planting_no))  # type: ignore[arg-type]
             if self.kind == "survival":
-                return survival_hash(SurvivalReport(tree_id=self.tree_id, partner_id=self.partner_id,
-                                                    checked_at=self.occurred_at, alive=bool(self.alive),
-                                                    photo_sha256=self.photo_sha256))
+                return survival_hash(
+                    SurvivalReport(
+                        tree_id=self.tree_id,
+                        partner_id=self.partner_id,
+                        checked_at=self.occurred_at,
+                        alive=bool(self.alive),
+                        photo_sha256=self.photo_sha256,
+                    )
+                )
         except (TypeError, ValueError, GreenEnergyError):  # a tampered row: its hash cannot match
             pass
         return f"unreadable {self.kind} record"
 
     def canonical_bytes(self) -> bytes:
-        return chain_bytes(id=self.id, shard=self.shard, seq=self.seq, kind=self.kind,
-                           recorded_at=self.recorded_at, prev_hash=self.prev_hash, record_hash=self.record_hash())
+        return chain_bytes(
+            id=self.id,
+            shard=self.shard,
+            seq=self.seq,
+            kind=self.kind,
+            recorded_at=self.recorded_at,
+            prev_hash=self.prev_hash,
+            record_hash=self.record_hash(),
+        )
 
     def computed_hash(self) -> str:
         return sha256_hex(self.canonical_bytes())
 
 
-def chain_bytes(*, id: str, shard: int, seq: int, kind: str, recorded_at: datetime, prev_hash: str,  # noqa: A002
-                record_hash: str) -> bytes:
-    return canonical_bytes({"id": id, "shard": shard, "seq": seq, "kind": kind, "recorded_at": recorded_at,
-                            "prev_hash": prev_hash, "record_hash": record_hash})
+def chain_bytes(
+    *, id: str, shard: int, seq: int, kind: str, recorded_at: datetime, prev_hash: str, record_hash: str
+) -> bytes:
+    return canonical_bytes(
+        {
+            "id": id,
+            "shard": shard,
+            "seq": seq,
+            "kind": kind,
+            "recorded_at": recorded_at,
+            "prev_hash": prev_hash,
+            "record_hash": record_hash,
+        }
+    )
 
 
-def insert_confirmations(connection: Connection,
-                         rows: Sequence[tuple[ConfirmationChainRecord, str | None, str | None]]) -> None:
+def insert_confirmations(
+    connection: Connection, rows: Sequence[tuple[ConfirmationChainRecord, str | None, str | None]]
+) -> None:
     """Store ``(record, location_key, order_id)`` rows (one executemany)."""
     names = [f.name for f in fields(ConfirmationChainRecord)]
     if rows:
-        connection.execute(CONFIRMATIONS.insert(), [
-            {**{name: getattr(record, name) for name in names}, "location_key": location_key, "order_id": order_id}
-            for record, location_key, order_id in rows])
+        connection.execute(
+            CONFIRMATIONS.insert(),
+            [
+                {**{name: getattr(record, name) for name in names}, "location_key": location_key, "order_id": order_id}
+                for record, location_key, order_id in rows
+            ],
+        )
 
 
 def confirmation_chain_records(connection: Connection, shard: int) -> Iterator[ConfirmationChainRecord]:
@@ -422,8 +490,10 @@ def confirmation_chain_records(connection: Connection, shard: int) -> Iterator[C
 def confirmations_of_tree(connection: Connection, tree_id: str) -> list[ConfirmationChainRecord]:
     names = [f.name for f in fields(ConfirmationChainRecord)]
     query = select(*(CONFIRMATIONS.c[name] for name in names)).where(CONFIRMATIONS.c.tree_id == tree_id)
-    return [ConfirmationChainRecord(**{name: getattr(row, name) for name in names})
-            for row in connection.execute(query.order_by(CONFIRMATIONS.c.recorded_at, CONFIRMATIONS.c.seq))]
+    return [
+        ConfirmationChainRecord(**{name: getattr(row, name) for name in names})
+        for row in connection.execute(query.order_by(CONFIRMATIONS.c.recorded_at, CONFIRMATIONS.c.seq))
+    ]
 
 
 # --- certificates ---------------------------------------------------------------------
@@ -436,7 +506,7 @@ def insert_certificates(connection: Connection, rows: Sequence[Mapping[str, obje
         connection.execute(CERTIFICATES.insert(), [dict(row) for row in rows])
 
 
-def certificate_row(connection: Connection, certificate_no: str):  # noqa: ANN201 - a Row or None
+def certificate_row(connection: Connection, certificate_no: str):
     return connection.execute(select(CERTIFICATES).where(CERTIFICATES.c.certificate_no == certificate_no)).first()
 
 
@@ -445,6 +515,9 @@ def certificate_facts(row: object) -> CertificateFacts:
 
 
 def certificates_of_holder(connection: Connection, holder_id: str) -> list:  # rows, oldest first
-    query = (select(CERTIFICATES).where(CERTIFICATES.c.holder_id == holder_id)
-             .order_by(CERTIFICATES.c.issued_at, CERTIFICATES.c.certificate_no))
+    query = (
+        select(CERTIFICATES)
+        .where(CERTIFICATES.c.holder_id == holder_id)
+        .order_by(CERTIFICATES.c.issued_at, CERTIFICATES.c.certificate_no)
+    )
     return list(connection.execute(query))

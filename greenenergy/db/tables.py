@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, SmallInteger, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Index, SmallInteger, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from greenenergy.db.types import UTCDateTime
@@ -42,9 +42,7 @@ class LedgerTransaction(SQLModel, table=True):
 
 class LedgerPosting(SQLModel, table=True):
     __tablename__ = "ledger_postings"
-    __table_args__ = (
-        Index("ix_ledger_postings_account_created", "account", "created_at"),
-    )
+    __table_args__ = (Index("ix_ledger_postings_account_created", "account", "created_at"),)
 
     transaction_id: str = Field(primary_key=True, max_length=32, foreign_key="ledger_transactions.id")
     idx: int = Field(primary_key=True, sa_type=SmallInteger)
@@ -96,4 +94,3 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-

@@ -38,8 +38,10 @@ class BallRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_balls_user_expires", "user_id", "expires_at"),
         Index("ix_balls_expires", "expires_at"),
-        CheckConstraint("collected_g >= 0 AND stolen_g >= 0 AND expired_g >= 0 "
-                        "AND collected_g + stolen_g + expired_g <= energy_g", name="grams_whole"),
+        CheckConstraint(
+            "collected_g >= 0 AND stolen_g >= 0 AND expired_g >= 0 AND collected_g + stolen_g + expired_g <= energy_g",
+            name="grams_whole",
+        ),
     )
 
     ball_id: str = Field(primary_key=True, max_length=40)

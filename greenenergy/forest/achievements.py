@@ -25,10 +25,12 @@ row, awards each achievement once.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Collection, Iterable, Mapping
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -157,7 +159,7 @@ def streak_days(collect_dates: Iterable[date], *, today: date | None = None) -> 
     if not days:
         return 0, 0
     best = run = 1
-    for before, after in zip(days, days[1:]):
+    for before, after in itertools.pairwise(days):
         run = run + 1 if after - before == timedelta(days=1) else 1
         best = max(best, run)
     current = run  # the run ending on days[-1]
@@ -230,7 +232,7 @@ def parse_achievements(
             continue
         if event_types is not None and achievement.event_type is not None and achievement.event_type not in event_types:
             problems.append(
-                f"{source}:{_line_of(root, item_loc + ('metric',))}: {achievement.id}: metric "
+                f"{source}:{_line_of(root, (*item_loc, 'metric'))}: {achievement.id}: metric "
                 f"{achievement.metric!r} names unknown event type {achievement.event_type!r}; "
                 f"use a type declared in rules/"
             )

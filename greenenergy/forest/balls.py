@@ -32,9 +32,10 @@ both (the ball row and one ledger transaction) in one commit.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Iterable, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from greenenergy.clock import UTC, ensure_utc
@@ -79,21 +80,34 @@ class Ball:
             if value is not None and value.tzinfo is not UTC:  # the common case is already UTC
                 object.__setattr__(self, name, ensure_utc(value, what=name))
         energy_g, collected_g, stolen_g, expired_g = self.energy_g, self.collected_g, self.stolen_g, self.expired_g
-        if not (type(energy_g) is int and type(collected_g) is int and type(stolen_g) is int
-                and type(expired_g) is int):  # exact ints, the common case; else say which is wrong
+        if not (
+            type(energy_g) is int and type(collected_g) is int and type(stolen_g) is int and type(expired_g) is int
+        ):  # exact ints, the common case; else say which is wrong
             for name in ("energy_g", "collected_g", "stolen_g", "expired_g"):
                 require_grams(getattr(self, name), what=name)
-        if (energy_g >= 1 and collected_g >= 0 and stolen_g >= 0 and expired_g >= 0
-                and collected_g + stolen_g + expired_g <= energy_g and stolen_g <= energy_g // 2
-                and not (collected_g and expired_g) and (self.collected_at is None) == (collected_g == 0)
-                and self.ripens_at <= self.visible_at < self.expires_at and self.source in ("event", "water")):
+        if (
+            energy_g >= 1
+            and collected_g >= 0
+            and stolen_g >= 0
+            and expired_g >= 0
+            and collected_g + stolen_g + expired_g <= energy_g
+            and stolen_g <= energy_g // 2
+            and not (collected_g and expired_g)
+            and (self.collected_at is None) == (collected_g == 0)
+            and self.ripens_at <= self.visible_at < self.expires_at
+            and self.source in ("event", "water")
+        ):
             return  # every invariant holds: the common case, checked in one expression
         self._refuse()
 
     def _refuse(self) -> None:
         """Raise naming every broken invariant (the slow path of ``__post_init__``)."""
-        parts = {"energy_g": self.energy_g, "collected_g": self.collected_g, "stolen_g": self.stolen_g,
-                 "expired_g": self.expired_g}
+        parts = {
+            "energy_g": self.energy_g,
+            "collected_g": self.collected_g,
+            "stolen_g": self.stolen_g,
+            "expired_g": self.expired_g,
+        }
         problems = [f"{name} is negative ({value})" for name, value in parts.items() if value < 0]
         if self.energy_g < 1:
             problems.append(f"energy_g must be at least 1, got {self.energy_g}")
@@ -154,7 +168,7 @@ class RipeningMemo:
     (historical local mean times such as Monrovia's -00:44:30 before 1972).
     """
 
-    __slots__ = ("tz", "_by_bucket")
+    __slots__ = ("_by_bucket", "tz")
     BUCKET_S = 900
 
     def __init__(self, tz: ZoneInfo) -> None:
@@ -187,9 +201,7 @@ def expires_at(visible: datetime) -> datetime:
     return ensure_utc(visible) + BALL_LIFETIME
 
 
-def event_ball_id(
-    *, user_id: str, event_type: str, ripening: datetime, ingested_at: datetime, event_ref: str
-) -> str:
+def event_ball_id(*, user_id: str, event_type: str, ripening: datetime, ingested_at: datetime, event_ref: str) -> str:
     """A deterministic ball id, so a retried ingestion finds the same ball.
 
     An event ingested before its ripening joins the one shared ball of
@@ -272,13 +284,9 @@ def require_ripe(ball: Ball, now: datetime) -> None:
     if status == "collected":
         raise AlreadyCollected(f"ball {ball.ball_id} was already collected", ball_id=ball.ball_id)
     if status == "expired":
-        raise BallExpired(
-            f"ball {ball.ball_id} expired at {ball.expires_at.isoformat()}", ball_id=ball.ball_id
-        )
+        raise BallExpired(f"ball {ball.ball_id} expired at {ball.expires_at.isoformat()}", ball_id=ball.ball_id)
     if status == "waiting":
-        raise NotRipe(
-            f"ball {ball.ball_id} ripens at {ball.visible_at.isoformat()}", ball_id=ball.ball_id
-        )
+        raise NotRipe(f"ball {ball.ball_id} ripens at {ball.visible_at.isoformat()}", ball_id=ball.ball_id)
 
 
 def collect(ball: Ball, now: datetime) -> Collection:
@@ -310,9 +318,7 @@ def expire(ball: Ball, now: datetime) -> Expiry:
     if ball.collected_g > 0 or ball.expired_g > 0 or now < ball.expires_at:
         return Expiry(ball_id=ball.ball_id, user_id=ball.user_id, expired_g=0, ball=ball)
     lost_g = ball.remaining_g
-    return Expiry(
-        ball_id=ball.ball_id, user_id=ball.user_id, expired_g=lost_g, ball=replace(ball, expired_g=lost_g)
-    )
+    return Expiry(ball_id=ball.ball_id, user_id=ball.user_id, expired_g=lost_g, ball=replace(ball, expired_g=lost_g))
 
 
 def expire_due(balls: Iterable[Ball], now: datetime) -> list[Expiry]:

@@ -15,9 +15,10 @@ second cover while one is active does not extend the first: effects overlap, the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Iterable, Literal, get_args
+from typing import Literal, get_args
 
 from greenenergy.clock import ensure_utc
 from greenenergy.forest.errors import ItemExpired, ItemUsed, UnknownItem
@@ -101,9 +102,7 @@ def use_item(item: Item, now: datetime) -> ActiveEffect:
     if status == "used":
         raise ItemUsed(f"item {item.item_id} was already used", item_id=item.item_id)
     if status == "expired":
-        raise ItemExpired(
-            f"item {item.item_id} lapsed unused at {item.expires_at.isoformat()}", item_id=item.item_id
-        )
+        raise ItemExpired(f"item {item.item_id} lapsed unused at {item.expires_at.isoformat()}", item_id=item.item_id)
     starts = ensure_utc(now)
     return ActiveEffect(
         kind=item.kind,
@@ -126,6 +125,4 @@ def active_effects(effects: Iterable[ActiveEffect], now: datetime) -> list[Activ
 
 def has_active(effects: Iterable[ActiveEffect], kind: str, now: datetime, *, user_id: str | None = None) -> bool:
     """Whether an effect of ``kind`` (of ``user_id``, when given) is in force at ``now``."""
-    return any(
-        e.kind == kind and (user_id is None or e.user_id == user_id) and e.active_at(now) for e in effects
-    )
+    return any(e.kind == kind and (user_id is None or e.user_id == user_id) and e.active_at(now) for e in effects)

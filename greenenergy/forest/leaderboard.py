@@ -21,9 +21,10 @@ the configured zone, inclusive, to the next Monday 00:00, exclusive); ``lifetime
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from greenenergy.clock import ensure_utc

@@ -19,9 +19,9 @@ with 0) and ``lower`` the number of them with a strictly lower total than this u
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from greenenergy.forest.achievements import streak_days
@@ -123,7 +123,7 @@ def build_statement(
         return local_date(moment, tz).year == year
 
     by_type: dict[str, int] = {}
-    by_month = {month: 0 for month in range(1, 13)}
+    by_month = dict.fromkeys(range(1, 13), 0)
     event_count = 0
     for event in events:
         if in_year(event.occurred_at):

@@ -30,9 +30,10 @@ ball's ``stolen_g``.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Iterable, Literal
+from typing import Literal
 
 from greenenergy.clock import ensure_utc
 from greenenergy.forest.balls import Ball, require_ripe
@@ -77,7 +78,7 @@ class StealResult:
 
 def steal_pct(ball_id: str, thief_id: str, attempt: int = 1) -> int:
     """The percentage (5..15) of the ball this thief's ``attempt`` takes."""
-    digest = hashlib.sha256(f"{ball_id}|{thief_id}|{attempt}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{ball_id}|{thief_id}|{attempt}".encode()).digest()
     span = STEAL_PCT_MAX - STEAL_PCT_MIN + 1
     return STEAL_PCT_MIN + int.from_bytes(digest[:8], "big") % span
 
@@ -136,9 +137,7 @@ def steal(
             ball_id=ball.ball_id,
         )
     if mine == 0 and len(thieves(real)) >= MAX_THIEVES_PER_BALL:
-        raise TooManyThieves(
-            f"ball {ball.ball_id} already has {MAX_THIEVES_PER_BALL} thieves", ball_id=ball.ball_id
-        )
+        raise TooManyThieves(f"ball {ball.ball_id} already has {MAX_THIEVES_PER_BALL} thieves", ball_id=ball.ball_id)
     allowance_g = theft_allowance_g(ball)
     if allowance_g <= 0:
         raise NothingLeft(

@@ -14,9 +14,9 @@ with one ledger transaction (giver available -> friend pending).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from greenenergy.clock import ensure_utc
@@ -45,9 +45,7 @@ class WaterPlan:
     ball: Ball
 
 
-def waterings_today(
-    earlier: Iterable[Watering], *, giver_id: str, friend_id: str, now: datetime, tz: ZoneInfo
-) -> int:
+def waterings_today(earlier: Iterable[Watering], *, giver_id: str, friend_id: str, now: datetime, tz: ZoneInfo) -> int:
     """How many times ``giver_id`` watered ``friend_id`` on the local day of ``now``."""
     today = local_date(now, tz)
     return sum(

@@ -21,8 +21,8 @@ from greenenergy.ledger.balances import apply_draft, balances_from_postings, tot
 from greenenergy.ledger.chain import GENESIS_HASH, ChainFinding, ChainRecord, format_instant, verify_shard
 from greenenergy.ledger.transactions import (
     Mint,
-    Posting,
     PostedTransaction,
+    Posting,
     TransactionDraft,
     mint_draft,
     reversal_of,
@@ -30,8 +30,28 @@ from greenenergy.ledger.transactions import (
 )
 
 __all__ = [
-    "SINK_EXPIRED", "SINK_TREES", "AccountName", "account_shard", "is_guarded", "mint_account",
-    "parse_account", "pool_account", "user_account", "apply_draft", "balances_from_postings",
-    "totals_by_account", "GENESIS_HASH", "ChainFinding", "ChainRecord", "format_instant",
-    "verify_shard", "Mint", "mint_draft", "Posting", "PostedTransaction", "TransactionDraft", "reversal_of", "transfer",
+    "GENESIS_HASH",
+    "SINK_EXPIRED",
+    "SINK_TREES",
+    "AccountName",
+    "ChainFinding",
+    "ChainRecord",
+    "Mint",
+    "PostedTransaction",
+    "Posting",
+    "TransactionDraft",
+    "account_shard",
+    "apply_draft",
+    "balances_from_postings",
+    "format_instant",
+    "is_guarded",
+    "mint_account",
+    "mint_draft",
+    "parse_account",
+    "pool_account",
+    "reversal_of",
+    "totals_by_account",
+    "transfer",
+    "user_account",
+    "verify_shard",
 ]

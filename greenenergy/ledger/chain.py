@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Protocol
 
 from greenenergy.clock import ensure_utc
@@ -63,7 +63,7 @@ def refs_json(refs: Mapping[str, str]) -> str:
 
 def transaction_canonical_bytes(
     *,
-    id: str,  # noqa: A002 - the documented field name
+    id: str,
     shard: int,
     seq: int,
     kind: str,
@@ -82,17 +82,40 @@ def transaction_canonical_bytes(
     is ``refs_json(refs)``, passed in so a batch sharing one instant formats it once.
     ``postings`` are ``(account, storage shard, energy_g)`` in stored order.
     """
-    posting_text = ",".join([
-        '{"account":' + encode_basestring(account) + ',"energy_g":' + str(int(grams))
-        + ',"shard":' + str(int(posting_shard)) + "}"
-        for account, posting_shard, grams in postings
-    ])
+    posting_text = ",".join(
+        [
+            '{"account":'
+            + encode_basestring(account)
+            + ',"energy_g":'
+            + str(int(grams))
+            + ',"shard":'
+            + str(int(posting_shard))
+            + "}"
+            for account, posting_shard, grams in postings
+        ]
+    )
     return (
-        '{"created_at":"' + created_text + '","id":' + encode_basestring(id)
-        + ',"idempotency_key":' + _optional(idempotency_key) + ',"kind":' + encode_basestring(kind)
-        + ',"postings":[' + posting_text + '],"prev_hash":' + encode_basestring(prev_hash)
-        + ',"refs":' + refs_text + ',"reverses":' + _optional(reverses)
-        + ',"seq":' + str(int(seq)) + ',"shard":' + str(int(shard)) + "}"
+        '{"created_at":"'
+        + created_text
+        + '","id":'
+        + encode_basestring(id)
+        + ',"idempotency_key":'
+        + _optional(idempotency_key)
+        + ',"kind":'
+        + encode_basestring(kind)
+        + ',"postings":['
+        + posting_text
+        + '],"prev_hash":'
+        + encode_basestring(prev_hash)
+        + ',"refs":'
+        + refs_text
+        + ',"reverses":'
+        + _optional(reverses)
+        + ',"seq":'
+        + str(int(seq))
+        + ',"shard":'
+        + str(int(shard))
+        + "}"
     ).encode("utf-8")
 
 
@@ -114,9 +137,16 @@ class ChainRecord:
 
     def canonical_bytes(self) -> bytes:
         return transaction_canonical_bytes(
-            id=self.id, shard=self.shard, seq=self.seq, kind=self.kind, created_text=format_instant(self.created_at),
-            idempotency_key=self.idempotency_key, reverses=self.reverses, refs_text=refs_json(self.refs),
-            postings=self.postings, prev_hash=self.prev_hash,
+            id=self.id,
+            shard=self.shard,
+            seq=self.seq,
+            kind=self.kind,
+            created_text=format_instant(self.created_at),
+            idempotency_key=self.idempotency_key,
+            reverses=self.reverses,
+            refs_text=refs_json(self.refs),
+            postings=self.postings,
+            prev_hash=self.prev_hash,
         )
 
     def computed_hash(self) -> str:
@@ -168,24 +198,43 @@ def verify_shard(
     beyond_head: Chained | None = None
     for record in records:
         if record.shard != shard:
-            yield ChainFinding("wrong_shard", shard, record.seq, record.id,
-                               f"{noun} {record.id} stored in shard {shard} claims shard {record.shard}")
+            yield ChainFinding(
+                "wrong_shard",
+                shard,
+                record.seq,
+                record.id,
+                f"{noun} {record.id} stored in shard {shard} claims shard {record.shard}",
+            )
             return
         if record.seq != expected_seq:
             what = "missing" if record.seq > expected_seq else "repeated"
-            yield ChainFinding("sequence_gap", shard, record.seq, record.id,
-                               f"shard {shard}: expected seq {expected_seq} but found {record.seq} "
-                               f"({noun} {record.id}); a record is {what} before it")
+            yield ChainFinding(
+                "sequence_gap",
+                shard,
+                record.seq,
+                record.id,
+                f"shard {shard}: expected seq {expected_seq} but found {record.seq} "
+                f"({noun} {record.id}); a record is {what} before it",
+            )
             return
         if record.prev_hash != prev_hash:
-            yield ChainFinding("broken_link", shard, record.seq, record.id,
-                               f"{noun} {record.id} (shard {shard}, seq {record.seq}) does not link to "
-                               f"the previous {noun}'s hash")
+            yield ChainFinding(
+                "broken_link",
+                shard,
+                record.seq,
+                record.id,
+                f"{noun} {record.id} (shard {shard}, seq {record.seq}) does not link to the previous {noun}'s hash",
+            )
             return
         if record.computed_hash() != record.hash:
-            yield ChainFinding("hash_mismatch", shard, record.seq, record.id,
-                               f"{noun} {record.id} (shard {shard}, seq {record.seq}) was altered: "
-                               f"its content no longer matches its hash")
+            yield ChainFinding(
+                "hash_mismatch",
+                shard,
+                record.seq,
+                record.id,
+                f"{noun} {record.id} (shard {shard}, seq {record.seq}) was altered: "
+                f"its content no longer matches its hash",
+            )
             return
         if record.seq == head_seq + 1:
             beyond_head = record
@@ -193,10 +242,20 @@ def verify_shard(
         expected_seq += 1
     last_seq = expected_seq - 1
     if beyond_head is not None:
-        yield ChainFinding("beyond_head", shard, beyond_head.seq, beyond_head.id,
-                           f"{noun} {beyond_head.id} (shard {shard}, seq {beyond_head.seq}) is not covered "
-                           f"by the shard head (seq {head_seq}): it was inserted after the fact")
+        yield ChainFinding(
+            "beyond_head",
+            shard,
+            beyond_head.seq,
+            beyond_head.id,
+            f"{noun} {beyond_head.id} (shard {shard}, seq {beyond_head.seq}) is not covered "
+            f"by the shard head (seq {head_seq}): it was inserted after the fact",
+        )
     elif (head_seq, head_hash) != (last_seq, prev_hash):
-        yield ChainFinding("head_mismatch", shard, head_seq, None,
-                           f"{noun}s, shard {shard}: head says seq {head_seq} but the chain ends at seq {last_seq}; "
-                           f"records after seq {last_seq} were removed or the head was altered")
+        yield ChainFinding(
+            "head_mismatch",
+            shard,
+            head_seq,
+            None,
+            f"{noun}s, shard {shard}: head says seq {head_seq} but the chain ends at seq {last_seq}; "
+            f"records after seq {last_seq} were removed or the head was altered",
+        )

@@ -45,8 +45,7 @@ class TransactionDraft:
     def __post_init__(self) -> None:
         validate_draft(self)
         # The storage shard of each posting, computed once (account names are parsed here).
-        object.__setattr__(self, "posting_shards",
-                           tuple(account_shard(p.account, self.shard) for p in self.postings))
+        object.__setattr__(self, "posting_shards", tuple(account_shard(p.account, self.shard) for p in self.postings))
 
     def deltas(self) -> dict[tuple[str, int], int]:
         """Net grams per (account, storage shard)."""
@@ -170,7 +169,10 @@ def validate_mint(mint: Mint) -> None:
 def mint_draft(mint: Mint) -> TransactionDraft:
     """The general form of ``mint``: what ``post_transactions`` would store for it."""
     return transfer(
-        "mint", debit=mint_account(mint.rule_id), credit=user_account(mint.user_id, "pending"),
-        energy_g=mint.energy_g, shard=mint.shard,
+        "mint",
+        debit=mint_account(mint.rule_id),
+        credit=user_account(mint.user_id, "pending"),
+        energy_g=mint.energy_g,
+        shard=mint.shard,
         refs={"ball": mint.ball_id, "event": mint.event_ref, "rule": mint.rule_ref},
     )

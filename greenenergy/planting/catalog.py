@@ -234,10 +234,15 @@ def _plot_problems(
         if known is None:
             # An invalid species entry is reported where it is written, not again here.
             if mentioned is not None and entry.species_id not in mentioned:
-                problems.append(source.problem(here, f"unknown species {entry.species_id!r}: add it to trees/ or fix the id"))
+                problems.append(
+                    source.problem(here, f"unknown species {entry.species_id!r}: add it to trees/ or fix the id")
+                )
         elif wanted_kind is not None and known.kind != wanted_kind:
             problems.append(
-                source.problem(here, f"species {entry.species_id!r} is a {known.kind} entry; a {kind} plot offers only {wanted_kind} entries")
+                source.problem(
+                    here,
+                    f"species {entry.species_id!r} is a {known.kind} entry; a {kind} plot offers only {wanted_kind} entries",
+                )
             )
     shape, _ = _validate(PolygonGeometry, source, (), raw.get("geometry"))
     if shape is None:

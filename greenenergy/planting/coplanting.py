@@ -63,15 +63,25 @@ def new_pool(
 ) -> CoPlantingPool:
     """An open pool for one tree of ``species`` with ``founder`` as its first member."""
     if species.kind != "tree":
-        raise InvalidInput(f"co-planting is for trees; {species.species_id} is a {species.kind} entry", code="not_a_tree")
+        raise InvalidInput(
+            f"co-planting is for trees; {species.species_id} is a {species.kind} entry", code="not_a_tree"
+        )
     price_g = int(species.energy_g)
     cap = -(-price_g // 3) if daily_cap_g is None else require_grams(daily_cap_g, what="daily_cap_g")
     if cap < 1:
         raise InvalidEnergy(f"daily_cap_g must be at least 1 g, got {cap}")
     if max_members < 2:
-        raise InvalidInput(f"a co-planting group needs room for at least 2 members, got {max_members}", code="invalid_group")
-    return CoPlantingPool(pool_id=pool_id, species_id=species.species_id, price_g=price_g, daily_cap_g=cap,
-                          max_members=max_members, members=[founder])
+        raise InvalidInput(
+            f"a co-planting group needs room for at least 2 members, got {max_members}", code="invalid_group"
+        )
+    return CoPlantingPool(
+        pool_id=pool_id,
+        species_id=species.species_id,
+        price_g=price_g,
+        daily_cap_g=cap,
+        max_members=max_members,
+        members=[founder],
+    )
 
 
 def _require_open(pool: CoPlantingPool) -> None:

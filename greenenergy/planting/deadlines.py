@@ -71,8 +71,9 @@ def is_overdue(deadline_at: datetime, now: datetime) -> bool:
     return ensure_utc(now, what="now") > ensure_utc(deadline_at, what="deadline_at")
 
 
-def order_status(*, planted: bool, deadline_at: datetime, now: datetime,
-                 marked_overdue_at: datetime | None = None) -> OrderStatus:
+def order_status(
+    *, planted: bool, deadline_at: datetime, now: datetime, marked_overdue_at: datetime | None = None
+) -> OrderStatus:
     """The status a reader sees for one planting order at ``now`` (see the module docstring).
 
     ``marked_overdue_at`` is when the overdue job marked the order (None: not marked).

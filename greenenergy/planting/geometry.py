@@ -56,9 +56,7 @@ def polygon_of(rings: Sequence[Ring]) -> Polygon:
 
 def _project(ring: Ring, lon0: float, lat0: float) -> list[tuple[float, float]]:
     scale_x = EARTH_RADIUS_M * math.cos(math.radians(lat0))
-    return [
-        (scale_x * math.radians(lon - lon0), EARTH_RADIUS_M * math.radians(lat - lat0)) for lon, lat in ring
-    ]
+    return [(scale_x * math.radians(lon - lon0), EARTH_RADIUS_M * math.radians(lat - lat0)) for lon, lat in ring]
 
 
 def area_m2(rings: Sequence[Ring]) -> float:

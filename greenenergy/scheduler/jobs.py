@@ -38,16 +38,17 @@ def ripen(runtime: Runtime, now: datetime) -> dict[str, int]:
     """Report balls that became visible in the last hour (ripening itself is derived)."""
     with read_tx(runtime.engine) as connection:
         count = connection.execute(
-            select(func.count()).select_from(BALLS).where(BALLS.c.visible_at > now - timedelta(hours=1),
-                                                          BALLS.c.visible_at <= now)
+            select(func.count())
+            .select_from(BALLS)
+            .where(BALLS.c.visible_at > now - timedelta(hours=1), BALLS.c.visible_at <= now)
         ).scalar_one()
     return {"balls_ripened_last_hour": int(count)}
 
 
 JOBS: tuple[Job, ...] = (
     Job("ripen", ripen, timedelta(hours=1)),
-    Job("expire_balls", lambda rt, now: forest_jobs.expire_balls(rt, now), timedelta(minutes=5)),
-    Job("mark_overdue_orders", lambda rt, now: planting_jobs.mark_overdue(rt, now), timedelta(hours=1)),
+    Job("expire_balls", forest_jobs.expire_balls, timedelta(minutes=5)),
+    Job("mark_overdue_orders", planting_jobs.mark_overdue, timedelta(hours=1)),
 )
 
 

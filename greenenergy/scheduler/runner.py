@@ -23,8 +23,16 @@ ADVISORY_LOCK_KEY = 0x67726565  # "gree"
 
 def _add_jobs(scheduler: BackgroundScheduler | BlockingScheduler, runtime: Runtime) -> None:
     for job in JOBS:
-        scheduler.add_job(run_one, "interval", args=(runtime, job), seconds=job.every.total_seconds(),
-                          id=job.name, coalesce=True, max_instances=1, next_run_time=None)
+        scheduler.add_job(
+            run_one,
+            "interval",
+            args=(runtime, job),
+            seconds=job.every.total_seconds(),
+            id=job.name,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=None,
+        )
         scheduler.add_job(run_one, "date", args=(runtime, job), id=f"{job.name}-at-start")
 
 

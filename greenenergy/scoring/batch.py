@@ -74,8 +74,9 @@ def _score_family(frame: Frame, family: RuleFamily, start: int, stop: int, state
     frame.accept(family, values.at, version_of, formula_g, window, grams, award, note)
 
 
-def _running_totals(frame: Frame, family: RuleFamily, values: FamilyValues, order: UserOrder,
-                    state: ScoringState | None) -> np.ndarray:
+def _running_totals(
+    frame: Frame, family: RuleFamily, values: FamilyValues, order: UserOrder, state: ScoringState | None
+) -> np.ndarray:
     """formula(total) - formula(day's highest earlier total), when the total is higher."""
     rows, version_of = values.rows, values.version_of
     totals = values.columns[family.running_field]

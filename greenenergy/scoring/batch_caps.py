@@ -16,6 +16,7 @@ new absolute usage written back (dirty), as the online path would leave it.
 
 from __future__ import annotations
 
+import itertools
 from typing import NamedTuple
 
 import numpy as np
@@ -54,9 +55,9 @@ def _chain(family: RuleFamily, caps: tuple) -> Chain | None:
     """``caps`` finest first if each one's groups lie inside the next one's, else None."""
     slots = family.slots
     ordered = sorted(caps, key=lambda c: (_PERIOD_RANK[slots[c[0]][0]], slots[c[0]][1] is None))
-    for (fine, *_), (coarse, *_) in zip(ordered, ordered[1:]):
+    for (fine, *_), (coarse, *_) in itertools.pairwise(ordered):
         (fine_per, fine_key), (coarse_per, coarse_key) = slots[fine], slots[coarse]
-        period_nests = fine_per == coarse_per or fine_per == "day"
+        period_nests = fine_per in (coarse_per, "day")
         if not period_nests or (coarse_key is not None and coarse_key != fine_key):
             return None
     return list(ordered)
@@ -70,8 +71,13 @@ def grouping(frame: Frame, users: np.ndarray, periods: np.ndarray, keys: np.ndar
 
 
 def vector_caps(
-    frame: Frame, family: RuleFamily, rows: np.ndarray, grams: np.ndarray, chains: tuple[Chain, Chain],
-    order: UserOrder, state: ScoringState | None,
+    frame: Frame,
+    family: RuleFamily,
+    rows: np.ndarray,
+    grams: np.ndarray,
+    chains: tuple[Chain, Chain],
+    order: UserOrder,
+    state: ScoringState | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Award and cap note (1-based, 0: none) of each of ``rows`` (time order) earning
     ``grams`` after the multiplier."""
@@ -79,14 +85,19 @@ def vector_caps(
     positions = order.positions
     rows_u = rows[positions]
     period_starts = _period_starts(order.days, family)
-    slot_periods = [(period_starts[per], None if key is None else frame.key_codes(key, rows)[positions])
-                    for per, key in family.slots]
+    slot_periods = [
+        (period_starts[per], None if key is None else frame.key_codes(key, rows)[positions])
+        for per, key in family.slots
+    ]
     groups = [grouping(frame, order.users, starts, keys) for starts, keys in slot_periods]
     grams_u = grams[positions]
     alive = grams_u > 0  # only an event that earns grams can count
     note_u = np.zeros(len(rows), dtype=np.int64)
-    before = [_usage_before(frame, family, slot, rows_u, slot_periods, group, state)
-              for slot, group in enumerate(groups)] if state is not None else None
+    before = (
+        [_usage_before(frame, family, slot, rows_u, slot_periods, group, state) for slot, group in enumerate(groups)]
+        if state is not None
+        else None
+    )
     for slot, limit, cap_note in count_chain:
         earlier = groups[slot].earlier_sum(alive)  # counts: a cumulative sum of bools is int64
         if before is not None:
@@ -129,8 +140,13 @@ def _usage_before(frame: Frame, family: RuleFamily, slot: int, rows, slot_period
     per, key = family.slots[slot]
     starts, _ = slot_periods[slot]
     keys = [
-        (frame.user_ids[frame.user_codes[rows[i]]], family.id, per, frame.date_of(starts[i]),
-         "" if key is None else frame.key_text(key, rows[i]))
+        (
+            frame.user_ids[frame.user_codes[rows[i]]],
+            family.id,
+            per,
+            frame.date_of(starts[i]),
+            "" if key is None else frame.key_text(key, rows[i]),
+        )
         for i in group.first_rows()
     ]
     used = [state.usage_rows.get(k) or (0, 0) for k in keys]  # rows are (count, energy_g, dirty)

@@ -86,8 +86,11 @@ def family_values(frame: Frame, family: RuleFamily, start: int, stop: int) -> Fa
         if problems is not None:
             reason, field_of, detail = problems
             bad = np.flatnonzero(reason)
-            messages = [f"field '{field_of[i]}': {_REASONS[int(reason[i])].replace('_', ' ')}"
-                        + (f" ({detail[i]})" if i in detail else "") for i in bad]
+            messages = [
+                f"field '{field_of[i]}': {_REASONS[int(reason[i])].replace('_', ' ')}"
+                + (f" ({detail[i]})" if i in detail else "")
+                for i in bad
+            ]
             frame.reject(rows[low + bad], "invalid_data", np.array(messages, dtype=object))
             if keep is None:
                 keep = np.ones(count, dtype=bool)
@@ -113,7 +116,11 @@ def family_values(frame: Frame, family: RuleFamily, start: int, stop: int) -> Fa
         if not keep.any():
             return None
         rows, stamps, version_of, condition, formula_g = (
-            rows[keep], stamps[keep], version_of[keep], condition[keep], formula_g[keep]
+            rows[keep],
+            stamps[keep],
+            version_of[keep],
+            condition[keep],
+            formula_g[keep],
         )
         columns = {name: array[keep] for name, array in columns.items()}
         spans = version_spans(stamps, family)

@@ -9,6 +9,7 @@ Checks between rules (versions, event types) are in ``loader``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -74,20 +75,29 @@ def draft_rule(raw: RawRule, tz: ZoneInfo, problems: list[str]) -> Draft | None:
     when = _expression(spec, "when", problem)
     energy = _expression(spec, "energy_g", problem)
     if when is not None and when.type != "bool":
-        problem(f"when must be a condition (True/False), but '{spec.when}' is a number; "
-                f"e.g. write '{spec.when} > 0'", "when")
+        problem(
+            f"when must be a condition (True/False), but '{spec.when}' is a number; e.g. write '{spec.when} > 0'",
+            "when",
+        )
     if energy is not None and energy.type not in ("int", "float"):
-        problem(f"energy_g must be a number of grams, but '{spec.energy_g}' is a condition; "
-                f"e.g. write '5 if ({spec.energy_g}) else 0'", "energy_g")
+        problem(
+            f"energy_g must be a number of grams, but '{spec.energy_g}' is a condition; "
+            f"e.g. write '5 if ({spec.energy_g}) else 0'",
+            "energy_g",
+        )
     types = spec.types
     declared = ", ".join(sorted(types)) or "none"
     for index, cap in enumerate(spec.caps):
         if cap.key is not None and types.get(cap.key) not in ("str", "int"):
-            problem(f"cap key '{cap.key}' must be a declared str or int field (declared: {declared})",
-                    "caps", index, "key")
+            problem(
+                f"cap key '{cap.key}' must be a declared str or int field (declared: {declared})", "caps", index, "key"
+            )
     if spec.aggregate == "running_total" and list(types.values()) != ["int"]:
-        problem("aggregate: running_total needs exactly one field, an int holding the day's total so far "
-                "(e.g. fields: {steps: int})", "aggregate")
+        problem(
+            "aggregate: running_total needs exactly one field, an int holding the day's total so far "
+            "(e.g. fields: {steps: int})",
+            "aggregate",
+        )
     multipliers = _multipliers(spec, tz, problem)
     if len(problems) > before or energy is None:
         return None
@@ -118,8 +128,12 @@ def _bounds_fit(name: str, field: FieldSpec, problem) -> bool:
     where = f"fields.{name}"
     if field.type not in ("int", "float"):
         key = "min" if field.min is not None else "max"
-        problem(f"{where}: min and max apply to int and float fields only, not to a {field.type} field; "
-                "remove them", "fields", name, key)
+        problem(
+            f"{where}: min and max apply to int and float fields only, not to a {field.type} field; remove them",
+            "fields",
+            name,
+            key,
+        )
         return False
     fine = True
     for key in ("min", "max"):
@@ -127,17 +141,27 @@ def _bounds_fit(name: str, field: FieldSpec, problem) -> bool:
         if bound is None:
             continue
         if abs(bound) > MAX_FIELD_MAGNITUDE:
-            problem(f"{where}.{key}: a bound must lie between -{MAX_FIELD_MAGNITUDE:,} and {MAX_FIELD_MAGNITUDE:,} "
-                    f"(the values a field can hold), got {bound!r}", "fields", name, key)
+            problem(
+                f"{where}.{key}: a bound must lie between -{MAX_FIELD_MAGNITUDE:,} and {MAX_FIELD_MAGNITUDE:,} "
+                f"(the values a field can hold), got {bound!r}",
+                "fields",
+                name,
+                key,
+            )
             fine = False
         elif field.type == "int" and not isinstance(bound, int):
             whole = math.ceil(bound) if key == "min" else math.floor(bound)
-            problem(f"{where}.{key}: an int field's bound must be a whole number: write {key}: {whole} "
-                    f"(got {bound!r})", "fields", name, key)
+            problem(
+                f"{where}.{key}: an int field's bound must be a whole number: write {key}: {whole} (got {bound!r})",
+                "fields",
+                name,
+                key,
+            )
             fine = False
     if fine and field.min is not None and field.max is not None and field.min > field.max:
-        problem(f"{where}: min {field.min!r} is greater than max {field.max!r}; no value could pass",
-                "fields", name, "min")
+        problem(
+            f"{where}: min {field.min!r} is greater than max {field.max!r}; no value could pass", "fields", name, "min"
+        )
         fine = False
     return fine
 
@@ -158,15 +182,17 @@ def _multipliers(spec: RuleSpec, tz: ZoneInfo, problem) -> tuple[Multiplier, ...
     for index, item in enumerate(spec.multipliers):
         start, end = to_utc(item.start, tz), to_utc(item.to, tz)
         if end <= start:
-            problem("a multiplier's 'to' must be later than its 'from' ('to' is exclusive)",
-                    "multipliers", index, "to")
+            problem("a multiplier's 'to' must be later than its 'from' ('to' is exclusive)", "multipliers", index, "to")
             continue
         windows.append(Multiplier(start, end, item.factor, f"{item.start.isoformat()}..{item.to.isoformat()}"))
     windows.sort(key=lambda m: m.start)
-    for earlier, later in zip(windows, windows[1:]):
+    for earlier, later in itertools.pairwise(windows):
         if later.start < earlier.end:
-            problem(f"multiplier windows {earlier.label} and {later.label} overlap; "
-                    "at most one multiplier applies to an event", "multipliers")
+            problem(
+                f"multiplier windows {earlier.label} and {later.label} overlap; "
+                "at most one multiplier applies to an event",
+                "multipliers",
+            )
     return tuple(windows)
 
 
@@ -221,9 +247,9 @@ def _present(value: object, loc: tuple) -> tuple:
     """The longest prefix of ``loc`` that names keys / items present in ``value``."""
     path: list = []
     for part in loc:
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+        if (isinstance(value, dict) and part in value) or (
+            isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value)
+        ):
             value = value[part]
         else:
             break

@@ -11,6 +11,7 @@ problem fails the whole load with ``greenenergy.errors.CatalogError(problems)``.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -98,9 +99,13 @@ def _families(drafts: list[Draft], problems: list[str]) -> list[RuleFamily]:
         group.sort(key=lambda d: (d.effective_from, d.spec.version))
         event_type = group[0].spec.event_type
         if event_type in type_owner:
-            problems.append(group[0].problem(
-                f"event type '{event_type}' is already scored by rule {type_owner[event_type]}; "
-                "one rule id per event type (add a version instead)", "event_type"))
+            problems.append(
+                group[0].problem(
+                    f"event type '{event_type}' is already scored by rule {type_owner[event_type]}; "
+                    "one rule id per event type (add a version instead)",
+                    "event_type",
+                )
+            )
             continue
         type_owner[event_type] = rule_id
         if _consistent(group, problems):
@@ -117,33 +122,49 @@ def _consistent(group: list[Draft], problems: list[str]) -> bool:
     for draft in sorted(group, key=lambda d: (d.raw.file, d.raw.line)):
         number = draft.spec.version
         if number in seen:
-            problems.append(draft.problem(
-                f"version {number} is defined twice (also at {seen[number].source}); give it a new version number",
-                "version"))
+            problems.append(
+                draft.problem(
+                    f"version {number} is defined twice (also at {seen[number].source}); give it a new version number",
+                    "version",
+                )
+            )
         seen.setdefault(number, draft)
     for draft in group[1:]:
         if draft.spec.event_type != first.spec.event_type:
-            problems.append(draft.problem(
-                f"all versions of {rule_id} must share event_type '{first.spec.event_type}'", "event_type"))
+            problems.append(
+                draft.problem(
+                    f"all versions of {rule_id} must share event_type '{first.spec.event_type}'", "event_type"
+                )
+            )
         if draft.spec.aggregate != first.spec.aggregate or (
             draft.spec.aggregate and draft.spec.types != first.spec.types
         ):
-            problems.append(draft.problem(
-                f"all versions of {rule_id} must share aggregate (and a running total's field)", "aggregate"))
-    for earlier, later in zip(group, group[1:]):
+            problems.append(
+                draft.problem(
+                    f"all versions of {rule_id} must share aggregate (and a running total's field)", "aggregate"
+                )
+            )
+    for earlier, later in itertools.pairwise(group):
         if earlier.spec.version == later.spec.version:
             continue  # reported above
         if earlier.effective_to is None or earlier.effective_to > later.effective_from:
-            problems.append(later.problem(
-                f"version {later.spec.version} overlaps version {earlier.spec.version} ({earlier.source}); "
-                f"end version {earlier.spec.version} with effective_to: {later.spec.effective_from} or earlier",
-                "effective_from"))
+            problems.append(
+                later.problem(
+                    f"version {later.spec.version} overlaps version {earlier.spec.version} ({earlier.source}); "
+                    f"end version {earlier.spec.version} with effective_to: {later.spec.effective_from} or earlier",
+                    "effective_from",
+                )
+            )
     for draft in group:
         for _, key in _slots(group):
             if key is not None and draft.spec.types.get(key) not in ("str", "int"):
-                problems.append(draft.problem(
-                    f"another version of {rule_id} caps per '{key}'; caps carry across versions, "
-                    f"so every version must declare field '{key}' (str or int)", "fields"))
+                problems.append(
+                    draft.problem(
+                        f"another version of {rule_id} caps per '{key}'; caps carry across versions, "
+                        f"so every version must declare field '{key}' (str or int)",
+                        "fields",
+                    )
+                )
     return len(problems) == before
 
 
@@ -162,19 +183,32 @@ def _family(rule_id: str, group: list[Draft]) -> RuleFamily:
     versions = []
     for draft in group:
         spec = draft.spec
-        caps = tuple(
-            Cap(c.per, c.key, c.max_count, c.max_energy_g, slots.index((c.per, c.key))) for c in spec.caps
+        caps = tuple(Cap(c.per, c.key, c.max_count, c.max_energy_g, slots.index((c.per, c.key))) for c in spec.caps)
+        versions.append(
+            RuleVersion(
+                id=spec.id,
+                version=spec.version,
+                event_type=spec.event_type,
+                effective_from=draft.effective_from,
+                effective_to=draft.effective_to,
+                fields=spec.types,
+                bounds=draft.bounds,
+                when=draft.when,
+                energy=draft.energy,
+                caps=caps,
+                multipliers=draft.multipliers,
+                aggregate=spec.aggregate,
+                methodology=spec.methodology,
+                source=draft.source,
+            )
         )
-        versions.append(RuleVersion(
-            id=spec.id, version=spec.version, event_type=spec.event_type,
-            effective_from=draft.effective_from, effective_to=draft.effective_to,
-            fields=spec.types, bounds=draft.bounds, when=draft.when, energy=draft.energy, caps=caps,
-            multipliers=draft.multipliers, aggregate=spec.aggregate, methodology=spec.methodology,
-            source=draft.source,
-        ))
     # the batch path vectorises caps only when every version caps alike (same list, same order)
     signatures = {tuple((c.per, c.key, c.max_count, c.max_energy_g) for c in d.spec.caps) for d in group}
     return RuleFamily(
-        rule_id, group[0].spec.event_type, tuple(versions), slots, versions[0].running_field,
+        rule_id,
+        group[0].spec.event_type,
+        tuple(versions),
+        slots,
+        versions[0].running_field,
         uniform_caps=len(signatures) == 1,
     )

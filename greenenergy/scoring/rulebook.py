@@ -265,9 +265,9 @@ def validate_data(
         value = data.get(name, _MISSING)
         # fast paths for the usual Python types; anything else goes through typed_value
         kind_of = type(value)
-        if kind_of is int and kind == "int" and low <= value <= high:
-            values[name] = value
-        elif kind_of is str and kind == "str" and len(value) <= MAX_TEXT_FIELD_CHARS:
+        if (kind_of is int and kind == "int" and low <= value <= high) or (
+            kind_of is str and kind == "str" and len(value) <= MAX_TEXT_FIELD_CHARS
+        ):
             values[name] = value
         elif value is _MISSING:
             raise InvalidEventData(f"{ref}: field '{name}' ({kind}) is missing", field=name, reason="missing")
@@ -328,8 +328,9 @@ def _wrong(ref: str, name: str, expected: str, value: Any) -> InvalidEventData:
 
 def outside_bounds(ref: str, name: str, lowest: Any, highest: Any, value: int | float) -> InvalidEventData:
     """A value within the magnitude limit but outside the field's declared bounds."""
-    return InvalidEventData(f"{ref}: field '{name}' {bounds_text(lowest, highest, value)}",
-                            field=name, reason="out_of_bounds")
+    return InvalidEventData(
+        f"{ref}: field '{name}' {bounds_text(lowest, highest, value)}", field=name, reason="out_of_bounds"
+    )
 
 
 def bounds_text(lowest: Any, highest: Any, value: int | float) -> str:

@@ -93,9 +93,10 @@ class MultiplierSpec(Strict):
 
     start: Moment = Field(alias="from")
     to: Moment
-    factor: Annotated[StrictInt, Field(gt=0, le=MAX_FACTOR)] | Annotated[
-        StrictFloat, Field(gt=0, le=MAX_FACTOR, allow_inf_nan=False)
-    ]
+    factor: (
+        Annotated[StrictInt, Field(gt=0, le=MAX_FACTOR)]
+        | Annotated[StrictFloat, Field(gt=0, le=MAX_FACTOR, allow_inf_nan=False)]
+    )
 
 
 class Methodology(Strict):

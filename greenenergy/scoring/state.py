@@ -54,7 +54,7 @@ class RunningKey(NamedTuple):
 class ScoringState:
     """Cap usage and running totals for the users being scored; owned by the caller."""
 
-    __slots__ = ("usage_rows", "running_rows", "dirty_usage_list", "dirty_running_list")
+    __slots__ = ("dirty_running_list", "dirty_usage_list", "running_rows", "usage_rows")
 
     def __init__(self) -> None:
         self.usage_rows: dict[tuple, tuple[int, int, bool]] = {}  # (count, energy_g, dirty)

@@ -60,8 +60,9 @@ def read_rule_file(name: str, text: str) -> tuple[list[RawRule], list[str]]:
     finally:
         loader.dispose()
     if not isinstance(node, MappingNode) or not isinstance(value, dict) or "rules" not in value:
-        return [], [f"{name}:1: -: not a rule file; it must be a mapping with a `rules:` list "
-                    "(keep rules/ for rule files only)"]
+        return [], [
+            f"{name}:1: -: not a rule file; it must be a mapping with a `rules:` list (keep rules/ for rule files only)"
+        ]
     problems = [
         f"{name}:{key.start_mark.line + 1}: -: unknown top-level key '{key.value}'; only `rules:` is allowed"
         for key, _ in node.value

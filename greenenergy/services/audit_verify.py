@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from greenenergy.db import events_repo, ledger_repo, planting_repo
-from greenenergy.db.engine import read_tx
 from greenenergy.db.chains import read_heads
+from greenenergy.db.engine import read_tx
 from greenenergy.db.tables import LedgerBalance, LedgerPosting, LedgerTransaction
 from greenenergy.ledger import ChainFinding, is_guarded, verify_shard
 from greenenergy.services.runtime import Runtime
@@ -55,7 +55,8 @@ def verify(runtime: Runtime) -> VerifyReport:
             confirmations = list(planting_repo.confirmation_chain_records(connection, shard))
             report.confirmations += len(confirmations)
             report.findings.extend(
-                verify_shard(shard, confirmations, confirmation_heads.get(shard), noun="confirmation"))
+                verify_shard(shard, confirmations, confirmation_heads.get(shard), noun="confirmation")
+            )
         report.findings.extend(_award_mismatches(connection))
         orphans = connection.execute(
             select(postings.c.transaction_id, postings.c.idx)
@@ -64,15 +65,21 @@ def verify(runtime: Runtime) -> VerifyReport:
             .order_by(postings.c.transaction_id, postings.c.idx)
         ).all()
         for row in orphans:
-            report.findings.append(ChainFinding(
-                "orphan_posting", -1, None, row.transaction_id,
-                f"posting {row.idx} of transaction {row.transaction_id} has no transaction record",
-            ))
+            report.findings.append(
+                ChainFinding(
+                    "orphan_posting",
+                    -1,
+                    None,
+                    row.transaction_id,
+                    f"posting {row.idx} of transaction {row.transaction_id} has no transaction record",
+                )
+            )
         sums = {
             (row.account, row.shard): int(row.total)
             for row in connection.execute(
-                select(postings.c.account, postings.c.shard, func.sum(postings.c.energy_g).label("total"))
-                .group_by(postings.c.account, postings.c.shard)
+                select(postings.c.account, postings.c.shard, func.sum(postings.c.energy_g).label("total")).group_by(
+                    postings.c.account, postings.c.shard
+                )
             )
             if is_guarded(row.account)
         }
@@ -80,15 +87,20 @@ def verify(runtime: Runtime) -> VerifyReport:
     for key in sorted(set(sums) | set(cached)):
         if sums.get(key, 0) != cached.get(key, 0):
             account, shard = key
-            report.findings.append(ChainFinding(
-                "balance_mismatch", shard, None, None,
-                f"balance of {account} (shard {shard}) is {cached.get(key, 0)} g but its postings sum to "
-                f"{sums.get(key, 0)} g",
-            ))
+            report.findings.append(
+                ChainFinding(
+                    "balance_mismatch",
+                    shard,
+                    None,
+                    None,
+                    f"balance of {account} (shard {shard}) is {cached.get(key, 0)} g but its postings sum to "
+                    f"{sums.get(key, 0)} g",
+                )
+            )
     return report
 
 
-def _award_mismatches(connection) -> list[ChainFinding]:  # noqa: ANN001
+def _award_mismatches(connection) -> list[ChainFinding]:
     """Accepted events whose award differs from what their mint transaction credited."""
     events = events_repo.EVENTS
     postings = LedgerPosting.__table__
@@ -99,16 +111,27 @@ def _award_mismatches(connection) -> list[ChainFinding]:  # noqa: ANN001
         .subquery()
     )
     query = (
-        select(events.c.source_id, events.c.event_id, events.c.shard, events.c.energy_g, events.c.transaction_id,
-               credited.c.credited)
+        select(
+            events.c.source_id,
+            events.c.event_id,
+            events.c.shard,
+            events.c.energy_g,
+            events.c.transaction_id,
+            credited.c.credited,
+        )
         .outerjoin(credited, credited.c.transaction_id == events.c.transaction_id)
         .where(events.c.energy_g > 0)
         .where((credited.c.credited.is_(None)) | (credited.c.credited != events.c.energy_g))
         .order_by(events.c.source_id, events.c.event_id)
     )
     return [
-        ChainFinding("award_mismatch", row.shard, None, f"{row.source_id}/{row.event_id}",
-                     f"event {row.source_id}/{row.event_id} awards {row.energy_g} g but its mint transaction "
-                     f"{row.transaction_id} credits {row.credited or 0} g")
+        ChainFinding(
+            "award_mismatch",
+            row.shard,
+            None,
+            f"{row.source_id}/{row.event_id}",
+            f"event {row.source_id}/{row.event_id} awards {row.energy_g} g but its mint transaction "
+            f"{row.transaction_id} credits {row.credited or 0} g",
+        )
         for row in connection.execute(query)
     ]

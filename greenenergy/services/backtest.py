@@ -37,10 +37,18 @@ def events_frame(path: Path, rules: RuleBook) -> tuple[pd.DataFrame, list[tuple[
             unreadable.append((row.line, row.problem or "unreadable"))
             continue
         event = row.event
-        records.append({"event_id": event.event_id, "type": event.event_type, "user_id": event.user_id,
-                        "occurred_at": event.occurred_at, **event.data})
-    frame = pd.DataFrame.from_records(records, columns=None if records else ["event_id", "type", "user_id",
-                                                                              "occurred_at"])
+        records.append(
+            {
+                "event_id": event.event_id,
+                "type": event.event_type,
+                "user_id": event.user_id,
+                "occurred_at": event.occurred_at,
+                **event.data,
+            }
+        )
+    frame = pd.DataFrame.from_records(
+        records, columns=None if records else ["event_id", "type", "user_id", "occurred_at"]
+    )
     frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)  # typed even when no row was readable
     for column in frame.columns:
         if column not in ("event_id", "type", "user_id", "occurred_at"):
@@ -57,18 +65,22 @@ def backtest(runtime: Runtime, path: Path, candidate_dir: Path | None) -> Backte
     scored_current = score_frame(current, frame)
     scored_candidate = score_frame(candidate, frame)
     per_rule = _per_rule(scored_current, scored_candidate)
-    users = pd.DataFrame({
-        "user_id": frame["user_id"] if len(frame) else pd.Series(dtype=str),
-        "grams_current": scored_current["energy_g"].astype("int64") if len(frame) else pd.Series(dtype="int64"),
-        "grams_candidate": scored_candidate["energy_g"].astype("int64") if len(frame) else pd.Series(dtype="int64"),
-    })
+    users = pd.DataFrame(
+        {
+            "user_id": frame["user_id"] if len(frame) else pd.Series(dtype=str),
+            "grams_current": scored_current["energy_g"].astype("int64") if len(frame) else pd.Series(dtype="int64"),
+            "grams_candidate": scored_candidate["energy_g"].astype("int64") if len(frame) else pd.Series(dtype="int64"),
+        }
+    )
     per_user = users.groupby("user_id", as_index=False)[["grams_current", "grams_candidate"]].sum()
     per_user["diff_g"] = per_user["grams_candidate"] - per_user["grams_current"]
     per_user = per_user.reindex(per_user["diff_g"].abs().sort_values(ascending=False, kind="stable").index)
     return BacktestReport(
-        events=len(frame), unreadable=unreadable,
+        events=len(frame),
+        unreadable=unreadable,
         invalid=int(scored_candidate["error"].notna().sum()) if len(frame) else 0,
-        per_rule=per_rule, per_user=per_user.reset_index(drop=True),
+        per_rule=per_rule,
+        per_user=per_user.reset_index(drop=True),
         total_current_g=int(scored_current["energy_g"].sum()) if len(frame) else 0,
         total_candidate_g=int(scored_candidate["energy_g"].sum()) if len(frame) else 0,
     )

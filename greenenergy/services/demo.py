@@ -110,8 +110,7 @@ def load(runtime: Runtime) -> DemoSummary:
     run_all(sim)
     for user_id in users["user_id"]:
         forest_achievements.evaluate_quietly(sim, user_id)
-    return DemoSummary(loaded=True, users=len(users), events=len(events), trees=world.trees,
-                       confirmed=world.confirmed)
+    return DemoSummary(loaded=True, users=len(users), events=len(events), trees=world.trees, confirmed=world.confirmed)
 
 
 class _World:
@@ -159,14 +158,20 @@ class _World:
         for victim in self._friends_of(thief):
             for ball in forest_balls.list_balls(self.runtime, victim):
                 if ball.status == "ripe" and self.rng.random() < 0.35:
-                    self._quietly(forest_steal.steal, self.runtime, thief_id=thief, victim_id=victim,
-                                  ball_id=ball.ball_id)
+                    self._quietly(
+                        forest_steal.steal, self.runtime, thief_id=thief, victim_id=victim, ball_id=ball.ball_id
+                    )
 
     def _water(self, giver: str) -> None:
         friends = self._friends_of(giver)
         if friends:
-            self._quietly(forest_water.water, self.runtime, giver_id=giver, friend_id=self.rng.choice(friends),
-                          energy_g=self.rng.choice(WATER_AMOUNTS))
+            self._quietly(
+                forest_water.water,
+                self.runtime,
+                giver_id=giver,
+                friend_id=self.rng.choice(friends),
+                energy_g=self.rng.choice(WATER_AMOUNTS),
+            )
 
     def _maybe_plant(self, user_id: str) -> None:
         price = planting_catalog.catalog(self.runtime).get_species(TREE_SPECIES).energy_g
@@ -186,8 +191,12 @@ class _World:
                 plot = catalog.get_plot(str(order["plot_id"]))
                 latitude, longitude = self._point_in(plot, str(order["tree_id"]))
                 report = PlantingReport(
-                    tree_id=str(order["tree_id"]), partner_id=partner.partner_id, species_id=str(order["species_id"]),
-                    planted_at=self.runtime.clock.now() - timedelta(hours=2), latitude=latitude, longitude=longitude,
+                    tree_id=str(order["tree_id"]),
+                    partner_id=partner.partner_id,
+                    species_id=str(order["species_id"]),
+                    planted_at=self.runtime.clock.now() - timedelta(hours=2),
+                    latitude=latitude,
+                    longitude=longitude,
                     photo_sha256=hashlib.sha256(f"demo-photo-{order['tree_id']}".encode()).hexdigest(),
                     tag=f"TAG-{str(order['tree_id'])[:10].upper()}",
                 )
@@ -196,12 +205,20 @@ class _World:
                     self.planted_on[str(order["tree_id"])] = (partner.partner_id, day)
         for tree_id, (partner_id, planted) in list(self.planted_on.items()):
             if day - planted >= timedelta(days=7):
-                self._quietly(planting_partner.report_survival, self.runtime, SurvivalReport(
-                    tree_id=tree_id, partner_id=partner_id, checked_at=self.runtime.clock.now() - timedelta(hours=1),
-                    alive=True, photo_sha256=hashlib.sha256(f"demo-survival-{tree_id}".encode()).hexdigest()))
+                self._quietly(
+                    planting_partner.report_survival,
+                    self.runtime,
+                    SurvivalReport(
+                        tree_id=tree_id,
+                        partner_id=partner_id,
+                        checked_at=self.runtime.clock.now() - timedelta(hours=1),
+                        alive=True,
+                        photo_sha256=hashlib.sha256(f"demo-survival-{tree_id}".encode()).hexdigest(),
+                    ),
+                )
                 del self.planted_on[tree_id]
 
-    def _point_in(self, plot, tree_id: str) -> tuple[float, float]:  # noqa: ANN001 - a catalog Plot
+    def _point_in(self, plot, tree_id: str) -> tuple[float, float]:
         """A point inside the plot, different for every tree (a tree's own spot)."""
         polygon = plot.polygon
         minx, miny, maxx, maxy = polygon.bounds
@@ -216,13 +233,16 @@ class _World:
     def ingest_day(self, todays: pd.DataFrame) -> None:
         rules = rulebook(self.runtime)
         for source, frame in todays.groupby("source", sort=True):
-            rows = [r.event for r in rows_from_frame(frame.drop(columns=list(FRAME_IGNORED)), rules, source="csv")
-                    if r.event is not None]
+            rows = [
+                r.event
+                for r in rows_from_frame(frame.drop(columns=list(FRAME_IGNORED)), rules, source="csv")
+                if r.event is not None
+            ]
             for start in range(0, len(rows), 1000):
                 ingest(self.runtime, source_id=str(source), events=rows[start : start + 1000])
 
     @staticmethod
-    def _quietly(action, *args, **kwargs):  # noqa: ANN001, ANN205 - any service call
+    def _quietly(action, *args, **kwargs):
         """Demo actors try things real users try; a refusal (not ripe, limits) is part of the game."""
         try:
             return action(*args, **kwargs)

@@ -47,8 +47,9 @@ class FileRow:
 def file_format(path: Path) -> str:
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
-        raise InvalidInput(f"{path}: unknown file type {path.suffix!r}; use .csv, .jsonl or .parquet",
-                           code="unknown_file_type")
+        raise InvalidInput(
+            f"{path}: unknown file type {path.suffix!r}; use .csv, .jsonl or .parquet", code="unknown_file_type"
+        )
     if path.is_dir():
         raise InvalidInput(f"{path}: is a folder, not an event file", code="file_not_found")
     if not path.is_file():
@@ -99,8 +100,10 @@ def read_events(path: Path, rules: RuleBook) -> Iterator[FileRow]:
         first_line = 1
     missing = [c for c in ENVELOPE if c not in frame.columns]
     if missing:
-        raise InvalidInput(f"{path}: missing column(s) {', '.join(missing)}; need {', '.join(ENVELOPE)} "
-                           f"and the data fields", code="missing_columns")
+        raise InvalidInput(
+            f"{path}: missing column(s) {', '.join(missing)}; need {', '.join(ENVELOPE)} and the data fields",
+            code="missing_columns",
+        )
     yield from rows_from_frame(frame, rules, source=kind, first_line=first_line)
 
 
@@ -113,8 +116,16 @@ def rows_from_frame(frame: pd.DataFrame, rules: RuleBook, *, source: str, first_
     for offset, values in enumerate(frame.itertuples(index=False, name=None)):
         row = dict(zip(frame.columns, values, strict=True))
         data = {c: row[c] for c in data_columns if not _absent(row[c])}
-        yield _row(first_line + offset, row["event_id"], row["type"], row["user_id"], row["occurred_at"], data,
-                   rules, source=source)
+        yield _row(
+            first_line + offset,
+            row["event_id"],
+            row["type"],
+            row["user_id"],
+            row["occurred_at"],
+            data,
+            rules,
+            source=source,
+        )
 
 
 def _read_jsonl(path: Path) -> Iterator[FileRow]:
@@ -127,8 +138,9 @@ def _read_jsonl(path: Path) -> Iterator[FileRow]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as error:
-                yield FileRow(number, None, problem=f"not UTF-8 text (byte 0x{raw[error.start]:02x} at column "
-                                                    f"{error.start + 1})")
+                yield FileRow(
+                    number, None, problem=f"not UTF-8 text (byte 0x{raw[error.start]:02x} at column {error.start + 1})"
+                )
                 continue
             if not text.strip():
                 continue
@@ -142,19 +154,37 @@ def _read_jsonl(path: Path) -> Iterator[FileRow]:
                 continue
             unknown = sorted(set(obj) - {*ENVELOPE, "data"})
             if unknown:
-                yield FileRow(number, None, event_id=_text(obj.get("event_id")),
-                              problem=f"unknown key(s) {', '.join(unknown)}")
+                yield FileRow(
+                    number, None, event_id=_text(obj.get("event_id")), problem=f"unknown key(s) {', '.join(unknown)}"
+                )
                 continue
             data = obj.get("data", {})
             if not isinstance(data, dict):
                 yield FileRow(number, None, event_id=_text(obj.get("event_id")), problem="data must be an object")
                 continue
-            yield _row(number, obj.get("event_id"), obj.get("type"), obj.get("user_id"), obj.get("occurred_at"),
-                       data, None, source="jsonl")
+            yield _row(
+                number,
+                obj.get("event_id"),
+                obj.get("type"),
+                obj.get("user_id"),
+                obj.get("occurred_at"),
+                data,
+                None,
+                source="jsonl",
+            )
 
 
-def _row(line: int, event_id: Any, event_type: Any, user_id: Any, occurred_at: Any, data: dict[str, Any],
-         rules: RuleBook | None, *, source: str) -> FileRow:
+def _row(
+    line: int,
+    event_id: Any,
+    event_type: Any,
+    user_id: Any,
+    occurred_at: Any,
+    data: dict[str, Any],
+    rules: RuleBook | None,
+    *,
+    source: str,
+) -> FileRow:
     event_id = _text(event_id)
     if not is_valid_id(event_id):
         return FileRow(line, None, event_id=event_id, problem=f"event_id {event_id!r} is not valid: {ID_RULE}")
@@ -164,8 +194,9 @@ def _row(line: int, event_id: Any, event_type: Any, user_id: Any, occurred_at: A
         return FileRow(line, None, event_id=event_id, problem="type is missing")
     moment = _instant(occurred_at)
     if moment is None:
-        return FileRow(line, None, event_id=event_id,
-                       problem=f"occurred_at {occurred_at!r} is not an ISO 8601 time with an offset")
+        return FileRow(
+            line, None, event_id=event_id, problem=f"occurred_at {occurred_at!r} is not an ISO 8601 time with an offset"
+        )
     if source == "parquet":
         data = {k: _plain(v) for k, v in data.items()}
     elif source == "csv" and rules is not None:

@@ -32,8 +32,8 @@ from greenenergy.db.engine import read_tx, write_tx
 from greenenergy.db.tables_events import EventRow
 from greenenergy.db.tables_forest import BallRow
 from greenenergy.errors import GreenEnergyError
-from greenenergy.forest import Achievement, Award, UserStats, evaluate as evaluate_awards, grant_item
-from greenenergy.forest import load_achievements, metric_value, streak_days
+from greenenergy.forest import Achievement, Award, UserStats, grant_item, load_achievements, metric_value, streak_days
+from greenenergy.forest import evaluate as evaluate_awards
 from greenenergy.periods import local_date, local_midnight_utc
 from greenenergy.services import planting_queries
 from greenenergy.services.runtime import Runtime
@@ -69,8 +69,14 @@ def catalog(runtime: Runtime) -> tuple[Achievement, ...]:
     return runtime.cache[CACHE_KEY]
 
 
-def user_stats(connection: Connection, user_id: str, achievements: Sequence[Achievement], tz: ZoneInfo,
-               *, collects_since: datetime | None = None) -> UserStats:
+def user_stats(
+    connection: Connection,
+    user_id: str,
+    achievements: Sequence[Achievement],
+    tz: ZoneInfo,
+    *,
+    collects_since: datetime | None = None,
+) -> UserStats:
     """The metrics ``achievements`` read, counted from the user's rows (others stay 0).
 
     ``collects_since`` limits the collecting streak to collects from that instant on (see
@@ -93,30 +99,37 @@ def user_stats(connection: Connection, user_id: str, achievements: Sequence[Achi
     if "friends" in metrics:
         fields["friends"] = forest_repo.count_friends(connection, user_id)
     if "waterings_given" in metrics:
-        fields["waterings_given"] = _count(connection, forest_repo.WATERINGS,
-                                           forest_repo.WATERINGS.c.giver_id == user_id)
+        fields["waterings_given"] = _count(
+            connection, forest_repo.WATERINGS, forest_repo.WATERINGS.c.giver_id == user_id
+        )
     if "steals" in metrics:
         thefts = forest_repo.THEFTS
         fields["steals"] = _count(connection, thefts, thefts.c.thief_id == user_id, thefts.c.stolen_g > 0)
     if any(m.startswith("events_of_type:") for m in metrics):
-        fields["event_counts"] = {row.event_type: int(row.n) for row in connection.execute(
-            select(EVENTS.c.event_type, func.count().label("n")).where(EVENTS.c.user_id == user_id)
-            .group_by(EVENTS.c.event_type))}
+        fields["event_counts"] = {
+            row.event_type: int(row.n)
+            for row in connection.execute(
+                select(EVENTS.c.event_type, func.count().label("n"))
+                .where(EVENTS.c.user_id == user_id)
+                .group_by(EVENTS.c.event_type)
+            )
+        }
     totals = sorted(m.removeprefix("data_total:") for m in metrics if m.startswith("data_total:"))
     if totals:
         fields["data_totals"] = {key: _data_total(connection, user_id, *key.split(":")) for key in totals}
     return UserStats(**fields)  # type: ignore[arg-type]
 
 
-def _count(connection: Connection, table, *conditions) -> int:  # noqa: ANN001
+def _count(connection: Connection, table, *conditions) -> int:
     return int(connection.execute(select(func.count()).select_from(table).where(*conditions)).scalar_one())
 
 
 def _data_total(connection: Connection, user_id: str, event_type: str, field: str) -> int:
     """Sum of an integer ``data`` field over the user's events of ``event_type``."""
     total = 0
-    rows = connection.execute(select(EVENTS.c.data).where(EVENTS.c.user_id == user_id,
-                                                          EVENTS.c.event_type == event_type))
+    rows = connection.execute(
+        select(EVENTS.c.data).where(EVENTS.c.user_id == user_id, EVENTS.c.event_type == event_type)
+    )
     for text in rows.scalars():
         value = json.loads(text).get(field)
         if isinstance(value, int) and not isinstance(value, bool):
@@ -130,8 +143,15 @@ def _store(runtime: Runtime, user_id: str, awards: Sequence[Award]) -> list[Awar
     with write_tx(runtime.engine) as connection:
         for award in awards:
             item_id = uuid.uuid4().hex if award.reward_item else None
-            if not forest_repo.insert_award(connection, user_id=user_id, achievement_id=award.achievement_id,
-                                            value=award.value, threshold=award.threshold, now=now, item_id=item_id):
+            if not forest_repo.insert_award(
+                connection,
+                user_id=user_id,
+                achievement_id=award.achievement_id,
+                value=award.value,
+                threshold=award.threshold,
+                now=now,
+                item_id=item_id,
+            ):
                 continue  # a concurrent evaluation awarded it first (and granted its item)
             if award.reward_item and item_id:
                 item = grant_item(item_id=item_id, user_id=user_id, kind=award.reward_item, now=now)
@@ -140,8 +160,9 @@ def _store(runtime: Runtime, user_id: str, awards: Sequence[Award]) -> list[Awar
     return stored
 
 
-def evaluate(runtime: Runtime, user_id: str, metrics: Collection[str] | None = None, *,
-             just_collected: bool = False) -> list[Award]:
+def evaluate(
+    runtime: Runtime, user_id: str, metrics: Collection[str] | None = None, *, just_collected: bool = False
+) -> list[Award]:
     """Award what ``user_id`` newly reached; returns the awards this call stored.
 
     ``metrics`` limits the check to achievements on those metrics (None: all of them).
@@ -160,8 +181,13 @@ def evaluate(runtime: Runtime, user_id: str, metrics: Collection[str] | None = N
         pending = [a for a in achievements if a.id not in held]
         if not pending:
             return []
-        stats = user_stats(connection, user_id, pending, runtime.settings.zone,
-                           collects_since=_streak_window_start(runtime, pending) if just_collected else None)
+        stats = user_stats(
+            connection,
+            user_id,
+            pending,
+            runtime.settings.zone,
+            collects_since=_streak_window_start(runtime, pending) if just_collected else None,
+        )
     awards = evaluate_awards(pending, stats, held)
     return _store(runtime, user_id, awards) if awards else []
 
@@ -176,8 +202,9 @@ def _streak_window_start(runtime: Runtime, pending: Sequence[Achievement]) -> da
     return local_midnight_utc(first_day, tz)
 
 
-def evaluate_quietly(runtime: Runtime, user_id: str, metrics: Collection[str] | None = None, *,
-                     just_collected: bool = False) -> None:
+def evaluate_quietly(
+    runtime: Runtime, user_id: str, metrics: Collection[str] | None = None, *, just_collected: bool = False
+) -> None:
     """``evaluate`` after a committed change: a broken catalog must not turn the change's
     answer into an error (the change is already stored); it is logged, and the next read of
     the user's achievements reports it."""
@@ -197,12 +224,17 @@ def list_achievements(runtime: Runtime, user_id: str) -> list[AchievementView]:
     views = []
     for a in achievements:
         row = awarded.get(a.id)
-        views.append(AchievementView(
-            achievement_id=a.id, name=a.name.model_dump(),
-            description=a.description.model_dump() if a.description else None,
-            metric=a.metric, threshold=a.threshold,
-            value=metric_value(a.metric, stats),
-            reward_item=a.reward_item, awarded=row is not None,
-            awarded_at=row.awarded_at if row is not None else None,
-        ))
+        views.append(
+            AchievementView(
+                achievement_id=a.id,
+                name=a.name.model_dump(),
+                description=a.description.model_dump() if a.description else None,
+                metric=a.metric,
+                threshold=a.threshold,
+                value=metric_value(a.metric, stats),
+                reward_item=a.reward_item,
+                awarded=row is not None,
+                awarded_at=row.awarded_at if row is not None else None,
+            )
+        )
     return views

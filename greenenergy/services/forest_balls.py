@@ -30,7 +30,9 @@ from sqlalchemy import select
 
 from greenenergy.db import balls_repo, forest_repo, ledger_repo
 from greenenergy.db.engine import read_tx, write_tx
-from greenenergy.forest import Ball, Collection, ball_status, collect as collect_ball, collect_all as collect_balls
+from greenenergy.forest import Ball, Collection, ball_status
+from greenenergy.forest import collect as collect_ball
+from greenenergy.forest import collect_all as collect_balls
 from greenenergy.ledger import TransactionDraft, transfer, user_account
 from greenenergy.services import forest_achievements, planting_queries
 from greenenergy.services.forest_errors import BallNotFound, NotYourBall
@@ -105,13 +107,23 @@ def energy(runtime: Runtime, user_id: str) -> Energy:
         )
 
 
-def _view(ball: Ball, now: datetime, thefts: list) -> BallView:  # noqa: ANN001
+def _view(ball: Ball, now: datetime, thefts: list) -> BallView:
     return BallView(
-        ball_id=ball.ball_id, user_id=ball.user_id, energy_g=ball.energy_g, remaining_g=ball.remaining_g,
-        status=ball_status(ball, now), ripens_at=ball.ripens_at, visible_at=ball.visible_at,
-        expires_at=ball.expires_at, event_type=ball.event_type, source=ball.source,
-        collected_g=ball.collected_g, stolen_g=ball.stolen_g, expired_g=ball.expired_g,
-        collected_at=ball.collected_at, giver_id=ball.giver_id,
+        ball_id=ball.ball_id,
+        user_id=ball.user_id,
+        energy_g=ball.energy_g,
+        remaining_g=ball.remaining_g,
+        status=ball_status(ball, now),
+        ripens_at=ball.ripens_at,
+        visible_at=ball.visible_at,
+        expires_at=ball.expires_at,
+        event_type=ball.event_type,
+        source=ball.source,
+        collected_g=ball.collected_g,
+        stolen_g=ball.stolen_g,
+        expired_g=ball.expired_g,
+        collected_at=ball.collected_at,
+        giver_id=ball.giver_id,
         thefts=[TheftView(r.thief_id, int(r.stolen_g), r.stolen_at, r.reason) for r in thefts],
     )
 
@@ -130,27 +142,33 @@ def list_balls(runtime: Runtime, user_id: str) -> list[BallView]:
     with read_tx(runtime.engine) as connection:
         # A ball collected within HISTORY was collected before it expired, so it expires
         # after now - HISTORY too: one index range on (user_id, expires_at) finds them all.
-        balls = [b for b in balls_repo.user_balls(connection, user_id, expiring_after=now - HISTORY)
-                 if _listed(b, now)]
+        balls = [b for b in balls_repo.user_balls(connection, user_id, expiring_after=now - HISTORY) if _listed(b, now)]
         thefts = forest_repo.theft_rows(connection, [b.ball_id for b in balls])
     return [_view(ball, now, thefts[ball.ball_id]) for ball in balls]
 
 
 def _collect_drafts(collections: list[Collection]) -> list[TransactionDraft]:
     return [
-        transfer("collect", debit=user_account(c.user_id, "pending"), credit=user_account(c.user_id, "available"),
-                 energy_g=c.collected_g, shard=shard_of(c.user_id), refs={"ball": c.ball_id},
-                 idempotency_key=f"collect:{c.ball_id}")
-        for c in collections if c.collected_g > 0
+        transfer(
+            "collect",
+            debit=user_account(c.user_id, "pending"),
+            credit=user_account(c.user_id, "available"),
+            energy_g=c.collected_g,
+            shard=shard_of(c.user_id),
+            refs={"ball": c.ball_id},
+            idempotency_key=f"collect:{c.ball_id}",
+        )
+        for c in collections
+        if c.collected_g > 0
     ]
 
 
-def _write_collections(runtime: Runtime, connection, user_id: str, collections: list[Collection],  # noqa: ANN001
-                       now: datetime) -> int:
+def _write_collections(runtime: Runtime, connection, user_id: str, collections: list[Collection], now: datetime) -> int:
     """Save the balls, credit the scores and post the ledger (last); the new available balance."""
     balls_repo.save_balls(connection, [c.ball for c in collections])
-    forest_repo.add_scores(connection, {user_id: sum(c.collected_g for c in collections)}, now=now,
-                           tz=runtime.settings.zone)
+    forest_repo.add_scores(
+        connection, {user_id: sum(c.collected_g for c in collections)}, now=now, tz=runtime.settings.zone
+    )
     ledger_repo.post_transactions(connection, _collect_drafts(collections), now=now)
     return ledger_repo.guarded_balance(connection, user_account(user_id, "available"), shard_of(user_id))
 
@@ -163,22 +181,24 @@ def collect(runtime: Runtime, user_id: str, ball_id: str) -> Collected:
         if ball is None:
             raise BallNotFound(f"no ball {ball_id!r}", ball_id=ball_id)
         if ball.user_id != user_id:
-            raise NotYourBall(f"ball {ball_id} is not {user_id}'s; a friend's ball can be stolen from, not "
-                              f"collected", ball_id=ball_id)
+            raise NotYourBall(
+                f"ball {ball_id} is not {user_id}'s; a friend's ball can be stolen from, not collected", ball_id=ball_id
+            )
         collection = collect_ball(ball, now)
         available_g = _write_collections(runtime, connection, user_id, [collection], now)
-    forest_achievements.evaluate_quietly(runtime, user_id, forest_achievements.AFTER_COLLECT,
-                                         just_collected=True)
+    forest_achievements.evaluate_quietly(runtime, user_id, forest_achievements.AFTER_COLLECT, just_collected=True)
     return Collected(ball_id, collection.collected_g, available_g)
 
 
 def collect_all(runtime: Runtime, user_id: str) -> CollectedAll:
     """Collect every ball of ``user_id`` that is ripe now, in one commit (0 balls is not an error)."""
     now = runtime.clock.now()
-    candidates = (
-        select(BALLS.c.ball_id)
-        .where(BALLS.c.user_id == user_id, BALLS.c.expires_at > now, BALLS.c.visible_at <= now,
-               BALLS.c.collected_g == 0, BALLS.c.expired_g == 0)
+    candidates = select(BALLS.c.ball_id).where(
+        BALLS.c.user_id == user_id,
+        BALLS.c.expires_at > now,
+        BALLS.c.visible_at <= now,
+        BALLS.c.collected_g == 0,
+        BALLS.c.expired_g == 0,
     )
     with write_tx(runtime.engine) as connection:
         ids = list(connection.execute(candidates).scalars())
@@ -187,12 +207,12 @@ def collect_all(runtime: Runtime, user_id: str) -> CollectedAll:
         if collections:
             available_g = _write_collections(runtime, connection, user_id, collections, now)
         else:
-            available_g = ledger_repo.guarded_balance(connection, user_account(user_id, "available"),
-                                                      shard_of(user_id))
+            available_g = ledger_repo.guarded_balance(connection, user_account(user_id, "available"), shard_of(user_id))
     if collections:
-        forest_achievements.evaluate_quietly(runtime, user_id, forest_achievements.AFTER_COLLECT,
-                                         just_collected=True)
+        forest_achievements.evaluate_quietly(runtime, user_id, forest_achievements.AFTER_COLLECT, just_collected=True)
     return CollectedAll(
-        collected_g=sum(c.collected_g for c in collections), available_g=available_g,
-        balls=len(collections), ball_ids=[c.ball_id for c in collections],
+        collected_g=sum(c.collected_g for c in collections),
+        available_g=available_g,
+        balls=len(collections),
+        ball_ids=[c.ball_id for c in collections],
     )

@@ -72,8 +72,7 @@ def _status(asked: bool, asked_back: bool) -> FriendStatus | None:
 def require_friends(connection: Connection, user_id: str, other_id: str, *, what: str) -> None:
     """Raise ``NotFriends`` unless mutual friends; holds both edges until the commit."""
     if not forest_repo.are_friends(connection, user_id, other_id, lock=True):
-        raise NotFriends(f"you and {other_id} are not friends; {what} needs a mutual friendship",
-                         friend_id=other_id)
+        raise NotFriends(f"you and {other_id} are not friends; {what} needs a mutual friendship", friend_id=other_id)
 
 
 def are_friends(runtime: Runtime, user_id: str, other_id: str) -> bool:
@@ -106,8 +105,9 @@ def remove(runtime: Runtime, user_id: str, friend_id: str) -> Removal:
         removed = forest_repo.remove_pair(connection, user_id, friend_id)
     was = _status((user_id, friend_id) in removed, (friend_id, user_id) in removed)
     if was is None:
-        raise FriendshipNotFound(f"you and {friend_id} are not friends and neither has asked the other",
-                                 friend_id=friend_id)
+        raise FriendshipNotFound(
+            f"you and {friend_id} are not friends and neither has asked the other", friend_id=friend_id
+        )
     return Removal(user_id, friend_id, "removed", was)
 
 

@@ -13,7 +13,8 @@ from datetime import datetime
 
 from greenenergy.db import forest_repo
 from greenenergy.db.engine import read_tx, write_tx
-from greenenergy.forest import Item, grant_item, item_status, mark_used, use_item as start_effect
+from greenenergy.forest import Item, grant_item, item_status, mark_used
+from greenenergy.forest import use_item as start_effect
 from greenenergy.services import forest_achievements
 from greenenergy.services.forest_errors import ItemNotFound, NotYourItem
 from greenenergy.services.runtime import Runtime
@@ -34,12 +35,18 @@ class ItemView:
     effect_active: bool
 
 
-def _view(item: Item, granted_by: str, starts_at: datetime | None, ends_at: datetime | None,
-          now: datetime) -> ItemView:
+def _view(item: Item, granted_by: str, starts_at: datetime | None, ends_at: datetime | None, now: datetime) -> ItemView:
     return ItemView(
-        item_id=item.item_id, user_id=item.user_id, kind=item.kind, status=item_status(item, now),
-        granted_at=item.granted_at, expires_at=item.expires_at, granted_by=granted_by, used_at=item.used_at,
-        effect_starts_at=starts_at, effect_ends_at=ends_at,
+        item_id=item.item_id,
+        user_id=item.user_id,
+        kind=item.kind,
+        status=item_status(item, now),
+        granted_at=item.granted_at,
+        expires_at=item.expires_at,
+        granted_by=granted_by,
+        used_at=item.used_at,
+        effect_starts_at=starts_at,
+        effect_ends_at=ends_at,
         effect_active=starts_at is not None and ends_at is not None and starts_at <= now < ends_at,
     )
 

@@ -40,9 +40,9 @@ class ExpiryCounts:
 def _due_ids(runtime: Runtime, now: datetime, after: str, limit: int) -> list[str]:
     query = (
         select(BALLS.c.ball_id)
-        .where(BALLS.c.expires_at <= now, BALLS.c.collected_g == 0, BALLS.c.expired_g == 0,
-               BALLS.c.ball_id > after)
-        .order_by(BALLS.c.ball_id).limit(limit)
+        .where(BALLS.c.expires_at <= now, BALLS.c.collected_g == 0, BALLS.c.expired_g == 0, BALLS.c.ball_id > after)
+        .order_by(BALLS.c.ball_id)
+        .limit(limit)
     )
     with read_tx(runtime.engine) as connection:
         return list(connection.execute(query).scalars())
@@ -60,12 +60,22 @@ def expire_balls(runtime: Runtime, now: datetime | None = None, *, batch: int = 
             if not expiries:
                 continue
             balls_repo.save_balls(connection, [e.ball for e in expiries])
-            ledger_repo.post_transactions(connection, [
-                transfer("expire", debit=user_account(e.user_id, "pending"), credit=SINK_EXPIRED,
-                         energy_g=e.expired_g, shard=shard_of(e.user_id), refs={"ball": e.ball_id},
-                         idempotency_key=f"expire:{e.ball_id}")
-                for e in expiries
-            ], now=now)
+            ledger_repo.post_transactions(
+                connection,
+                [
+                    transfer(
+                        "expire",
+                        debit=user_account(e.user_id, "pending"),
+                        credit=SINK_EXPIRED,
+                        energy_g=e.expired_g,
+                        shard=shard_of(e.user_id),
+                        refs={"ball": e.ball_id},
+                        idempotency_key=f"expire:{e.ball_id}",
+                    )
+                    for e in expiries
+                ],
+                now=now,
+            )
         balls += len(expiries)
         grams += sum(e.expired_g for e in expiries)
     return ExpiryCounts(balls=balls, expired_g=grams)

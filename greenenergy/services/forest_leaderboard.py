@@ -45,12 +45,21 @@ class Board:
 
 
 def leaderboard(runtime: Runtime, user_id: str, *, scope: Scope, period: BoardPeriod, limit: int = 10) -> Board:
-    key = (forest_repo.week_period(runtime.clock.now(), runtime.settings.zone) if period == "week"
-           else forest_repo.LIFETIME)
+    key = (
+        forest_repo.week_period(runtime.clock.now(), runtime.settings.zone)
+        if period == "week"
+        else forest_repo.LIFETIME
+    )
     board = forest_repo.friends_board if scope == "friends" else forest_repo.global_board
     with read_tx(runtime.engine) as connection:
         mine, rank, total, top_rows = board(connection, user_id, key, limit)
     # The top rows are the head of the board's listing, so ranking the head alone gives
     # every listed member the rank it has on the whole board.
-    return Board(scope=scope, period=period, period_key=key, total=total,
-                 me=RankedEntry(rank, user_id, mine), top=rank_entries(top_rows))
+    return Board(
+        scope=scope,
+        period=period,
+        period_key=key,
+        total=total,
+        me=RankedEntry(rank, user_id, mine),
+        top=rank_entries(top_rows),
+    )

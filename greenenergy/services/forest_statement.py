@@ -39,26 +39,55 @@ def statement(runtime: Runtime, user_id: str, year: int) -> Statement:
     start = local_midnight_utc(date(year, 1, 1), tz)
     end = local_midnight_utc(date(year + 1, 1, 1), tz)
     with read_tx(runtime.engine) as connection:
-        events = [EventRow(r.event_type, int(r.energy_g), r.occurred_at) for r in connection.execute(
-            select(EVENTS.c.event_type, EVENTS.c.energy_g, EVENTS.c.occurred_at)
-            .where(EVENTS.c.user_id == user_id, EVENTS.c.occurred_at >= start, EVENTS.c.occurred_at < end))]
+        events = [
+            EventRow(r.event_type, int(r.energy_g), r.occurred_at)
+            for r in connection.execute(
+                select(EVENTS.c.event_type, EVENTS.c.energy_g, EVENTS.c.occurred_at).where(
+                    EVENTS.c.user_id == user_id, EVENTS.c.occurred_at >= start, EVENTS.c.occurred_at < end
+                )
+            )
+        ]
         # Collected in the year => visible before its end and expiring after its start.
-        balls = [balls_repo.to_ball(r) for r in connection.execute(
-            select(BALLS).where(BALLS.c.user_id == user_id, BALLS.c.expires_at >= start,
-                                BALLS.c.visible_at < end))]
-        thefts = [forest_repo.to_theft(r) for r in connection.execute(
-            select(THEFTS).where(or_(THEFTS.c.victim_id == user_id, THEFTS.c.thief_id == user_id),
-                                 THEFTS.c.stolen_at >= start, THEFTS.c.stolen_at < end, THEFTS.c.stolen_g > 0))]
+        balls = [
+            balls_repo.to_ball(r)
+            for r in connection.execute(
+                select(BALLS).where(BALLS.c.user_id == user_id, BALLS.c.expires_at >= start, BALLS.c.visible_at < end)
+            )
+        ]
+        thefts = [
+            forest_repo.to_theft(r)
+            for r in connection.execute(
+                select(THEFTS).where(
+                    or_(THEFTS.c.victim_id == user_id, THEFTS.c.thief_id == user_id),
+                    THEFTS.c.stolen_at >= start,
+                    THEFTS.c.stolen_at < end,
+                    THEFTS.c.stolen_g > 0,
+                )
+            )
+        ]
         collect_dates = [local_date(b.collected_at, tz) for b in balls if b.collected_at is not None]
         in_year = case(((EVENTS.c.occurred_at >= start), EVENTS.c.energy_g), else_=0)
-        totals = {r.user_id: int(r.total) for r in connection.execute(
-            select(EVENTS.c.user_id, func.sum(in_year).label("total"))
-            .where(EVENTS.c.occurred_at < end).group_by(EVENTS.c.user_id))}
+        totals = {
+            r.user_id: int(r.total)
+            for r in connection.execute(
+                select(EVENTS.c.user_id, func.sum(in_year).label("total"))
+                .where(EVENTS.c.occurred_at < end)
+                .group_by(EVENTS.c.user_id)
+            )
+        }
         totals.setdefault(user_id, 0)
         trees = planting_queries.trees_for_statement(connection, user_id, year, runtime.settings.tz)
         certificates = planting_queries.certificates_for_statement(connection, user_id, year, runtime.settings.tz)
     return build_statement(
-        user_id=user_id, year=year, tz=tz, now=runtime.clock.now(), events=events, balls=balls, thefts=thefts,
-        trees=trees, certificates=certificates, collect_dates=collect_dates, yearly_totals_g=totals.values(),
+        user_id=user_id,
+        year=year,
+        tz=tz,
+        now=runtime.clock.now(),
+        events=events,
+        balls=balls,
+        thefts=thefts,
+        trees=trees,
+        certificates=certificates,
+        collect_dates=collect_dates,
+        yearly_totals_g=totals.values(),
     )
-

@@ -58,7 +58,10 @@ def steal(runtime: Runtime, *, thief_id: str, victim_id: str, ball_id: str) -> S
         rows = forest_repo.theft_rows(connection, [ball_id])[ball_id]
         effects = forest_repo.active_effects(connection, {thief_id, victim_id}, now)
         result = steal_from(
-            ball, [forest_repo.to_theft(r) for r in rows], thief_id=thief_id, now=now,
+            ball,
+            [forest_repo.to_theft(r) for r in rows],
+            thief_id=thief_id,
+            now=now,
             victim_effects=[e for e in effects if e.user_id == victim_id],
             thief_effects=[e for e in effects if e.user_id == thief_id],
         )
@@ -66,21 +69,38 @@ def steal(runtime: Runtime, *, thief_id: str, victim_id: str, ball_id: str) -> S
         if result.stolen_g > 0:
             balls_repo.save_balls(connection, [result.ball])
             forest_repo.add_scores(connection, {thief_id: result.stolen_g}, now=now, tz=runtime.settings.zone)
-            posted = ledger_repo.post_transactions(connection, [transfer(
-                "steal", debit=user_account(victim_id, "pending"), credit=user_account(thief_id, "available"),
-                energy_g=result.stolen_g, shard=shard_of(victim_id), refs={"ball": ball_id, "theft": theft_id},
-            )], now=now)
+            posted = ledger_repo.post_transactions(
+                connection,
+                [
+                    transfer(
+                        "steal",
+                        debit=user_account(victim_id, "pending"),
+                        credit=user_account(thief_id, "available"),
+                        energy_g=result.stolen_g,
+                        shard=shard_of(victim_id),
+                        refs={"ball": ball_id, "theft": theft_id},
+                    )
+                ],
+                now=now,
+            )
             transaction_id = posted[0].id
         tried_before = any(r.thief_id == thief_id and r.reason == "protected" for r in rows)
         if result.stolen_g > 0 or not tried_before:
-            forest_repo.insert_theft(connection, result.theft, theft_id=theft_id, reason=result.reason,
-                                     transaction_id=transaction_id)
+            forest_repo.insert_theft(
+                connection, result.theft, theft_id=theft_id, reason=result.reason, transaction_id=transaction_id
+            )
         else:
             theft_id = None
-        available_g = ledger_repo.guarded_balance(connection, user_account(thief_id, "available"),
-                                                  shard_of(thief_id))
+        available_g = ledger_repo.guarded_balance(connection, user_account(thief_id, "available"), shard_of(thief_id))
     if result.stolen_g > 0:
         forest_achievements.evaluate_quietly(runtime, thief_id, forest_achievements.AFTER_STEAL)
-    return Stolen(ball_id=ball_id, victim_id=victim_id, thief_id=thief_id, stolen_g=result.stolen_g,
-                  reason=result.reason, remaining_g=result.ball.remaining_g, available_g=available_g,
-                  theft_id=theft_id)
+    return Stolen(
+        ball_id=ball_id,
+        victim_id=victim_id,
+        thief_id=thief_id,
+        stolen_g=result.stolen_g,
+        reason=result.reason,
+        remaining_g=result.ball.remaining_g,
+        available_g=available_g,
+        theft_id=theft_id,
+    )

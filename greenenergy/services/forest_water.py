@@ -23,7 +23,8 @@ from sqlalchemy.exc import IntegrityError
 
 from greenenergy.db import balls_repo, forest_repo, ledger_repo
 from greenenergy.db.engine import write_tx
-from greenenergy.forest import MAX_WATERINGS_PER_DAY, water as plan_watering
+from greenenergy.forest import MAX_WATERINGS_PER_DAY
+from greenenergy.forest import water as plan_watering
 from greenenergy.ledger import transfer, user_account
 from greenenergy.periods import local_date
 from greenenergy.services import forest_achievements
@@ -49,25 +50,45 @@ def water(runtime: Runtime, *, giver_id: str, friend_id: str, energy_g: int) -> 
     now = runtime.clock.now()
     tz = runtime.settings.zone
     # The request alone (amount, self) is judged by the core before any database work.
-    plan_watering(giver_id=giver_id, friend_id=friend_id, energy_g=energy_g, now=now, tz=tz, earlier=(),
-                  ball_id="w-request-check")
+    plan_watering(
+        giver_id=giver_id, friend_id=friend_id, energy_g=energy_g, now=now, tz=tz, earlier=(), ball_id="w-request-check"
+    )
     day = local_date(now, tz)
     for _attempt in range(ATTEMPTS):
         try:
             with write_tx(runtime.engine) as connection:
                 require_friends(connection, giver_id, friend_id, what="watering")
                 earlier = forest_repo.waterings_on(connection, giver_id, friend_id, day)
-                plan = plan_watering(giver_id=giver_id, friend_id=friend_id, energy_g=energy_g, now=now, tz=tz,
-                                     earlier=earlier, ball_id="w-" + uuid.uuid4().hex)
+                plan = plan_watering(
+                    giver_id=giver_id,
+                    friend_id=friend_id,
+                    energy_g=energy_g,
+                    now=now,
+                    tz=tz,
+                    earlier=earlier,
+                    ball_id="w-" + uuid.uuid4().hex,
+                )
                 balls_repo.insert_balls(connection, [plan.ball], now=now)
-                posted = ledger_repo.post_transactions(connection, [transfer(
-                    "water", debit=user_account(giver_id, "available"), credit=user_account(friend_id, "pending"),
-                    energy_g=energy_g, shard=shard_of(giver_id), refs={"ball": plan.ball.ball_id},
-                )], now=now)
-                forest_repo.insert_watering(connection, plan.watering, local_day=day, slot=len(earlier) + 1,
-                                            transaction_id=posted[0].id)
-                available_g = ledger_repo.guarded_balance(connection, user_account(giver_id, "available"),
-                                                          shard_of(giver_id))
+                posted = ledger_repo.post_transactions(
+                    connection,
+                    [
+                        transfer(
+                            "water",
+                            debit=user_account(giver_id, "available"),
+                            credit=user_account(friend_id, "pending"),
+                            energy_g=energy_g,
+                            shard=shard_of(giver_id),
+                            refs={"ball": plan.ball.ball_id},
+                        )
+                    ],
+                    now=now,
+                )
+                forest_repo.insert_watering(
+                    connection, plan.watering, local_day=day, slot=len(earlier) + 1, transaction_id=posted[0].id
+                )
+                available_g = ledger_repo.guarded_balance(
+                    connection, user_account(giver_id, "available"), shard_of(giver_id)
+                )
         except IntegrityError:
             continue  # a concurrent watering took this slot; count again
         forest_achievements.evaluate_quietly(runtime, giver_id, forest_achievements.AFTER_WATER)

@@ -81,8 +81,12 @@ class EventResult:
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "event_id": self.event_id, "status": self.status, "energy_g": self.energy_g, "rule": self.rule,
-            "transaction_id": self.transaction_id, "reason": self.reason,
+            "event_id": self.event_id,
+            "status": self.status,
+            "energy_g": self.energy_g,
+            "rule": self.rule,
+            "transaction_id": self.transaction_id,
+            "reason": self.reason,
         }
         if self.message is not None:
             out["message"] = self.message
@@ -185,8 +189,9 @@ def _check_one(
     except GreenEnergyError as error:
         return reject(error.code, error.message, dict(error.details))
     if event.event_type == STEPS_TYPE and int(data.get("steps", 0)) > max_steps:
-        return reject("implausible", f"{data['steps']} steps in a day is above the plausible {max_steps}",
-                      {"field": "steps"})
+        return reject(
+            "implausible", f"{data['steps']} steps in a day is above the plausible {max_steps}", {"field": "steps"}
+        )
     return occurred_at, data
 
 
@@ -218,9 +223,15 @@ def _ingest_once(
         stored = events_repo.stored_results(connection, source_id, list(first_index))
     for event_id, row in stored.items():
         index = first_index[event_id]
-        results[index] = EventResult(event_id, "duplicate", energy_g=int(row.energy_g), rule=row.rule_ref,
-                                     transaction_id=row.transaction_id, explanation=row.explanation,
-                                     ball_id=row.ball_id)
+        results[index] = EventResult(
+            event_id,
+            "duplicate",
+            energy_g=int(row.energy_g),
+            rule=row.rule_ref,
+            transaction_id=row.transaction_id,
+            explanation=row.explanation,
+            ball_id=row.ball_id,
+        )
     candidates = [c for c in candidates if c.incoming.event_id not in stored]
 
     with write_tx(runtime.engine) as connection:
@@ -243,8 +254,11 @@ def _ingest_once(
         events_repo.save_running(connection, {k: state.running_rows[k][0] for k in state.dirty_running_list})
         if rows:
             store_heads(connection, events_repo.EVENTS_CHAIN, {s: heads[s] for s in {row[2] for row in rows}})
-        rejected = {r.event_id: (r.event_id, r.reason, r.message, r.details)
-                    for r in results if r is not None and r.status == "rejected"}
+        rejected = {
+            r.event_id: (r.event_id, r.reason, r.message, r.details)
+            for r in results
+            if r is not None and r.status == "rejected"
+        }
         events_repo.save_rejections(connection, source_id, list(rejected.values()), now)
 
     for index, result in accepted:
@@ -253,15 +267,23 @@ def _ingest_once(
         original = results[first]
         assert original is not None
         status = "duplicate" if original.status in ("accepted", "duplicate") else original.status
-        results[index] = EventResult(events[index].event_id, status, energy_g=original.energy_g, rule=original.rule,
-                                     transaction_id=original.transaction_id, reason=original.reason,
-                                     message=original.message, explanation=original.explanation,
-                                     ball_id=original.ball_id, details=original.details)
+        results[index] = EventResult(
+            events[index].event_id,
+            status,
+            energy_g=original.energy_g,
+            rule=original.rule,
+            transaction_id=original.transaction_id,
+            reason=original.reason,
+            message=original.message,
+            explanation=original.explanation,
+            ball_id=original.ball_id,
+            details=original.details,
+        )
     return IngestSummary([r for r in results if r is not None])
 
 
 def _apply_store_checks(
-    runtime: Runtime, connection, candidates: list[_Candidate], results: list[EventResult | None]  # noqa: ANN001
+    runtime: Runtime, connection, candidates: list[_Candidate], results: list[EventResult | None]
 ) -> list[_Candidate]:
     """Blocked users and bursts: checks that read stored events."""
     if not candidates:
@@ -276,14 +298,21 @@ def _apply_store_checks(
     for candidate, hour in zip(candidates, hours, strict=True):
         event = candidate.incoming
         if event.user_id in blocked:
-            results[candidate.index] = EventResult(event.event_id, "rejected", reason="user_blocked",
-                                                   message=f"user {event.user_id} is blocked by an operator")
+            results[candidate.index] = EventResult(
+                event.event_id,
+                "rejected",
+                reason="user_blocked",
+                message=f"user {event.user_id} is blocked by an operator",
+            )
             continue
         key = (event.user_id, event.event_type, hour)
         if counts.get(key, 0) >= limit:
             results[candidate.index] = EventResult(
-                event.event_id, "rejected", reason="implausible",
-                message=f"more than {limit} {event.event_type} events for user {event.user_id} within one hour")
+                event.event_id,
+                "rejected",
+                reason="implausible",
+                message=f"more than {limit} {event.event_type} events for user {event.user_id} within one hour",
+            )
             continue
         counts[key] = counts.get(key, 0) + 1
         kept.append(candidate)
@@ -296,7 +325,7 @@ class _Scored:
     items: list[tuple[_Candidate, Any]]  # (candidate, Score)
 
 
-def _score(connection, rules: RuleBook, candidates: list[_Candidate]) -> _Scored:  # noqa: ANN001
+def _score(connection, rules: RuleBook, candidates: list[_Candidate]) -> _Scored:
     """Score in occurred_at order (ties: request order), with the stored caps loaded."""
     state = ScoringState()
     ordered = sorted(candidates, key=lambda c: (c.occurred_at, c.index))
@@ -325,7 +354,7 @@ class _BallPlan:
 _RIPENING_MEMOS: dict[object, RipeningMemo] = {}
 
 
-def _ripening_memo(tz) -> RipeningMemo:  # noqa: ANN001 - a ZoneInfo
+def _ripening_memo(tz) -> RipeningMemo:
     """One memo per zone, kept across batches (bounded: renewed past 100,000 buckets, ~3 years)."""
     memo = _RIPENING_MEMOS.get(tz)
     if memo is None or len(memo) > 100_000:
@@ -333,7 +362,7 @@ def _ripening_memo(tz) -> RipeningMemo:  # noqa: ANN001 - a ZoneInfo
     return memo
 
 
-def _plan_balls(connection, source_id: str, scored: _Scored, now: datetime, tz) -> _BallPlan:  # noqa: ANN001
+def _plan_balls(connection, source_id: str, scored: _Scored, now: datetime, tz) -> _BallPlan:
     """The balls the events fill and their mints (mint:<rule> -> user:<id>:pending).
 
     Events of one user and type that ripen together share one ball; a new ball is built
@@ -346,9 +375,13 @@ def _plan_balls(connection, source_id: str, scored: _Scored, now: datetime, tz) 
     for candidate, result in scored.items:
         if result.energy_g > 0:
             event = candidate.incoming
-            ball_id = event_ball_id(user_id=event.user_id, event_type=event.event_type,
-                                    ripening=ripening_of(candidate.occurred_at), ingested_at=now,
-                                    event_ref=f"{source_id}/{event.event_id}")
+            ball_id = event_ball_id(
+                user_id=event.user_id,
+                event_type=event.event_type,
+                ripening=ripening_of(candidate.occurred_at),
+                ingested_at=now,
+                event_ref=f"{source_id}/{event.event_id}",
+            )
             ball_ids[candidate.index] = ball_id
             keyed.append((candidate, result, ball_id))
     existing = balls_repo.lock_balls(connection, ball_ids.values())
@@ -360,25 +393,47 @@ def _plan_balls(connection, source_id: str, scored: _Scored, now: datetime, tz) 
         event = candidate.incoming
         ball = joined.get(ball_id)
         if ball is not None:
-            joined[ball_id] = join(ball, energy_g=result.energy_g, occurred_at=candidate.occurred_at,
-                                   ingested_at=now, tz=tz)
+            joined[ball_id] = join(
+                ball, energy_g=result.energy_g, occurred_at=candidate.occurred_at, ingested_at=now, tz=tz
+            )
         else:
             first, grams = fresh.get(ball_id, (candidate, 0))
             fresh[ball_id] = (first, grams + result.energy_g)
-        mints.append(Mint(event.user_id, candidate.shard, result.rule_id, result.energy_g,
-                          f"{source_id}/{event.event_id}", result.rule_ref, ball_id))
+        mints.append(
+            Mint(
+                event.user_id,
+                candidate.shard,
+                result.rule_id,
+                result.energy_g,
+                f"{source_id}/{event.event_id}",
+                result.rule_ref,
+                ball_id,
+            )
+        )
         mint_indexes.append(candidate.index)
     new_balls = [
-        new_event_ball(ball_id=ball_id, user_id=first.incoming.user_id, event_type=first.incoming.event_type,
-                       energy_g=grams, occurred_at=first.occurred_at, ingested_at=now, tz=tz)
+        new_event_ball(
+            ball_id=ball_id,
+            user_id=first.incoming.user_id,
+            event_type=first.incoming.event_type,
+            energy_g=grams,
+            occurred_at=first.occurred_at,
+            ingested_at=now,
+            tz=tz,
+        )
         for ball_id, (first, grams) in sorted(fresh.items())
     ]
     return _BallPlan(ball_ids, mints, mint_indexes, new_balls, [joined[b] for b in sorted(existing)])
 
 
-def _event_rows(  # noqa: PLR0913 - the parts of one batch's event rows
-    source_id: str, scored: _Scored, ball_ids: dict[int, str], tx_by_index: dict[int, str], heads, now: datetime,
-    connection,  # noqa: ANN001
+def _event_rows(
+    source_id: str,
+    scored: _Scored,
+    ball_ids: dict[int, str],
+    tx_by_index: dict[int, str],
+    heads,
+    now: datetime,
+    connection,
 ) -> tuple[list[tuple], list[tuple[int, EventResult]]]:
     """Chained event rows (``events_repo.EVENT_COLUMNS`` order), advancing ``heads`` in place,
     and the (request index, result) of each accepted event.
@@ -404,18 +459,60 @@ def _event_rows(  # noqa: PLR0913 - the parts of one batch's event rows
         # One C-level isoformat gives both the hashed form (format_instant) and SQLite's
         # stored form (db.bulk.sqlite_instant) of the UTC occurred_at.
         iso = candidate.occurred_at.isoformat(" ", "microseconds")
-        digest = sha256_hex(event_canonical_bytes(
-            source_id=source_id, event_id=event.event_id, user_id=event.user_id, event_type=event.event_type,
-            occurred_text=iso[:10] + "T" + iso[11:26] + "Z", ingested_text=ingested_text, data_text=data_text,
-            energy_g=result.energy_g, rule_ref=result.rule_ref, explanation=explanation,
-            transaction_id=transaction_id, ball_id=ball_id, shard=shard, seq=seq, prev_hash=prev_hash,
-        ))
+        digest = sha256_hex(
+            event_canonical_bytes(
+                source_id=source_id,
+                event_id=event.event_id,
+                user_id=event.user_id,
+                event_type=event.event_type,
+                occurred_text=iso[:10] + "T" + iso[11:26] + "Z",
+                ingested_text=ingested_text,
+                data_text=data_text,
+                energy_g=result.energy_g,
+                rule_ref=result.rule_ref,
+                explanation=explanation,
+                transaction_id=transaction_id,
+                ball_id=ball_id,
+                shard=shard,
+                seq=seq,
+                prev_hash=prev_hash,
+            )
+        )
         heads[shard] = (seq, digest)
-        rows.append((source_id, event.event_id, shard, seq, event.user_id, event.event_type,
-                     iso[:26] if sqlite else candidate.occurred_at, stored_now, data_text, result.energy_g,
-                     result.rule_ref, explanation, transaction_id, ball_id, prev_hash, digest))
-        accepted.append((index, EventResult(event.event_id, "accepted", result.energy_g, result.rule_ref,
-                                            transaction_id, explanation=explanation, ball_id=ball_id)))
+        rows.append(
+            (
+                source_id,
+                event.event_id,
+                shard,
+                seq,
+                event.user_id,
+                event.event_type,
+                iso[:26] if sqlite else candidate.occurred_at,
+                stored_now,
+                data_text,
+                result.energy_g,
+                result.rule_ref,
+                explanation,
+                transaction_id,
+                ball_id,
+                prev_hash,
+                digest,
+            )
+        )
+        accepted.append(
+            (
+                index,
+                EventResult(
+                    event.event_id,
+                    "accepted",
+                    result.energy_g,
+                    result.rule_ref,
+                    transaction_id,
+                    explanation=explanation,
+                    ball_id=ball_id,
+                ),
+            )
+        )
     return rows, accepted
 
 
@@ -426,8 +523,15 @@ def event_result(runtime: Runtime, *, source_id: str, event_id: str) -> EventRes
         row = events_repo.get_event(connection, source_id, event_id)
         rejection = None if row is not None else events_repo.get_rejection(connection, source_id, event_id)
     if row is not None:
-        return EventResult(row.event_id, "accepted", energy_g=int(row.energy_g), rule=row.rule_ref,
-                           transaction_id=row.transaction_id, explanation=row.explanation, ball_id=row.ball_id)
+        return EventResult(
+            row.event_id,
+            "accepted",
+            energy_g=int(row.energy_g),
+            rule=row.rule_ref,
+            transaction_id=row.transaction_id,
+            explanation=row.explanation,
+            ball_id=row.ball_id,
+        )
     if rejection is not None:
         details = json.loads(rejection.details) if rejection.details else None
         return EventResult(event_id, "rejected", reason=rejection.reason, message=rejection.message, details=details)

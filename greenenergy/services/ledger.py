@@ -75,15 +75,23 @@ def user_history(
         if after is not None:
             cursor = ledger_repo.get_transaction(connection, after)
             if cursor is None or not any(p.account in accounts for p in cursor.postings):
-                raise NotFound(f"no transaction {after!r} in the history of user {user_id} to continue after",
-                               code="transaction_not_found")
+                raise NotFound(
+                    f"no transaction {after!r} in the history of user {user_id} to continue after",
+                    code="transaction_not_found",
+                )
             before = (cursor.created_at, after)
         pages = ledger_repo.history(connection, accounts, limit=limit, before=before)
     items: list[dict[str, object]] = []
     for tx, postings in pages:
         for _idx, posting in postings:
-            items.append({
-                "transaction_id": tx.id, "kind": tx.kind, "energy_g": posting.energy_g,
-                "account": posting.account, "created_at": tx.created_at, "refs": dict(tx.refs),
-            })
+            items.append(
+                {
+                    "transaction_id": tx.id,
+                    "kind": tx.kind,
+                    "energy_g": posting.energy_g,
+                    "account": posting.account,
+                    "created_at": tx.created_at,
+                    "refs": dict(tx.refs),
+                }
+            )
     return items

@@ -19,8 +19,9 @@ def block(runtime: Runtime, user_id: str, *, reason: str, by: str) -> bool:
     if not reason.strip():
         raise InvalidInput("a block needs a reason: say why the user is blocked", code="invalid_reason", field="reason")
     if len(reason) > MAX_REASON_CHARS:
-        raise InvalidInput(f"the reason is {len(reason)} characters; at most {MAX_REASON_CHARS}",
-                           code="invalid_reason", field="reason")
+        raise InvalidInput(
+            f"the reason is {len(reason)} characters; at most {MAX_REASON_CHARS}", code="invalid_reason", field="reason"
+        )
     with write_tx(runtime.engine) as connection:
         return events_repo.block_user(connection, user_id, reason=reason, by=by, now=runtime.clock.now())
 

@@ -40,11 +40,20 @@ def species_list(runtime: Runtime) -> list[dict[str, object]]:
     """Every species and conservation entry, cheapest first."""
     return [
         {
-            "species_id": s.species_id, "name": s.names.en, "name_zh": s.names.zh, "kind": s.kind, "unit": s.unit,
-            "scientific_name": s.scientific_name, "energy_g": int(s.energy_g), "verified": s.verified,
-            "price_source": s.price_source, "typical_regions": list(s.typical_regions),
-            "co2_absorbed_kg_lifetime": s.co2_absorbed_kg_lifetime, "co2_source": s.co2_source,
-            "co2_verified": s.co2_verified, "description": s.description,
+            "species_id": s.species_id,
+            "name": s.names.en,
+            "name_zh": s.names.zh,
+            "kind": s.kind,
+            "unit": s.unit,
+            "scientific_name": s.scientific_name,
+            "energy_g": int(s.energy_g),
+            "verified": s.verified,
+            "price_source": s.price_source,
+            "typical_regions": list(s.typical_regions),
+            "co2_absorbed_kg_lifetime": s.co2_absorbed_kg_lifetime,
+            "co2_source": s.co2_source,
+            "co2_verified": s.co2_verified,
+            "description": s.description,
             "plots": [plot.plot_id for plot in catalog(runtime).plots_offering(s.species_id)],
         }
         for s in catalog(runtime).species_catalog
@@ -65,21 +74,39 @@ def plot_list(runtime: Runtime) -> list[dict[str, object]]:
         by_species = []
         for entry in plot.species:
             planted, reserved = counts.get((plot_id, entry.species_id), (0, 0))
-            by_species.append({"species_id": entry.species_id, "capacity": int(entry.capacity), "planted": planted,
-                               "reserved": reserved, "free": max(0, int(entry.capacity) - planted - reserved)})
-        plots.append({
-            "plot_id": plot_id, "partner_id": plot.partner_id, "name": plot.name.en, "name_zh": plot.name.zh,
-            "kind": plot.kind,
-            "region": {"province": plot.region.province, "prefecture": plot.region.prefecture,
-                       "county": plot.region.county},
-            "geometry": {"type": "Polygon", "coordinates": [[list(p) for p in ring] for ring in plot.geometry.coordinates]},
-            "species": list(plot.species_ids),
-            "capacity": sum(item["capacity"] for item in by_species),
-            "planted": sum(item["planted"] for item in by_species),
-            "reserved": sum(item["reserved"] for item in by_species),
-            "by_species": by_species,
-            "season": {"start": plot.season.start.isoformat(), "end": plot.season.end.isoformat()},
-            "planting_deadline_days": plot.planting_deadline_days,
-            "area_m2": int(plot.area_m2),
-        })
+            by_species.append(
+                {
+                    "species_id": entry.species_id,
+                    "capacity": int(entry.capacity),
+                    "planted": planted,
+                    "reserved": reserved,
+                    "free": max(0, int(entry.capacity) - planted - reserved),
+                }
+            )
+        plots.append(
+            {
+                "plot_id": plot_id,
+                "partner_id": plot.partner_id,
+                "name": plot.name.en,
+                "name_zh": plot.name.zh,
+                "kind": plot.kind,
+                "region": {
+                    "province": plot.region.province,
+                    "prefecture": plot.region.prefecture,
+                    "county": plot.region.county,
+                },
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[list(p) for p in ring] for ring in plot.geometry.coordinates],
+                },
+                "species": list(plot.species_ids),
+                "capacity": sum(item["capacity"] for item in by_species),
+                "planted": sum(item["planted"] for item in by_species),
+                "reserved": sum(item["reserved"] for item in by_species),
+                "by_species": by_species,
+                "season": {"start": plot.season.start.isoformat(), "end": plot.season.end.isoformat()},
+                "planting_deadline_days": plot.planting_deadline_days,
+                "area_m2": int(plot.area_m2),
+            }
+        )
     return plots

@@ -61,16 +61,32 @@ def certificate_rows(
     for holder_id, shard, share_g in holders:
         facts = CertificateFacts(
             certificate_no=certificate_number(tree.tree_id, holder_id, issued_on, planting_no=planting_no),
-            holder_id=holder_id, tree_id=tree.tree_id, species_id=tree.species_id,
-            plot_id=tree.plot_id, partner_id=tree.partner_id,
+            holder_id=holder_id,
+            tree_id=tree.tree_id,
+            species_id=tree.species_id,
+            plot_id=tree.plot_id,
+            partner_id=tree.partner_id,
             kind="planting" if tree.kind == "planting" else "conservation",
-            quantity=tree.quantity, energy_g=tree.energy_g, share_g=share_g, redeemed_at=tree.redeemed_at,
-            planted_at=planted_at, issued_on=issued_on, planting_no=planting_no,
-            ledger_tx_hash=tree.redeem_tx_hash, confirmation_hash=confirmation_hash,
+            quantity=tree.quantity,
+            energy_g=tree.energy_g,
+            share_g=share_g,
+            redeemed_at=tree.redeemed_at,
+            planted_at=planted_at,
+            issued_on=issued_on,
+            planting_no=planting_no,
+            ledger_tx_hash=tree.redeem_tx_hash,
+            confirmation_hash=confirmation_hash,
         )
-        rows.append({**{name: getattr(facts, name) for name in planting_repo.FACT_NAMES}, "shard": shard,
-                     "confirmation_id": confirmation_id, "issued_at": now, "ledger_tx_id": tree.redeem_tx_id,
-                     "certificate_hash": certificate_hash(facts)})
+        rows.append(
+            {
+                **{name: getattr(facts, name) for name in planting_repo.FACT_NAMES},
+                "shard": shard,
+                "confirmation_id": confirmation_id,
+                "issued_at": now,
+                "ledger_tx_id": tree.redeem_tx_id,
+                "certificate_hash": certificate_hash(facts),
+            }
+        )
     return rows
 
 
@@ -94,7 +110,8 @@ def get_certificate(runtime: Runtime, certificate_no: str) -> dict[str, object]:
         if row is None:
             raise NotFound(f"no planting certificate {number}", code="certificate_not_found")
         national_no = connection.execute(
-            select(PARTS.c.national_no).where(PARTS.c.certificate_no == number)).scalar_one_or_none()
+            select(PARTS.c.national_no).where(PARTS.c.certificate_no == number)
+        ).scalar_one_or_none()
     view = certificate_view(row, national_no=national_no)
     current = planting_catalog.catalog(runtime)
     plot = current.plots.get(row.plot_id)
@@ -117,9 +134,11 @@ def list_certificates(runtime: Runtime, user_id: str) -> list[dict[str, object]]
 
 
 def _used_by(connection: Connection, holder_id: str) -> dict[str, str]:
-    query = (select(PARTS.c.certificate_no, PARTS.c.national_no)
-             .join(NATIONAL, NATIONAL.c.national_no == PARTS.c.national_no)
-             .where(NATIONAL.c.holder_id == holder_id))
+    query = (
+        select(PARTS.c.certificate_no, PARTS.c.national_no)
+        .join(NATIONAL, NATIONAL.c.national_no == PARTS.c.national_no)
+        .where(NATIONAL.c.holder_id == holder_id)
+    )
     return {row.certificate_no: row.national_no for row in connection.execute(query)}
 
 
@@ -144,24 +163,49 @@ def _exchange_in_tx(connection: Connection, user_id: str, year: int, now: dateti
     used = set(_used_by(connection, user_id))
     chosen = exchange_national([planting_repo.certificate_facts(row) for row in rows], year, used)
     national_no = national_certificate_number(user_id, year, chosen)
-    connection.execute(NATIONAL.insert(), [{"national_no": national_no, "holder_id": user_id,
-                                            "shard": shard_of(user_id), "year": year, "issued_at": now}])
+    connection.execute(
+        NATIONAL.insert(),
+        [
+            {
+                "national_no": national_no,
+                "holder_id": user_id,
+                "shard": shard_of(user_id),
+                "year": year,
+                "issued_at": now,
+            }
+        ],
+    )
     connection.execute(PARTS.insert(), [{"certificate_no": no, "national_no": national_no} for no in chosen])
     return {"national_no": national_no, "holder_id": user_id, "year": year, "issued_at": now, "certificates": chosen}
 
 
 def list_national(runtime: Runtime, user_id: str) -> list[dict[str, object]]:
     with read_tx(runtime.engine) as connection:
-        nationals = list(connection.execute(
-            select(NATIONAL).where(NATIONAL.c.holder_id == user_id).order_by(NATIONAL.c.issued_at, NATIONAL.c.national_no)))
+        nationals = list(
+            connection.execute(
+                select(NATIONAL)
+                .where(NATIONAL.c.holder_id == user_id)
+                .order_by(NATIONAL.c.issued_at, NATIONAL.c.national_no)
+            )
+        )
         parts: dict[str, list[str]] = {}
         if nationals:
             certificates = planting_repo.CERTIFICATES
-            query = (select(PARTS.c.national_no, PARTS.c.certificate_no)
-                     .join(certificates, certificates.c.certificate_no == PARTS.c.certificate_no)
-                     .where(PARTS.c.national_no.in_([n.national_no for n in nationals]))
-                     .order_by(certificates.c.issued_on, certificates.c.planted_at, PARTS.c.certificate_no))
+            query = (
+                select(PARTS.c.national_no, PARTS.c.certificate_no)
+                .join(certificates, certificates.c.certificate_no == PARTS.c.certificate_no)
+                .where(PARTS.c.national_no.in_([n.national_no for n in nationals]))
+                .order_by(certificates.c.issued_on, certificates.c.planted_at, PARTS.c.certificate_no)
+            )
             for row in connection.execute(query):
                 parts.setdefault(row.national_no, []).append(row.certificate_no)
-    return [{"national_no": n.national_no, "holder_id": n.holder_id, "year": n.year, "issued_at": n.issued_at,
-             "certificates": parts.get(n.national_no, [])} for n in nationals]
+    return [
+        {
+            "national_no": n.national_no,
+            "holder_id": n.holder_id,
+            "year": n.year,
+            "issued_at": n.issued_at,
+            "certificates": parts.get(n.national_no, []),
+        }
+        for n in nationals
+    ]

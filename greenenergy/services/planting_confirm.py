@@ -112,19 +112,41 @@ def _duplicate(error: IntegrityError) -> GreenEnergyError:
     raise error
 
 
-def _open_batch(connection: Connection, catalog: PlantingCatalog, tz: ZoneInfo, now: datetime,
-                tree_ids: Sequence[str], *, photos: Sequence[str], tags: Sequence[str],
-                locations: Sequence[str]) -> _Batch:
+def _open_batch(
+    connection: Connection,
+    catalog: PlantingCatalog,
+    tz: ZoneInfo,
+    now: datetime,
+    tree_ids: Sequence[str],
+    *,
+    photos: Sequence[str],
+    tags: Sequence[str],
+    locations: Sequence[str],
+) -> _Batch:
     shards = planting_repo.tree_shards(connection, tree_ids)
     heads = lock_heads(connection, CONFIRMATIONS_CHAIN, sorted(set(shards.values()))) if shards else {}
     trees = planting_repo.load_trees(connection, shards, lock=True)
-    return _Batch(catalog, tz, now, heads, trees, planting_repo.open_orders(connection, shards),
-                  planting_repo.holders(connection, shards),
-                  planting_repo.used_keys(connection, photos=photos, tags=tags, locations=locations))
+    return _Batch(
+        catalog,
+        tz,
+        now,
+        heads,
+        trees,
+        planting_repo.open_orders(connection, shards),
+        planting_repo.holders(connection, shards),
+        planting_repo.used_keys(connection, photos=photos, tags=tags, locations=locations),
+    )
 
 
-def confirm_in_tx(connection: Connection, catalog: PlantingCatalog, *, tz: ZoneInfo, now: datetime,
-                  reports: Sequence[PlantingReport], savepoints: bool) -> list[Outcome]:
+def confirm_in_tx(
+    connection: Connection,
+    catalog: PlantingCatalog,
+    *,
+    tz: ZoneInfo,
+    now: datetime,
+    reports: Sequence[PlantingReport],
+    savepoints: bool,
+) -> list[Outcome]:
     """Record ``reports`` in order on the caller's connection; see the module docstring.
 
     Each report is checked against the locked state as updated by the reports before it,
@@ -161,8 +183,9 @@ def confirm_in_tx(connection: Connection, catalog: PlantingCatalog, *, tz: ZoneI
     return outcomes
 
 
-def _row_by_row(connection: Connection, catalog: PlantingCatalog, tz: ZoneInfo, now: datetime,
-                reports: Sequence[PlantingReport]) -> list[Outcome]:
+def _row_by_row(
+    connection: Connection, catalog: PlantingCatalog, tz: ZoneInfo, now: datetime, reports: Sequence[PlantingReport]
+) -> list[Outcome]:
     batch = _open(connection, catalog, tz, now, reports)
     outcomes: list[Outcome] = []
     for report in reports:
@@ -186,13 +209,21 @@ def _store_heads(connection: Connection, batch: _Batch) -> None:
         store_heads(connection, CONFIRMATIONS_CHAIN, batch.heads)
 
 
-def _open(connection: Connection, catalog: PlantingCatalog, tz: ZoneInfo, now: datetime,
-          reports: Sequence[PlantingReport]) -> _Batch:
+def _open(
+    connection: Connection, catalog: PlantingCatalog, tz: ZoneInfo, now: datetime, reports: Sequence[PlantingReport]
+) -> _Batch:
     tags = [key for r in reports if r.tag is not None and (key := _quietly(lambda r=r: normalize_tag(r.tag)))]
     locations = [key for r in reports if (key := _quietly(lambda r=r: report_location_key(r, tz=tz)))]
-    return _open_batch(connection, catalog, tz, now, [r.tree_id for r in reports],
-                       photos=[r.photo_sha256 for r in reports if isinstance(r.photo_sha256, str)],
-                       tags=tags, locations=locations)
+    return _open_batch(
+        connection,
+        catalog,
+        tz,
+        now,
+        [r.tree_id for r in reports],
+        photos=[r.photo_sha256 for r in reports if isinstance(r.photo_sha256, str)],
+        tags=tags,
+        locations=locations,
+    )
 
 
 @dataclass(frozen=True)
@@ -219,11 +250,23 @@ def _plan(batch: _Batch, report: PlantingReport) -> _Plan:
     order = batch.orders.get(tree.tree_id)
     tag = _quietly(lambda: normalize_tag(report.tag)) if report.tag is not None else None
     location = _quietly(lambda: report_location_key(report, tz=batch.tz))
-    facts = OrderFacts(order_id=order.order_id if order else "", tree_id=tree.tree_id, plot_id=tree.plot_id,
-                       species_id=tree.species_id, ordered_at=order.ordered_at if order else tree.redeemed_at,
-                       tree_status=TreeStatus(tree.status))
-    event = check_planting(facts, report, plot, batch.now, seen_photo=report.photo_sha256 in batch.used.photos,
-                           seen_tag=tag in batch.used.tags, seen_point_and_date=location in batch.used.locations)
+    facts = OrderFacts(
+        order_id=order.order_id if order else "",
+        tree_id=tree.tree_id,
+        plot_id=tree.plot_id,
+        species_id=tree.species_id,
+        ordered_at=order.ordered_at if order else tree.redeemed_at,
+        tree_status=TreeStatus(tree.status),
+    )
+    event = check_planting(
+        facts,
+        report,
+        plot,
+        batch.now,
+        seen_photo=report.photo_sha256 in batch.used.photos,
+        seen_tag=tag in batch.used.tags,
+        seen_point_and_date=location in batch.used.locations,
+    )
     if order is None:  # a tree awaiting a tree always has its open order; guard the invariant anyway
         raise Conflict(f"tree {tree.tree_id} has no open planting order", code="no_open_order")
     planted_at = ensure_utc(report.planted_at)
@@ -231,27 +274,61 @@ def _plan(batch: _Batch, report: PlantingReport) -> _Plan:
     status = next_status(tree.status, event)
     seq, prev_hash = batch.heads[tree.shard]
     record = ConfirmationChainRecord(
-        id=new_id(), shard=tree.shard, seq=seq + 1, kind="planting", tree_id=tree.tree_id,
-        partner_id=report.partner_id, plot_id=plot.plot_id, species_id=tree.species_id, occurred_at=planted_at,
-        photo_sha256=report.photo_sha256, latitude=coordinate_text(report.latitude),
-        longitude=coordinate_text(report.longitude), tag=tag, alive=None, planting_no=planting_no,
-        recorded_at=batch.now, prev_hash=prev_hash,
+        id=new_id(),
+        shard=tree.shard,
+        seq=seq + 1,
+        kind="planting",
+        tree_id=tree.tree_id,
+        partner_id=report.partner_id,
+        plot_id=plot.plot_id,
+        species_id=tree.species_id,
+        occurred_at=planted_at,
+        photo_sha256=report.photo_sha256,
+        latitude=coordinate_text(report.latitude),
+        longitude=coordinate_text(report.longitude),
+        tag=tag,
+        alive=None,
+        planting_no=planting_no,
+        recorded_at=batch.now,
+        prev_hash=prev_hash,
     )
     record_hash = record.record_hash()
     record = replace(record, hash=sha256_hex(record.canonical_bytes()))
     certificates = planting_certificates.certificate_rows(
-        tree=tree, holders=batch.holders.get(tree.tree_id, []), confirmation_id=record.id,
-        confirmation_hash=record_hash, planted_at=planted_at, planting_no=planting_no, now=batch.now, tz=batch.tz)
+        tree=tree,
+        holders=batch.holders.get(tree.tree_id, []),
+        confirmation_id=record.id,
+        confirmation_hash=record_hash,
+        planted_at=planted_at,
+        planting_no=planting_no,
+        now=batch.now,
+        tz=batch.tz,
+    )
     return _Plan(
-        outcome=Outcome(tree.tree_id, status=status.value, confirmation_id=record.id,
-                        certificate_nos=tuple(str(row["certificate_no"]) for row in certificates)),
+        outcome=Outcome(
+            tree.tree_id,
+            status=status.value,
+            confirmation_id=record.id,
+            certificate_nos=tuple(str(row["certificate_no"]) for row in certificates),
+        ),
         old_tree=tree,
-        tree=replace(tree, status=status.value, plantings=planting_no, last_planted_at=planted_at,
-                     version=tree.version + 1),
-        record=record, location=location, tag=tag, order_id=order.order_id,
-        event={"tree_id": tree.tree_id, "seq": tree.version, "event": event.value, "status": status.value,
-               "occurred_at": planted_at, "recorded_at": batch.now, "order_id": order.order_id,
-               "confirmation_id": record.id},
+        tree=replace(
+            tree, status=status.value, plantings=planting_no, last_planted_at=planted_at, version=tree.version + 1
+        ),
+        record=record,
+        location=location,
+        tag=tag,
+        order_id=order.order_id,
+        event={
+            "tree_id": tree.tree_id,
+            "seq": tree.version,
+            "event": event.value,
+            "status": status.value,
+            "occurred_at": planted_at,
+            "recorded_at": batch.now,
+            "order_id": order.order_id,
+            "confirmation_id": record.id,
+        },
         certificates=certificates,
     )
 
@@ -273,12 +350,24 @@ def _write(connection: Connection, plans: Sequence[_Plan]) -> None:
     if not plans:
         return
     planting_repo.insert_confirmations(connection, [(p.record, p.location, p.order_id) for p in plans])
-    planting_repo.update_trees(connection, [
-        (p.old_tree, {"status": p.tree.status, "plantings": p.tree.plantings, "last_planted_at": p.tree.last_planted_at})
-        for p in plans])
+    planting_repo.update_trees(
+        connection,
+        [
+            (
+                p.old_tree,
+                {"status": p.tree.status, "plantings": p.tree.plantings, "last_planted_at": p.tree.last_planted_at},
+            )
+            for p in plans
+        ],
+    )
     planting_repo.append_events(connection, [p.event for p in plans])
-    planting_repo.mark_orders_planted(connection, [(p.order_id, p.record.id, p.tree.last_planted_at)  # type: ignore[misc]
-                                                   for p in plans])
+    planting_repo.mark_orders_planted(
+        connection,
+        [
+            (p.order_id, p.record.id, p.tree.last_planted_at)  # type: ignore[misc]
+            for p in plans
+        ],
+    )
     planting_repo.insert_certificates(connection, [row for p in plans for row in p.certificates])
 
 
@@ -292,8 +381,9 @@ class SurvivalOutcome:
     replanting_deadline: datetime | None
 
 
-def survival_in_tx(connection: Connection, catalog: PlantingCatalog, *, tz: ZoneInfo, now: datetime,
-                   report: SurvivalReport) -> SurvivalOutcome:
+def survival_in_tx(
+    connection: Connection, catalog: PlantingCatalog, *, tz: ZoneInfo, now: datetime, report: SurvivalReport
+) -> SurvivalOutcome:
     """Record one survival check; a dead tree gets a replanting order in its plot, free of energy."""
     photo = report.photo_sha256 if isinstance(report.photo_sha256, str) else ""
     batch = _open_batch(connection, catalog, tz, now, [report.tree_id], photos=[photo], tags=[], locations=[])
@@ -308,10 +398,23 @@ def survival_in_tx(connection: Connection, catalog: PlantingCatalog, *, tz: Zone
     status = next_status(tree.status, event)
     seq, prev_hash = batch.heads[tree.shard]
     record = ConfirmationChainRecord(
-        id=new_id(), shard=tree.shard, seq=seq + 1, kind="survival", tree_id=tree.tree_id,
-        partner_id=report.partner_id, plot_id=plot.plot_id, species_id=tree.species_id, occurred_at=checked_at,
-        photo_sha256=photo, latitude=None, longitude=None, tag=None, alive=bool(report.alive), planting_no=None,
-        recorded_at=now, prev_hash=prev_hash,
+        id=new_id(),
+        shard=tree.shard,
+        seq=seq + 1,
+        kind="survival",
+        tree_id=tree.tree_id,
+        partner_id=report.partner_id,
+        plot_id=plot.plot_id,
+        species_id=tree.species_id,
+        occurred_at=checked_at,
+        photo_sha256=photo,
+        latitude=None,
+        longitude=None,
+        tag=None,
+        alive=bool(report.alive),
+        planting_no=None,
+        recorded_at=now,
+        prev_hash=prev_hash,
     )
     record = replace(record, hash=sha256_hex(record.canonical_bytes()))
     planting_repo.insert_confirmations(connection, [(record, None, None)])
@@ -322,13 +425,31 @@ def survival_in_tx(connection: Connection, catalog: PlantingCatalog, *, tz: Zone
         # plot and place (occupancy unchanged), at the partner's charge: no ledger entry.
         order_id, due = new_id(), deadline(checked_at, plot, tz=tz)
         planting_repo.insert_order(
-            connection, order_id=order_id, tree_id=tree.tree_id, planting_no=tree.plantings + 1,
-            partner_id=tree.partner_id, plot_id=tree.plot_id, species_id=tree.species_id, ordered_at=checked_at,
-            deadline=due, status="pending", overdue_at=None, planted_at=None, confirmation_id=None,
+            connection,
+            order_id=order_id,
+            tree_id=tree.tree_id,
+            planting_no=tree.plantings + 1,
+            partner_id=tree.partner_id,
+            plot_id=tree.plot_id,
+            species_id=tree.species_id,
+            ordered_at=checked_at,
+            deadline=due,
+            status="pending",
+            overdue_at=None,
+            planted_at=None,
+            confirmation_id=None,
         )
-    planting_repo.append_event(connection, tree_id=tree.tree_id, seq=tree.version, event=event.value,
-                               status=status.value, occurred_at=checked_at, recorded_at=now, order_id=order_id,
-                               confirmation_id=record.id)
+    planting_repo.append_event(
+        connection,
+        tree_id=tree.tree_id,
+        seq=tree.version,
+        event=event.value,
+        status=status.value,
+        occurred_at=checked_at,
+        recorded_at=now,
+        order_id=order_id,
+        confirmation_id=record.id,
+    )
     store_heads(connection, CONFIRMATIONS_CHAIN, {tree.shard: (record.seq, record.hash)})
     return SurvivalOutcome(tree.tree_id, event.value, status.value, record.id, order_id, due)
 

@@ -39,9 +39,18 @@ def overdue_orders(runtime: Runtime, *, limit: int = 100) -> list[dict[str, obje
         orders = planting_repo.overdue_orders(connection, now=now, limit=limit)
         trees = planting_repo.load_trees(connection, [o.tree_id for o in orders])
     return [
-        {"order_id": o.order_id, "tree_id": o.tree_id, "partner_id": o.partner_id, "plot_id": o.plot_id,
-         "species_id": o.species_id, "owner_id": trees[o.tree_id].owner_id, "planting_no": o.planting_no,
-         "ordered_at": o.ordered_at, "deadline": o.deadline, "overdue_at": o.overdue_at,
-         "days_overdue": days_overdue(o.deadline, now, o.overdue_at)}
+        {
+            "order_id": o.order_id,
+            "tree_id": o.tree_id,
+            "partner_id": o.partner_id,
+            "plot_id": o.plot_id,
+            "species_id": o.species_id,
+            "owner_id": trees[o.tree_id].owner_id,
+            "planting_no": o.planting_no,
+            "ordered_at": o.ordered_at,
+            "deadline": o.deadline,
+            "overdue_at": o.overdue_at,
+            "days_overdue": days_overdue(o.deadline, now, o.overdue_at),
+        }
         for o in orders
     ]

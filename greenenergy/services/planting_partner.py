@@ -47,8 +47,9 @@ def _partner(runtime: Runtime, partner_id: str) -> None:
 # --- orders ---------------------------------------------------------------------------
 
 
-def list_orders(runtime: Runtime, partner_id: str, *, status: str | None = None, limit: int = 100,
-                after: str | None = None) -> list[dict[str, object]]:
+def list_orders(
+    runtime: Runtime, partner_id: str, *, status: str | None = None, limit: int = 100, after: str | None = None
+) -> list[dict[str, object]]:
     """The partner's orders, oldest first; ``status`` None lists every open (pending or overdue) one."""
     _partner(runtime, partner_id)
     if status is not None and status not in ORDER_STATES:
@@ -69,13 +70,24 @@ def list_orders(runtime: Runtime, partner_id: str, *, status: str | None = None,
 
 def order_view(order: planting_repo.OrderState, tree: planting_repo.TreeState, now: datetime) -> dict[str, object]:
     return {
-        "order_id": order.order_id, "tree_id": order.tree_id, "plot_id": order.plot_id,
-        "species_id": order.species_id, "quantity": tree.quantity, "redeemed_at": tree.redeemed_at,
-        "ordered_at": order.ordered_at, "deadline": order.deadline,
-        "status": order_status(planted=order.status == "planted", deadline_at=order.deadline, now=now,
-                               marked_overdue_at=order.overdue_at if order.status == "overdue" else None),
-        "kind": "planting" if order.planting_no == 1 else "replanting", "planting_no": order.planting_no,
-        "overdue_at": order.overdue_at, "planted_at": order.planted_at,
+        "order_id": order.order_id,
+        "tree_id": order.tree_id,
+        "plot_id": order.plot_id,
+        "species_id": order.species_id,
+        "quantity": tree.quantity,
+        "redeemed_at": tree.redeemed_at,
+        "ordered_at": order.ordered_at,
+        "deadline": order.deadline,
+        "status": order_status(
+            planted=order.status == "planted",
+            deadline_at=order.deadline,
+            now=now,
+            marked_overdue_at=order.overdue_at if order.status == "overdue" else None,
+        ),
+        "kind": "planting" if order.planting_no == 1 else "replanting",
+        "planting_no": order.planting_no,
+        "overdue_at": order.overdue_at,
+        "planted_at": order.planted_at,
     }
 
 
@@ -84,8 +96,13 @@ def order_view(order: planting_repo.OrderState, tree: planting_repo.TreeState, n
 
 def outcome_view(outcome: Outcome) -> dict[str, object]:
     numbers = list(outcome.certificate_nos)
-    return {"tree_id": outcome.tree_id, "status": outcome.status, "confirmation_id": outcome.confirmation_id,
-            "certificate_no": numbers[0] if numbers else None, "certificate_nos": numbers}
+    return {
+        "tree_id": outcome.tree_id,
+        "status": outcome.status,
+        "confirmation_id": outcome.confirmation_id,
+        "certificate_no": numbers[0] if numbers else None,
+        "certificate_nos": numbers,
+    }
 
 
 def confirm_planting(runtime: Runtime, report: PlantingReport) -> dict[str, object]:
@@ -94,8 +111,14 @@ def confirm_planting(runtime: Runtime, report: PlantingReport) -> dict[str, obje
     current = planting_catalog.catalog(runtime)
     try:
         with write_tx(runtime.engine) as connection:
-            outcome = confirm_in_tx(connection, current, tz=runtime.settings.zone, now=runtime.clock.now(),
-                                    reports=[report], savepoints=False)[0]
+            outcome = confirm_in_tx(
+                connection,
+                current,
+                tz=runtime.settings.zone,
+                now=runtime.clock.now(),
+                reports=[report],
+                savepoints=False,
+            )[0]
     except IntegrityError as error:  # a concurrent confirmation took the photo, tag or point first
         raise duplicate_error(error) from None
     return outcome_view(outcome)
@@ -108,13 +131,21 @@ def confirm_bulk(runtime: Runtime, partner_id: str, body: bytes, content_type: s
     current = planting_catalog.catalog(runtime)
     results: list[dict[str, object]] = []
     for start in range(0, len(rows), BULK_CHUNK_ROWS):
-        chunk = rows[start:start + BULK_CHUNK_ROWS]
+        chunk = rows[start : start + BULK_CHUNK_ROWS]
         reports = [item for _, item in chunk if isinstance(item, PlantingReport)]
         outcomes = iter([])
         if reports:
             with write_tx(runtime.engine) as connection:
-                outcomes = iter(confirm_in_tx(connection, current, tz=runtime.settings.zone,
-                                              now=runtime.clock.now(), reports=reports, savepoints=True))
+                outcomes = iter(
+                    confirm_in_tx(
+                        connection,
+                        current,
+                        tz=runtime.settings.zone,
+                        now=runtime.clock.now(),
+                        reports=reports,
+                        savepoints=True,
+                    )
+                )
         for row_no, item in chunk:
             if isinstance(item, PlantingReport):
                 outcome = next(outcomes)
@@ -123,13 +154,24 @@ def confirm_bulk(runtime: Runtime, partner_id: str, body: bytes, content_type: s
             else:
                 outcome, error, tree_id = None, item[1], item[0]
             if error is None and outcome is not None:
-                results.append({"row": row_no, "result": "confirmed", **outcome_view(outcome), "code": None,
-                                "message": None})
+                results.append(
+                    {"row": row_no, "result": "confirmed", **outcome_view(outcome), "code": None, "message": None}
+                )
             else:
                 assert error is not None
-                results.append({"row": row_no, "result": "rejected", "tree_id": tree_id, "status": None,
-                                "confirmation_id": None, "certificate_no": None, "certificate_nos": [],
-                                "code": error.code, "message": error.message})
+                results.append(
+                    {
+                        "row": row_no,
+                        "result": "rejected",
+                        "tree_id": tree_id,
+                        "status": None,
+                        "confirmation_id": None,
+                        "certificate_no": None,
+                        "certificate_nos": [],
+                        "code": error.code,
+                        "message": error.message,
+                    }
+                )
     confirmed = sum(1 for r in results if r["result"] == "confirmed")
     return {"confirmed": confirmed, "rejected": len(results) - confirmed, "results": results}
 
@@ -169,7 +211,8 @@ def _csv_items(body: bytes) -> list[object]:
     unknown = [name for name in header if name not in FIELDS]
     if missing or unknown:
         problems = ([f"missing columns {', '.join(missing)}"] if missing else []) + (
-            [f"unknown columns {', '.join(unknown)}"] if unknown else [])
+            [f"unknown columns {', '.join(unknown)}"] if unknown else []
+        )
         raise InvalidInput(f"CSV header: {'; '.join(problems)}; expected {','.join(FIELDS)}", code="invalid_csv")
     reader.fieldnames = header
     items: list[object] = []
@@ -178,8 +221,13 @@ def _csv_items(body: bytes) -> list[object]:
             if len(items) >= BULK_MAX_ROWS:
                 raise TooLarge(f"at most {BULK_MAX_ROWS} rows per request", code="too_many_rows")
             if None in row:  # more cells than columns
-                items.append(InvalidInput(f"CSV line {reader.line_num} has more cells than the header",
-                                          code="invalid_row", tree_id=row.get("tree_id")))
+                items.append(
+                    InvalidInput(
+                        f"CSV line {reader.line_num} has more cells than the header",
+                        code="invalid_row",
+                        tree_id=row.get("tree_id"),
+                    )
+                )
             else:
                 items.append(dict(row))
     except csv.Error as error:
@@ -214,7 +262,8 @@ def report_from_fields(fields: object, partner_id: str, *, from_text: bool = Tru
         raise InvalidInput(f"missing {', '.join(missing)}", code="missing_field", fields=missing)
     tag = fields.get("tag")
     return PlantingReport(
-        tree_id=_text(fields["tree_id"], "tree_id"), partner_id=partner_id,
+        tree_id=_text(fields["tree_id"], "tree_id"),
+        partner_id=partner_id,
         species_id=_text(fields["species_id"], "species_id"),
         planted_at=_instant(fields["planted_at"], "planted_at"),
         latitude=_degrees(fields["latitude"], "latitude", from_text),
@@ -260,10 +309,14 @@ def report_survival(runtime: Runtime, report: SurvivalReport) -> dict[str, objec
     current = planting_catalog.catalog(runtime)
     try:
         with write_tx(runtime.engine) as connection:
-            done = survival_in_tx(connection, current, tz=runtime.settings.zone, now=runtime.clock.now(),
-                                  report=report)
+            done = survival_in_tx(connection, current, tz=runtime.settings.zone, now=runtime.clock.now(), report=report)
     except IntegrityError as error:
         raise duplicate_error(error) from None
-    return {"tree_id": done.tree_id, "event": done.event, "status": done.status,
-            "confirmation_id": done.confirmation_id, "replanting_order_id": done.replanting_order_id,
-            "replanting_deadline": done.replanting_deadline}
+    return {
+        "tree_id": done.tree_id,
+        "event": done.event,
+        "status": done.status,
+        "confirmation_id": done.confirmation_id,
+        "replanting_order_id": done.replanting_order_id,
+        "replanting_deadline": done.replanting_deadline,
+    }

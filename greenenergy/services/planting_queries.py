@@ -37,8 +37,10 @@ def trees_for_statement(connection: Connection, user_id: str, year: int, tz_name
         .where(HOLDERS.c.holder_id == user_id, TREES.c.redeemed_at >= start, TREES.c.redeemed_at < end)
         .order_by(TREES.c.redeemed_at, TREES.c.tree_id)
     )
-    return [TreeRow(tree_id=r.tree_id, species_id=r.species_id, status=r.status, redeemed_at=r.redeemed_at)
-            for r in connection.execute(query)]
+    return [
+        TreeRow(tree_id=r.tree_id, species_id=r.species_id, status=r.status, redeemed_at=r.redeemed_at)
+        for r in connection.execute(query)
+    ]
 
 
 def certificates_for_statement(connection: Connection, user_id: str, year: int, tz_name: str) -> list[CertificateRow]:
@@ -46,12 +48,17 @@ def certificates_for_statement(connection: Connection, user_id: str, year: int, 
     zone they were issued in, which fixed their ``issued_on`` date)."""
     query = (
         select(CERTIFICATES.c.certificate_no, CERTIFICATES.c.tree_id, CERTIFICATES.c.issued_at)
-        .where(CERTIFICATES.c.holder_id == user_id, CERTIFICATES.c.issued_on >= date(year, 1, 1),
-               CERTIFICATES.c.issued_on <= date(year, 12, 31))
+        .where(
+            CERTIFICATES.c.holder_id == user_id,
+            CERTIFICATES.c.issued_on >= date(year, 1, 1),
+            CERTIFICATES.c.issued_on <= date(year, 12, 31),
+        )
         .order_by(CERTIFICATES.c.issued_at, CERTIFICATES.c.certificate_no)
     )
-    return [CertificateRow(certificate_no=r.certificate_no, tree_id=r.tree_id, issued_at=r.issued_at)
-            for r in connection.execute(query)]
+    return [
+        CertificateRow(certificate_no=r.certificate_no, tree_id=r.tree_id, issued_at=r.issued_at)
+        for r in connection.execute(query)
+    ]
 
 
 def list_trees(runtime: Runtime, user_id: str) -> list[dict[str, object]]:
@@ -69,16 +76,36 @@ def list_trees(runtime: Runtime, user_id: str) -> list[dict[str, object]]:
     for tree, share_g in held:
         open_order = next((o for o in reversed(orders[tree.tree_id]) if o.status != "planted"), None)
         numbers = certificates.get(tree.tree_id, [])
-        out.append({
-            "tree_id": tree.tree_id, "species_id": tree.species_id, "kind": tree.kind, "quantity": tree.quantity,
-            "plot_id": tree.plot_id, "partner_id": tree.partner_id, "energy_g": tree.energy_g, "share_g": share_g,
-            "pool_id": tree.pool_id, "status": tree.status, "redeemed_at": tree.redeemed_at,
-            "planted_at": tree.last_planted_at, "transaction_id": tree.redeem_tx_id,
-            "order_id": open_order.order_id if open_order else None,
-            "deadline": open_order.deadline if open_order else None,
-            "certificate_no": numbers[-1] if numbers else None, "certificate_nos": numbers,
-            "history": [{"event": e.event, "status": e.status, "occurred_at": e.occurred_at,
-                         "recorded_at": e.recorded_at, "order_id": e.order_id, "confirmation_id": e.confirmation_id}
-                        for e in events[tree.tree_id]],
-        })
+        out.append(
+            {
+                "tree_id": tree.tree_id,
+                "species_id": tree.species_id,
+                "kind": tree.kind,
+                "quantity": tree.quantity,
+                "plot_id": tree.plot_id,
+                "partner_id": tree.partner_id,
+                "energy_g": tree.energy_g,
+                "share_g": share_g,
+                "pool_id": tree.pool_id,
+                "status": tree.status,
+                "redeemed_at": tree.redeemed_at,
+                "planted_at": tree.last_planted_at,
+                "transaction_id": tree.redeem_tx_id,
+                "order_id": open_order.order_id if open_order else None,
+                "deadline": open_order.deadline if open_order else None,
+                "certificate_no": numbers[-1] if numbers else None,
+                "certificate_nos": numbers,
+                "history": [
+                    {
+                        "event": e.event,
+                        "status": e.status,
+                        "occurred_at": e.occurred_at,
+                        "recorded_at": e.recorded_at,
+                        "order_id": e.order_id,
+                        "confirmation_id": e.confirmation_id,
+                    }
+                    for e in events[tree.tree_id]
+                ],
+            }
+        )
     return out

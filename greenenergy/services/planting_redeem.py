@@ -30,7 +30,7 @@ from greenenergy.db import ledger_repo, planting_repo
 from greenenergy.db.engine import write_tx
 from greenenergy.ids import check_id
 from greenenergy.ledger import SINK_TREES, TransactionDraft, transfer, user_account
-from greenenergy.planting import PlantingCatalog, PlotFull, Plot, choose_plot, deadline, redemption_price_g
+from greenenergy.planting import PlantingCatalog, Plot, PlotFull, choose_plot, deadline, redemption_price_g
 from greenenergy.services import planting_catalog
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
@@ -53,10 +53,18 @@ class Redemption:
 
     def view(self) -> dict[str, object]:
         return {
-            "tree_id": self.tree_id, "species_id": self.species_id, "plot_id": self.plot_id,
-            "partner_id": self.partner_id, "quantity": self.quantity, "energy_g": self.energy_g,
-            "status": "awaiting_planting", "redeemed_at": self.redeemed_at, "order_id": self.order_id,
-            "deadline": self.deadline, "transaction_id": self.transaction_id, "pool_id": self.pool_id,
+            "tree_id": self.tree_id,
+            "species_id": self.species_id,
+            "plot_id": self.plot_id,
+            "partner_id": self.partner_id,
+            "quantity": self.quantity,
+            "energy_g": self.energy_g,
+            "status": "awaiting_planting",
+            "redeemed_at": self.redeemed_at,
+            "order_id": self.order_id,
+            "deadline": self.deadline,
+            "transaction_id": self.transaction_id,
+            "pool_id": self.pool_id,
         }
 
 
@@ -64,8 +72,9 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def redeem(runtime: Runtime, user_id: str, species_id: str, plot_id: str | None = None,
-           quantity: int = 1) -> dict[str, object]:
+def redeem(
+    runtime: Runtime, user_id: str, species_id: str, plot_id: str | None = None, quantity: int = 1
+) -> dict[str, object]:
     """Redeem one tree (or ``quantity`` m2) of ``species_id`` from the user's available energy."""
     check_id(user_id, what="user_id")
     current = planting_catalog.catalog(runtime)
@@ -75,14 +84,24 @@ def redeem(runtime: Runtime, user_id: str, species_id: str, plot_id: str | None 
     redemption_price_g(species, quantity)  # 422 invalid_quantity
     now = runtime.clock.now()
     with write_tx(runtime.engine) as connection:
-        done = redeem_in_tx(connection, current, tz=runtime.settings.zone, now=now, owner_id=user_id,
-                            holders={user_id: None}, species_id=species_id, plot_id=plot_id, quantity=quantity,
-                            debit_account=user_account(user_id, "available"))
+        done = redeem_in_tx(
+            connection,
+            current,
+            tz=runtime.settings.zone,
+            now=now,
+            owner_id=user_id,
+            holders={user_id: None},
+            species_id=species_id,
+            plot_id=plot_id,
+            quantity=quantity,
+            debit_account=user_account(user_id, "available"),
+        )
     return done.view()
 
 
-def reserve_place(connection: Connection, catalog: PlantingCatalog, species_id: str, requested: str | None,
-                  quantity: int) -> Plot:
+def reserve_place(
+    connection: Connection, catalog: PlantingCatalog, species_id: str, requested: str | None, quantity: int
+) -> Plot:
     """Take ``quantity`` places of ``species_id`` in the requested plot or the freest one.
 
     The guarded upsert refuses a place taken meanwhile by a concurrent commit; we then read
@@ -126,26 +145,76 @@ def redeem_in_tx(
     refs = {"tree_id": tree_id, "species_id": species_id, "plot_id": plot.plot_id, "quantity": str(quantity)}
     if pool_id is not None:
         refs["pool_id"] = pool_id
-    draft = transfer("redeem", debit=debit_account, credit=SINK_TREES, energy_g=price_g, shard=shard, refs=refs,
-                     idempotency_key=f"redeem:{tree_id}")
+    draft = transfer(
+        "redeem",
+        debit=debit_account,
+        credit=SINK_TREES,
+        energy_g=price_g,
+        shard=shard,
+        refs=refs,
+        idempotency_key=f"redeem:{tree_id}",
+    )
     posted = ledger_repo.post_transactions(connection, [*drafts_before, draft], now=now)[-1]
     due = deadline(now, plot, tz=tz)
     planting_repo.insert_tree(
         connection,
-        {"tree_id": tree_id, "owner_id": owner_id, "shard": shard, "species_id": species_id,
-         "kind": "planting" if species.kind == "tree" else "conservation", "quantity": quantity,
-         "energy_g": price_g, "plot_id": plot.plot_id, "partner_id": plot.partner_id,
-         "status": "awaiting_planting", "redeemed_at": now, "redeem_tx_id": posted.id,
-         "redeem_tx_hash": posted.hash, "pool_id": pool_id, "plantings": 0, "last_planted_at": None, "version": 1},
+        {
+            "tree_id": tree_id,
+            "owner_id": owner_id,
+            "shard": shard,
+            "species_id": species_id,
+            "kind": "planting" if species.kind == "tree" else "conservation",
+            "quantity": quantity,
+            "energy_g": price_g,
+            "plot_id": plot.plot_id,
+            "partner_id": plot.partner_id,
+            "status": "awaiting_planting",
+            "redeemed_at": now,
+            "redeem_tx_id": posted.id,
+            "redeem_tx_hash": posted.hash,
+            "pool_id": pool_id,
+            "plantings": 0,
+            "last_planted_at": None,
+            "version": 1,
+        },
         {holder: (shard_of(holder), price_g if share is None else share) for holder, share in holders.items()},
-        {"tree_id": tree_id, "seq": 0, "event": "redeemed", "status": "awaiting_planting", "occurred_at": now,
-         "recorded_at": now, "order_id": order_id, "confirmation_id": None},
+        {
+            "tree_id": tree_id,
+            "seq": 0,
+            "event": "redeemed",
+            "status": "awaiting_planting",
+            "occurred_at": now,
+            "recorded_at": now,
+            "order_id": order_id,
+            "confirmation_id": None,
+        },
     )
     planting_repo.insert_order(
-        connection, order_id=order_id, tree_id=tree_id, planting_no=1, partner_id=plot.partner_id,
-        plot_id=plot.plot_id, species_id=species_id, ordered_at=now, deadline=due, status="pending",
-        overdue_at=None, planted_at=None, confirmation_id=None,
+        connection,
+        order_id=order_id,
+        tree_id=tree_id,
+        planting_no=1,
+        partner_id=plot.partner_id,
+        plot_id=plot.plot_id,
+        species_id=species_id,
+        ordered_at=now,
+        deadline=due,
+        status="pending",
+        overdue_at=None,
+        planted_at=None,
+        confirmation_id=None,
     )
-    return Redemption(tree_id=tree_id, owner_id=owner_id, species_id=species_id, plot_id=plot.plot_id,
-                      partner_id=plot.partner_id, quantity=quantity, energy_g=price_g, redeemed_at=now,
-                      order_id=order_id, deadline=due, transaction_id=posted.id, pool_id=pool_id)
+    return Redemption(
+        tree_id=tree_id,
+        owner_id=owner_id,
+        species_id=species_id,
+        plot_id=plot.plot_id,
+        partner_id=plot.partner_id,
+        quantity=quantity,
+        energy_g=price_g,
+        redeemed_at=now,
+        order_id=order_id,
+        deadline=due,
+        transaction_id=posted.id,
+        pool_id=pool_id,
+    )

@@ -21,8 +21,9 @@ def require_database(runtime: Runtime, *, schema: bool = True) -> None:
     url = runtime.engine.url
     where = url.render_as_string(hide_password=True)
     if schema and _missing_sqlite_file(runtime):  # connecting would create an empty file
-        raise DatabaseNotReady(f"the database at {where} has no greenenergy schema (the file does not exist); "
-                               f"run `greenenergy init`")
+        raise DatabaseNotReady(
+            f"the database at {where} has no greenenergy schema (the file does not exist); run `greenenergy init`"
+        )
     try:
         current = current_revision(runtime.engine)
     except SQLAlchemyError as error:
@@ -35,10 +36,14 @@ def require_database(runtime: Runtime, *, schema: bool = True) -> None:
         raise DatabaseNotReady(f"the database at {where} has no greenenergy schema; run `greenenergy init`")
     if current != head:
         if is_known_revision(current):
-            raise DatabaseNotReady(f"the database at {where} is at schema revision {current}, this version needs "
-                                   f"{head}; run `greenenergy init` to migrate it")
-        raise DatabaseNotReady(f"the database at {where} is at schema revision {current}, which this version of "
-                               f"greenenergy does not know (a newer one migrated it); upgrade greenenergy")
+            raise DatabaseNotReady(
+                f"the database at {where} is at schema revision {current}, this version needs "
+                f"{head}; run `greenenergy init` to migrate it"
+            )
+        raise DatabaseNotReady(
+            f"the database at {where} is at schema revision {current}, which this version of "
+            f"greenenergy does not know (a newer one migrated it); upgrade greenenergy"
+        )
 
 
 def _missing_sqlite_file(runtime: Runtime) -> bool:
@@ -61,8 +66,10 @@ def initialise(runtime: Runtime) -> list[str]:
     if problems:
         raise CatalogError(problems)
     catalog = planting_catalog.catalog(runtime)
-    lines.append(f"catalogs in {runtime.settings.catalog_dir}: rules valid; {len(catalog.species)} species, "
-                 f"{len(catalog.partners)} partners, {len(catalog.plots)} plots")
+    lines.append(
+        f"catalogs in {runtime.settings.catalog_dir}: rules valid; {len(catalog.species)} species, "
+        f"{len(catalog.partners)} partners, {len(catalog.plots)} plots"
+    )
     return lines
 
 
@@ -83,8 +90,10 @@ def load_demo(runtime: Runtime, *, base_url: str, serving: bool = True) -> list[
     summary = demo.load(runtime)
     lines = []
     if summary.loaded:
-        lines.append(f"demo forest loaded: {summary.users} users, {summary.events} events over four weeks, "
-                     f"{summary.trees} trees redeemed, {summary.confirmed} confirmed by partners")
+        lines.append(
+            f"demo forest loaded: {summary.users} users, {summary.events} events over four weeks, "
+            f"{summary.trees} trees redeemed, {summary.confirmed} confirmed by partners"
+        )
     else:
         lines.append("demo forest already loaded (seed_data/ is replayed once per database)")
     if serving:

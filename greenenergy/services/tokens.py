@@ -74,9 +74,14 @@ def create_token(
     with write_tx(runtime.engine) as connection:
         connection.execute(
             TOKENS.insert().values(
-                id=token_id, role=role, subject=subject, secret_sha256=_digest(token),
+                id=token_id,
+                role=role,
+                subject=subject,
+                secret_sha256=_digest(token),
                 allowed_types=json.dumps(list(allowed)) if allowed else None,
-                created_at=now, expires_at=expires_at, revoked_at=None,
+                created_at=now,
+                expires_at=expires_at,
+                revoked_at=None,
             )
         )
     return token, TokenInfo(token_id, role, subject, allowed, now, expires_at, None)
@@ -90,8 +95,11 @@ def _check_event_types(runtime: Runtime, types: list[str]) -> None:
     if unknown:
         names = ", ".join(repr(t) for t in unknown)
         what = "this event type" if len(unknown) == 1 else "these event types"
-        raise InvalidInput(f"--allow {names}: no rule in the catalog scores {what}; known types: "
-                           f"{', '.join(sorted(known))}", code="unknown_event_type", types=unknown)
+        raise InvalidInput(
+            f"--allow {names}: no rule in the catalog scores {what}; known types: {', '.join(sorted(known))}",
+            code="unknown_event_type",
+            types=unknown,
+        )
 
 
 def list_tokens(runtime: Runtime) -> list[TokenInfo]:
@@ -105,7 +113,9 @@ def revoke_token(runtime: Runtime, token_id: str) -> TokenInfo:
     with write_tx(runtime.engine) as connection:
         row = connection.execute(select(TOKENS).where(TOKENS.c.id == token_id)).first()
         if row is None:
-            raise NotFound(f"no token with id {token_id!r}; `greenenergy token list` shows them", code="token_not_found")
+            raise NotFound(
+                f"no token with id {token_id!r}; `greenenergy token list` shows them", code="token_not_found"
+            )
         if row.revoked_at is None:
             connection.execute(update(TOKENS).where(TOKENS.c.id == token_id).values(revoked_at=now))
         row = connection.execute(select(TOKENS).where(TOKENS.c.id == token_id)).one()
@@ -129,6 +139,6 @@ def resolve_token(runtime: Runtime, token: str) -> Principal:
     return Principal(token_id=row.id, role=row.role, subject=row.subject, allowed_types=allowed)
 
 
-def _info(row) -> TokenInfo:  # noqa: ANN001 - a SQLAlchemy Row
+def _info(row) -> TokenInfo:
     allowed = tuple(json.loads(row.allowed_types)) if row.allowed_types else None
     return TokenInfo(row.id, row.role, row.subject, allowed, row.created_at, row.expires_at, row.revoked_at)

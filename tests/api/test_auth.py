@@ -12,7 +12,7 @@ from greenenergy.services.tokens import create_token, revoke_token
 from tests.helpers import bearer
 
 
-def assert_error(response, status: int, code: str) -> None:  # noqa: ANN001
+def assert_error(response, status: int, code: str) -> None:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"}
@@ -41,8 +41,12 @@ def test_unknown_and_malformed_tokens_are_401(client: TestClient) -> None:
 def test_token_resolves_to_its_principal(client: TestClient, runtime: Runtime) -> None:
     response = client.get("/v1/whoami", headers=bearer(runtime, "source", "cainiao", allow=["recycling.box"]))
     assert response.status_code == 200
-    assert response.json() == {"token_id": response.json()["token_id"], "role": "source", "subject": "cainiao",
-                               "allowed_types": ["recycling.box"]}
+    assert response.json() == {
+        "token_id": response.json()["token_id"],
+        "role": "source",
+        "subject": "cainiao",
+        "allowed_types": ["recycling.box"],
+    }
 
 
 def test_revoked_token_stops_working_at_once(client: TestClient, runtime: Runtime) -> None:

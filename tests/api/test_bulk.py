@@ -7,29 +7,54 @@ back through the tables, errors translated to SQLAlchemy's, more keys than one c
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from greenenergy.db.bulk import SQLITE_PARAMETERS, db_date, db_instant, insert_tuples, select_by_keys, update_tuples, upsert_tuples
+from greenenergy.db.bulk import (
+    SQLITE_PARAMETERS,
+    db_date,
+    db_instant,
+    insert_tuples,
+    select_by_keys,
+    update_tuples,
+    upsert_tuples,
+)
 from greenenergy.db.engine import read_tx, write_tx
 from greenenergy.db.events_repo import CAPS
 from greenenergy.db.tables_forest import BallRow
 from greenenergy.services.runtime import Runtime
 
 BALLS = BallRow.__table__
-COLUMNS = ("ball_id", "user_id", "shard", "event_type", "source", "energy_g", "collected_g", "stolen_g", "expired_g",
-           "ripens_at", "visible_at", "expires_at", "collected_at", "giver_id", "created_at")
-T0 = datetime(2026, 11, 20, 23, 0, 0, 250_000, tzinfo=timezone.utc)
+COLUMNS = (
+    "ball_id",
+    "user_id",
+    "shard",
+    "event_type",
+    "source",
+    "energy_g",
+    "collected_g",
+    "stolen_g",
+    "expired_g",
+    "ripens_at",
+    "visible_at",
+    "expires_at",
+    "collected_at",
+    "giver_id",
+    "created_at",
+)
+T0 = datetime(2026, 11, 20, 23, 0, 0, 250_000, tzinfo=UTC)
 
 
-def ball_rows(connection, count: int) -> list[tuple]:  # noqa: ANN001
+def ball_rows(connection, count: int) -> list[tuple]:
     at = db_instant(connection, T0)
     later = db_instant(connection, T0 + timedelta(hours=72))
-    return [(f"b-{n:05d}", f"u-{n % 7}", n % 256, "recycling.box", "event", 10 + n, 0, 0, 0, at, at, later, None,
-             None, at) for n in range(count)]
+    return [
+        (f"b-{n:05d}", f"u-{n % 7}", n % 256, "recycling.box", "event", 10 + n, 0, 0, 0, at, at, later, None, None, at)
+        for n in range(count)
+    ]
 
 
 def test_inserted_rows_read_back_through_the_table_types(runtime: Runtime) -> None:
@@ -58,20 +83,38 @@ def test_upsert_then_update_then_select_by_keys_across_chunks(runtime: Runtime) 
     day = date(2026, 11, 20)
     with write_tx(runtime.engine) as connection:
         key = ("user_id", "rule_id", "per", "period_start", "key_value")
-        columns = key + ("shard", "count", "energy_g")
-        upsert_tuples(connection, CAPS, columns, key,
-                      [(f"u-{n}", "payment.offline", "day", db_date(connection, day), "", n % 256, 1, 5)
-                       for n in range(count)])
+        columns = (*key, "shard", "count", "energy_g")
+        upsert_tuples(
+            connection,
+            CAPS,
+            columns,
+            key,
+            [(f"u-{n}", "payment.offline", "day", db_date(connection, day), "", n % 256, 1, 5) for n in range(count)],
+        )
         # Half again: existing keys are overwritten, not duplicated.
-        upsert_tuples(connection, CAPS, columns, key,
-                      [(f"u-{n}", "payment.offline", "day", db_date(connection, day), "", n % 256, 2, 10)
-                       for n in range(0, count, 2)])
-        update_tuples(connection, CAPS, ("energy_g",), key,
-                      [(99, f"u-{n}", "payment.offline", "day", db_date(connection, day), "") for n in range(0, 30, 3)])
+        upsert_tuples(
+            connection,
+            CAPS,
+            columns,
+            key,
+            [
+                (f"u-{n}", "payment.offline", "day", db_date(connection, day), "", n % 256, 2, 10)
+                for n in range(0, count, 2)
+            ],
+        )
+        update_tuples(
+            connection,
+            CAPS,
+            ("energy_g",),
+            key,
+            [(99, f"u-{n}", "payment.offline", "day", db_date(connection, day), "") for n in range(0, 30, 3)],
+        )
     with read_tx(runtime.engine) as connection:
         wanted = [(f"u-{n}", "payment.offline", "day", db_date(connection, day), "") for n in range(count + 50)]
-        found = {k[0]: (count_, grams) for k, count_, grams in
-                 select_by_keys(connection, CAPS, key, ("count", "energy_g"), wanted)}
+        found = {
+            k[0]: (count_, grams)
+            for k, count_, grams in select_by_keys(connection, CAPS, key, ("count", "energy_g"), wanted)
+        }
     assert len(found) == count  # the 50 keys never written are simply absent
     assert found["u-1"] == (1, 5)
     assert found["u-2"] == (2, 10)

@@ -17,7 +17,7 @@ from greenenergy.services.tokens import resolve_token
 TOKEN_RE = re.compile(r"ge_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
 
 
-def invoke(runtime: Runtime, *args: str):  # noqa: ANN201 - click Result
+def invoke(runtime: Runtime, *args: str):
     return CliRunner().invoke(app, list(args), env={"GREENENERGY_DATABASE_URL": runtime.settings.database_url})
 
 
@@ -34,8 +34,19 @@ def test_init_twice_is_a_no_op_and_schema_matches_the_models(runtime: Runtime) -
 
 
 def test_token_create_prints_the_token_and_nothing_else(runtime: Runtime) -> None:
-    result = invoke(runtime, "token", "create", "--role", "source", "--subject", "cainiao",
-                    "--allow", "recycling.box", "--allow", "logistics.e_waybill")
+    result = invoke(
+        runtime,
+        "token",
+        "create",
+        "--role",
+        "source",
+        "--subject",
+        "cainiao",
+        "--allow",
+        "recycling.box",
+        "--allow",
+        "logistics.e_waybill",
+    )
     assert result.exit_code == 0, result.output
     assert TOKEN_RE.fullmatch(result.stdout.strip())
     assert result.stdout.count("\n") == 1

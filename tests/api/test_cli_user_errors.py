@@ -9,7 +9,7 @@ broken Parquet file, a JSONL line that is not UTF-8) never end in a traceback.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -38,6 +38,7 @@ NEEDS_SCHEMA = [
 @pytest.fixture(autouse=True)
 def never_serve(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reaching the server or the scheduler loop means the database was not checked."""
+
     def reached(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the command ran on a database without the schema")
 
@@ -45,18 +46,18 @@ def never_serve(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "run_dedicated", reached)
 
 
-def invoke(url: str, *args: str):  # noqa: ANN201 - click Result
+def invoke(url: str, *args: str):
     return CliRunner().invoke(cli.app, list(args), env={"GREENENERGY_DATABASE_URL": url, "COLUMNS": "200"})
 
 
 def events_file(tmp_path: Path) -> Path:
     path = tmp_path / "events.csv"
-    moment = (datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat()
+    moment = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     path.write_text(f"event_id,type,user_id,occurred_at,boxes\ne1,recycling.box,u-1,{moment},1\n")
     return path
 
 
-@pytest.mark.parametrize("args", NEEDS_SCHEMA + [["ingest", "EVENTS", "--source", "s"]], ids=" ".join)
+@pytest.mark.parametrize("args", [*NEEDS_SCHEMA, ["ingest", "EVENTS", "--source", "s"]], ids=" ".join)
 def test_a_database_never_initialised_is_refused_with_what_to_run(tmp_path: Path, args: list[str]) -> None:
     database = tmp_path / "never.db"
     url = f"sqlite:///{database}"
@@ -64,13 +65,16 @@ def test_a_database_never_initialised_is_refused_with_what_to_run(tmp_path: Path
     result = invoke(url, *args)
     assert result.exit_code == 2, result.output
     assert result.stdout == ""  # not even token list's header
-    assert result.stderr == (f"error: the database at {url} has no greenenergy schema (the file does not exist); "
-                             f"run `greenenergy init`\n")
+    assert result.stderr == (
+        f"error: the database at {url} has no greenenergy schema (the file does not exist); run `greenenergy init`\n"
+    )
     assert not database.exists()  # and no empty file was left behind
     database.touch()  # an empty file: SQLite opens it, no tables
     result = invoke(url, *args)
     assert (result.exit_code, result.stderr) == (
-        2, f"error: the database at {url} has no greenenergy schema; run `greenenergy init`\n")
+        2,
+        f"error: the database at {url} has no greenenergy schema; run `greenenergy init`\n",
+    )
 
 
 def test_a_database_at_an_older_revision_says_to_migrate_and_init_does(tmp_path: Path) -> None:
@@ -83,8 +87,10 @@ def test_a_database_at_an_older_revision_says_to_migrate_and_init_does(tmp_path:
     engine.dispose()
     result = invoke(url, "token", "list")
     assert (result.exit_code, result.stderr) == (
-        2, f"error: the database at {url} is at schema revision 0003, this version needs {head_revision()}; "
-           f"run `greenenergy init` to migrate it\n")
+        2,
+        f"error: the database at {url} is at schema revision 0003, this version needs {head_revision()}; "
+        f"run `greenenergy init` to migrate it\n",
+    )
     assert invoke(url, "init").exit_code == 0
     assert invoke(url, "token", "list").exit_code == 0
 
@@ -93,7 +99,9 @@ def test_a_database_that_cannot_be_opened_is_named(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'no' / 'such' / 'folder' / 'x.db'}"
     result = invoke(url, "init")
     assert (result.exit_code, result.stderr) == (
-        2, f"error: cannot open the database at {url}: unable to open database file\n")
+        2,
+        f"error: cannot open the database at {url}: unable to open database file\n",
+    )
 
 
 def test_an_initialised_database_still_works(runtime: Runtime) -> None:
@@ -114,7 +122,7 @@ def test_unreadable_event_files_are_user_errors_not_tracebacks(runtime: Runtime,
             result = invoke(url, *command_args, str(path))
             assert result.exit_code == 2, result.output
             assert result.stderr.startswith(f"error: {path}: {message}")
-    moment = (datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat()
+    moment = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     good = {"event_id": "j1", "type": "recycling.box", "user_id": "u-1", "occurred_at": moment, "data": {"boxes": 1}}
     mixed = tmp_path / "mixed.jsonl"
     mixed.write_bytes(b'{"event_id": "j0\xff"}\n' + json.dumps(good).encode() + b"\n")

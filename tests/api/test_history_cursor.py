@@ -18,8 +18,10 @@ from tests.helpers import bearer
 
 
 def mint(runtime: Runtime, user: str, grams: int) -> str:
-    return ledger.post_one(runtime, transfer("mint", debit="mint:r", credit=user_account(user, "pending"),
-                                             energy_g=grams, shard=shard_of(user))).id
+    return ledger.post_one(
+        runtime,
+        transfer("mint", debit="mint:r", credit=user_account(user, "pending"), energy_g=grams, shard=shard_of(user)),
+    ).id
 
 
 def test_another_users_transaction_is_not_a_cursor(client: TestClient, runtime: Runtime, clock: ManualClock) -> None:
@@ -31,10 +33,15 @@ def test_another_users_transaction_is_not_a_cursor(client: TestClient, runtime: 
     for headers in (bearer(runtime, "user", "u-1"), bearer(runtime, "auditor", "a-1")):
         mine = client.get(f"/v1/users/u-1/transactions?after={new}", headers=headers)
         assert [i["transaction_id"] for i in mine.json()] == [old]
-        answers = [client.get(f"/v1/users/u-1/transactions?after={cursor}", headers=headers)
-                   for cursor in (strangers, "0" * 32)]
+        answers = [
+            client.get(f"/v1/users/u-1/transactions?after={cursor}", headers=headers)
+            for cursor in (strangers, "0" * 32)
+        ]
         for answer, cursor in zip(answers, (strangers, "0" * 32), strict=True):
             assert answer.status_code == 404, answer.text
-            assert answer.json() == {"error": {
-                "code": "transaction_not_found",
-                "message": f"no transaction {cursor!r} in the history of user u-1 to continue after"}}
+            assert answer.json() == {
+                "error": {
+                    "code": "transaction_not_found",
+                    "message": f"no transaction {cursor!r} in the history of user u-1 to continue after",
+                }
+            }

@@ -19,8 +19,9 @@ COVERED = 7
 def test_twenty_threads_debit_a_balance_covering_seven(runtime: Runtime) -> None:
     account = user_account("u-race", "available")
     shard = shard_of("u-race")
-    ledger.post_one(runtime, transfer("mint", debit="mint:test", credit=account, energy_g=DEBIT_G * COVERED,
-                                      shard=shard))
+    ledger.post_one(
+        runtime, transfer("mint", debit="mint:test", credit=account, energy_g=DEBIT_G * COVERED, shard=shard)
+    )
     barrier = threading.Barrier(THREADS)
     outcomes: list[str] = []
     lock = threading.Lock()
@@ -28,8 +29,17 @@ def test_twenty_threads_debit_a_balance_covering_seven(runtime: Runtime) -> None
     def debit(n: int) -> None:
         barrier.wait()
         try:
-            ledger.post_one(runtime, transfer("redeem", debit=account, credit="sink:trees", energy_g=DEBIT_G,
-                                              shard=shard, refs={"attempt": str(n)}))
+            ledger.post_one(
+                runtime,
+                transfer(
+                    "redeem",
+                    debit=account,
+                    credit="sink:trees",
+                    energy_g=DEBIT_G,
+                    shard=shard,
+                    refs={"attempt": str(n)},
+                ),
+            )
             result = "ok"
         except InsufficientEnergy:
             result = "refused"
@@ -54,8 +64,13 @@ def test_twenty_threads_debit_a_balance_covering_seven(runtime: Runtime) -> None
 
 def test_concurrent_writers_of_different_shards_and_cross_shard_transfers_do_not_deadlock(runtime: Runtime) -> None:
     users = [f"u-{n}" for n in range(8)]
-    ledger.post(runtime, [transfer("mint", debit="mint:test", credit=user_account(u, "available"), energy_g=1000,
-                                   shard=shard_of(u)) for u in users])
+    ledger.post(
+        runtime,
+        [
+            transfer("mint", debit="mint:test", credit=user_account(u, "available"), energy_g=1000, shard=shard_of(u))
+            for u in users
+        ],
+    )
     errors: list[BaseException] = []
 
     def worker(n: int) -> None:
@@ -64,9 +79,16 @@ def test_concurrent_writers_of_different_shards_and_cross_shard_transfers_do_not
             return
         try:
             for _ in range(10):
-                ledger.post_one(runtime, transfer("water", debit=user_account(giver, "available"),
-                                                  credit=user_account(taker, "available"), energy_g=10,
-                                                  shard=shard_of(giver)))
+                ledger.post_one(
+                    runtime,
+                    transfer(
+                        "water",
+                        debit=user_account(giver, "available"),
+                        credit=user_account(taker, "available"),
+                        energy_g=10,
+                        shard=shard_of(giver),
+                    ),
+                )
         except BaseException as error:  # collected and asserted below
             errors.append(error)
 
@@ -81,7 +103,7 @@ def test_concurrent_writers_of_different_shards_and_cross_shard_transfers_do_not
     assert verify(runtime).ok
 
 
-def _debit_in_own_process(database_url: str, account: str, shard: int, n: int, start, outcomes) -> None:  # noqa: ANN001
+def _debit_in_own_process(database_url: str, account: str, shard: int, n: int, start, outcomes) -> None:
     """A separate OS process with its own engine: SQLite's locking (BEGIN IMMEDIATE, busy
     timeout) or PostgreSQL's row locks are all that stands between the writers."""
     from greenenergy.config import load_settings
@@ -89,8 +111,12 @@ def _debit_in_own_process(database_url: str, account: str, shard: int, n: int, s
     runtime = Runtime.from_settings(load_settings(database_url=database_url))
     start.wait()
     try:
-        ledger.post_one(runtime, transfer("redeem", debit=account, credit="sink:trees", energy_g=DEBIT_G,
-                                          shard=shard, refs={"attempt": f"p{n}"}))
+        ledger.post_one(
+            runtime,
+            transfer(
+                "redeem", debit=account, credit="sink:trees", energy_g=DEBIT_G, shard=shard, refs={"attempt": f"p{n}"}
+            ),
+        )
         outcomes.put("ok")
     except InsufficientEnergy:
         outcomes.put("refused")
@@ -105,16 +131,22 @@ def test_twenty_processes_debit_a_balance_covering_seven(runtime: Runtime) -> No
 
     account = user_account("u-procs", "available")
     shard = shard_of("u-procs")
-    ledger.post_one(runtime, transfer("mint", debit="mint:test", credit=account, energy_g=DEBIT_G * COVERED,
-                                      shard=shard))
+    ledger.post_one(
+        runtime, transfer("mint", debit="mint:test", credit=account, energy_g=DEBIT_G * COVERED, shard=shard)
+    )
     # forkserver: each writer forks from a clean server process (no connection or lock state
     # of this one inherited) that has already imported the service modules.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["greenenergy.services.ledger", "greenenergy.config", "tests.api.test_ledger_concurrency"])
+    context.set_forkserver_preload(
+        ["greenenergy.services.ledger", "greenenergy.config", "tests.api.test_ledger_concurrency"]
+    )
     start, outcomes = context.Event(), context.Queue()
-    processes = [context.Process(target=_debit_in_own_process,
-                                 args=(runtime.settings.database_url, account, shard, n, start, outcomes))
-                 for n in range(THREADS)]
+    processes = [
+        context.Process(
+            target=_debit_in_own_process, args=(runtime.settings.database_url, account, shard, n, start, outcomes)
+        )
+        for n in range(THREADS)
+    ]
     for process in processes:
         process.start()
     start.set()

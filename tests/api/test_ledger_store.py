@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,15 @@ from greenenergy.units import shard_of
 
 
 def mint(user: str, grams: int, key: str | None = None) -> TransactionDraft:
-    return transfer("mint", debit="mint:test", credit=user_account(user, "available"), energy_g=grams,
-                    shard=shard_of(user), refs={"event": f"e-{user}-{grams}"}, idempotency_key=key)
+    return transfer(
+        "mint",
+        debit="mint:test",
+        credit=user_account(user, "available"),
+        energy_g=grams,
+        shard=shard_of(user),
+        refs={"event": f"e-{user}-{grams}"},
+        idempotency_key=key,
+    )
 
 
 def test_posted_transactions_chain_per_shard(runtime: Runtime) -> None:
@@ -36,8 +44,12 @@ def test_posted_transactions_chain_per_shard(runtime: Runtime) -> None:
 
 def test_balances_are_cached_in_the_same_commit_and_match_postings(runtime: Runtime) -> None:
     ledger.post(runtime, [mint("u-1", 10), mint("u-1", 32)])
-    ledger.post_one(runtime, transfer("redeem", debit=user_account("u-1", "available"), credit="sink:trees",
-                                      energy_g=12, shard=shard_of("u-1")))
+    ledger.post_one(
+        runtime,
+        transfer(
+            "redeem", debit=user_account("u-1", "available"), credit="sink:trees", energy_g=12, shard=shard_of("u-1")
+        ),
+    )
     assert ledger.balance(runtime, user_account("u-1", "available")) == 30
     assert ledger.balance(runtime, "mint:test") == -42
     assert ledger.balance(runtime, "sink:trees") == 12
@@ -49,16 +61,20 @@ def test_system_accounts_are_split_per_shard_and_summed_on_read(runtime: Runtime
     assert len({shard_of(u) for u in users}) > 1
     ledger.post(runtime, [mint(u, 3) for u in users])
     with read_tx(runtime.engine) as connection:
-        shards = connection.execute(text(
-            "SELECT DISTINCT shard FROM ledger_postings WHERE account = 'mint:test'")).scalars().all()
+        shards = (
+            connection.execute(text("SELECT DISTINCT shard FROM ledger_postings WHERE account = 'mint:test'"))
+            .scalars()
+            .all()
+        )
     assert sorted(shards) == sorted({shard_of(u) for u in users})
     assert ledger.balance(runtime, "mint:test") == -15
 
 
 def test_overdraft_is_refused_naming_the_account_and_nothing_changes(runtime: Runtime) -> None:
     ledger.post_one(runtime, mint("u-1", 10))
-    spend = transfer("redeem", debit=user_account("u-1", "available"), credit="sink:trees", energy_g=11,
-                     shard=shard_of("u-1"))
+    spend = transfer(
+        "redeem", debit=user_account("u-1", "available"), credit="sink:trees", energy_g=11, shard=shard_of("u-1")
+    )
     with pytest.raises(InsufficientEnergy, match="user:u-1:available"):
         ledger.post_one(runtime, spend)
     assert ledger.balance(runtime, user_account("u-1", "available")) == 10
@@ -98,8 +114,12 @@ def test_reversal_names_the_original_and_restores_balances(runtime: Runtime) -> 
 
 def test_reversal_that_would_overdraw_is_refused(runtime: Runtime) -> None:
     original = ledger.post_one(runtime, mint("u-1", 40))
-    ledger.post_one(runtime, transfer("redeem", debit=user_account("u-1", "available"), credit="sink:trees",
-                                      energy_g=30, shard=shard_of("u-1")))
+    ledger.post_one(
+        runtime,
+        transfer(
+            "redeem", debit=user_account("u-1", "available"), credit="sink:trees", energy_g=30, shard=shard_of("u-1")
+        ),
+    )
     with pytest.raises(InsufficientEnergy):
         ledger.reverse(runtime, original.id)
 
@@ -108,25 +128,42 @@ def test_there_is_no_update_path_the_repository_only_appends(runtime: Runtime) -
     package = Path(ledger_repo.__file__).resolve().parents[1]
     for path in package.rglob("*.py"):
         source = path.read_text()
-        for forbidden in ("update(TX)", "update(POSTINGS)", "delete(TX)", "delete(POSTINGS)",
-                          "UPDATE ledger_transactions", "UPDATE ledger_postings", "DELETE FROM ledger_"):
+        for forbidden in (
+            "update(TX)",
+            "update(POSTINGS)",
+            "delete(TX)",
+            "delete(POSTINGS)",
+            "UPDATE ledger_transactions",
+            "UPDATE ledger_postings",
+            "DELETE FROM ledger_",
+        ):
             assert forbidden not in source, f"{path} has a write path that edits the ledger: {forbidden}"
     ledger.post_one(runtime, mint("u-1", 1))
     with write_tx(runtime.engine) as connection:
-        posted = ledger_repo.post_transactions(connection, [TransactionDraft(
-            kind="mint", shard=shard_of("u-1"),
-            postings=(Posting("mint:test", -2), Posting(user_account("u-1", "available"), 2)))],
-            now=runtime.clock.now())
+        posted = ledger_repo.post_transactions(
+            connection,
+            [
+                TransactionDraft(
+                    kind="mint",
+                    shard=shard_of("u-1"),
+                    postings=(Posting("mint:test", -2), Posting(user_account("u-1", "available"), 2)),
+                )
+            ],
+            now=runtime.clock.now(),
+        )
     assert posted[0].seq == 2
 
 
-def _ledger_rows(connection) -> tuple[list, ...]:  # noqa: ANN001
-    return tuple(connection.execute(text(sql)).all() for sql in (
-        "SELECT * FROM ledger_transactions ORDER BY id",
-        "SELECT * FROM ledger_postings ORDER BY transaction_id, idx",
-        "SELECT * FROM ledger_balances ORDER BY account, shard",
-        "SELECT * FROM chain_heads WHERE chain = 'ledger' ORDER BY shard",
-    ))
+def _ledger_rows(connection) -> tuple[list, ...]:
+    return tuple(
+        connection.execute(text(sql)).all()
+        for sql in (
+            "SELECT * FROM ledger_transactions ORDER BY id",
+            "SELECT * FROM ledger_postings ORDER BY transaction_id, idx",
+            "SELECT * FROM ledger_balances ORDER BY account, shard",
+            "SELECT * FROM chain_heads WHERE chain = 'ledger' ORDER BY shard",
+        )
+    )
 
 
 class _Rollback(Exception):
@@ -137,20 +174,29 @@ def test_post_mints_stores_exactly_what_post_transactions_stores_for_the_same_mi
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The ingestion hot path's mints: the same rows, hashes, balances and heads, byte for byte."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from greenenergy.ledger import Mint, mint_draft
 
     ledger.post_one(runtime, mint("u-1", 7))  # a chain and a balance that already exist
-    mints = [Mint(u, shard_of(u), rule, grams, f"src/e-{n}", f"{rule}@1", f"b-{n:032x}")
-             for n, (u, rule, grams) in enumerate([("u-1", "walking.steps", 20), ("u-2", "recycling.box", 74),
-                                                   ("u-1", "walking.steps", 5), ("u-3", "payment.offline", 5)])]
-    now = datetime(2026, 11, 20, 2, 0, 0, 123456, tzinfo=timezone.utc)
+    mints = [
+        Mint(u, shard_of(u), rule, grams, f"src/e-{n}", f"{rule}@1", f"b-{n:032x}")
+        for n, (u, rule, grams) in enumerate(
+            [
+                ("u-1", "walking.steps", 20),
+                ("u-2", "recycling.box", 74),
+                ("u-1", "walking.steps", 5),
+                ("u-3", "payment.offline", 5),
+            ]
+        )
+    ]
+    now = datetime(2026, 11, 20, 2, 0, 0, 123456, tzinfo=UTC)
 
-    def stored_by(post) -> tuple[list, tuple]:  # noqa: ANN001
+    def stored_by(post) -> tuple[list, tuple]:
         counter = iter(range(10**6))
-        monkeypatch.setattr(ledger_repo, "new_transaction_ids",
-                            lambda count: [f"{next(counter):032x}" for _ in range(count)])
+        monkeypatch.setattr(
+            ledger_repo, "new_transaction_ids", lambda count: [f"{next(counter):032x}" for _ in range(count)]
+        )
         try:
             with write_tx(runtime.engine) as connection:
                 ids = post(connection)
@@ -161,7 +207,8 @@ def test_post_mints_stores_exactly_what_post_transactions_stores_for_the_same_mi
 
     fast_ids, fast = stored_by(lambda c: ledger_repo.post_mints(c, mints, now=now))
     general_ids, general = stored_by(
-        lambda c: [tx.id for tx in ledger_repo.post_transactions(c, [mint_draft(m) for m in mints], now=now)])
+        lambda c: [tx.id for tx in ledger_repo.post_transactions(c, [mint_draft(m) for m in mints], now=now)]
+    )
     assert fast_ids == general_ids
     assert fast == general
     assert len(fast[0]) == 1 + len(mints)
@@ -171,16 +218,18 @@ def test_post_mints_stores_exactly_what_post_transactions_stores_for_the_same_mi
 
 
 def test_post_mints_refuses_what_a_draft_would_refuse(runtime: Runtime) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from greenenergy.errors import UnbalancedTransaction
     from greenenergy.ledger import Mint
 
-    now = datetime(2026, 11, 20, tzinfo=timezone.utc)
-    bad = [Mint("u-1", shard_of("u-1"), "walking", 0, "s/e", "walking@1", "b-1"),
-           Mint("u-1", shard_of("u-1"), "walking", 2.5, "s/e", "walking@1", "b-1"),  # type: ignore[arg-type]
-           Mint("u-1", (shard_of("u-1") + 1) % 256, "walking", 5, "s/e", "walking@1", "b-1"),
-           Mint("u-1", shard_of("u-1"), "walking", 5, "s/" + "e" * 300, "walking@1", "b-1")]
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    bad = [
+        Mint("u-1", shard_of("u-1"), "walking", 0, "s/e", "walking@1", "b-1"),
+        Mint("u-1", shard_of("u-1"), "walking", 2.5, "s/e", "walking@1", "b-1"),  # type: ignore[arg-type]
+        Mint("u-1", (shard_of("u-1") + 1) % 256, "walking", 5, "s/e", "walking@1", "b-1"),
+        Mint("u-1", shard_of("u-1"), "walking", 5, "s/" + "e" * 300, "walking@1", "b-1"),
+    ]
     for bad_mint in bad:
         with pytest.raises(UnbalancedTransaction), write_tx(runtime.engine) as connection:
             ledger_repo.post_mints(connection, [bad_mint], now=now)

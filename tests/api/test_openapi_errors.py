@@ -55,7 +55,8 @@ def expected_statuses(method: str, op: dict) -> set[str]:
 def test_every_operation_documents_its_errors_with_the_error_response_schema(spec: dict) -> None:
     assert "HTTPValidationError" not in json.dumps(spec)
     assert spec["components"]["schemas"]["ErrorResponse"]["properties"]["error"] == {
-        "$ref": "#/components/schemas/ErrorDetail"}
+        "$ref": "#/components/schemas/ErrorDetail"
+    }
     assert operations(spec)
     for path, method, op in operations(spec):
         errors = {status: response for status, response in op["responses"].items() if status[0] in "45"}
@@ -77,12 +78,16 @@ def _fill(path: str, op: dict, *, broken: bool) -> str:
 
 
 def _query(op: dict) -> dict[str, str]:
-    return {p["name"]: PROBE_VALUES[p["name"]] for p in op.get("parameters", [])
-            if p["in"] == "query" and p.get("required") and p["name"] in PROBE_VALUES}
+    return {
+        p["name"]: PROBE_VALUES[p["name"]]
+        for p in op.get("parameters", [])
+        if p["in"] == "query" and p.get("required") and p["name"] in PROBE_VALUES
+    }
 
 
-def test_real_answers_match_the_documented_statuses_and_schema(client: TestClient, spec: dict,
-                                                               runtime: Runtime) -> None:
+def test_real_answers_match_the_documented_statuses_and_schema(
+    client: TestClient, spec: dict, runtime: Runtime
+) -> None:
     tokens = [{}] + [bearer(runtime, role, "p-1") for role in ("user", "source", "partner", "auditor", "admin")]
     seen: set[str] = set()
     for path, method, op in operations(spec):

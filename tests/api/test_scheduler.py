@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from typer.testing import CliRunner
 
@@ -15,12 +15,14 @@ from greenenergy.services.ingest import IncomingEvent, ingest
 from greenenergy.services.runtime import Runtime
 
 
-def tick(runtime: Runtime, now: str):  # noqa: ANN201 - click Result
-    return CliRunner().invoke(app, ["tick", "--now", now], env={"GREENENERGY_DATABASE_URL": runtime.settings.database_url})
+def tick(runtime: Runtime, now: str):
+    return CliRunner().invoke(
+        app, ["tick", "--now", now], env={"GREENENERGY_DATABASE_URL": runtime.settings.database_url}
+    )
 
 
 def test_tick_expires_balls_once_as_of_the_given_time(runtime: Runtime) -> None:
-    occurred = datetime(2026, 11, 20, 1, 30, tzinfo=timezone.utc)  # ripens 2026-11-20 23:00 UTC
+    occurred = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)  # ripens 2026-11-20 23:00 UTC
     ingest(runtime, source_id="s", events=[IncomingEvent("e1", "recycling.box", "u-1", occurred, {"boxes": 2})])
     before_expiry = tick(runtime, "2026-11-23T22:59:00+00:00")
     assert before_expiry.exit_code == 0, before_expiry.output

@@ -16,8 +16,14 @@ from tests.helpers import bearer
 
 TIME = "2026-11-20T10:00:00+08:00"
 POOL = "0" * 32
-PLANTING = {"tree_id": "t-1", "planted_at": TIME, "latitude": 38.705, "longitude": 105.205,
-            "species_id": "saxaul", "photo_sha256": "a" * 64}
+PLANTING = {
+    "tree_id": "t-1",
+    "planted_at": TIME,
+    "latitude": 38.705,
+    "longitude": 105.205,
+    "species_id": "saxaul",
+    "photo_sha256": "a" * 64,
+}
 SURVIVAL = {"tree_id": "t-1", "checked_at": TIME, "alive": True, "photo_sha256": "a" * 64}
 
 CASES = [  # (role, subject, path, valid body, field, lax value)
@@ -50,10 +56,14 @@ CASES = [  # (role, subject, path, valid body, field, lax value)
 ]
 
 
-@pytest.mark.parametrize(("role", "subject", "path", "body", "field", "value"), CASES,
-                         ids=[f"{c[2].rsplit('/', 1)[1]}.{c[4]}={c[5]!r}" for c in CASES])
-def test_a_lax_value_is_422_naming_the_field(client: TestClient, runtime: Runtime, role: str, subject: str,
-                                             path: str, body: dict, field: str, value: object) -> None:
+@pytest.mark.parametrize(
+    ("role", "subject", "path", "body", "field", "value"),
+    CASES,
+    ids=[f"{c[2].rsplit('/', 1)[1]}.{c[4]}={c[5]!r}" for c in CASES],
+)
+def test_a_lax_value_is_422_naming_the_field(
+    client: TestClient, runtime: Runtime, role: str, subject: str, path: str, body: dict, field: str, value: object
+) -> None:
     answer = client.post(path, json={**body, field: value}, headers=bearer(runtime, role, subject))
     assert answer.status_code == 422, answer.text
     error = answer.json()["error"]

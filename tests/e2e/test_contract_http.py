@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2 as httpx
@@ -40,11 +40,27 @@ def free_port() -> int:
 @pytest.fixture
 def server(runtime: Runtime) -> Iterator[str]:
     port = free_port()
-    env = dict(os.environ, GREENENERGY_DATABASE_URL=runtime.settings.database_url, GREENENERGY_SCHEDULER="off",
-               GREENENERGY_CATALOG_DIR=str(PROJECT))
+    env = dict(
+        os.environ,
+        GREENENERGY_DATABASE_URL=runtime.settings.database_url,
+        GREENENERGY_SCHEDULER="off",
+        GREENENERGY_CATALOG_DIR=str(PROJECT),
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "greenenergy.api.asgi:app_from_env", "--port", str(port),
-         "--log-level", "warning"], env=env, cwd=PROJECT)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "greenenergy.api.asgi:app_from_env",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=PROJECT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -67,18 +83,34 @@ def auth(runtime: Runtime, role: str, subject: str) -> dict[str, str]:
 
 
 def test_the_contract_story_over_http(server: str, runtime: Runtime) -> None:
-    now = datetime.now(timezone.utc)
-    source, alice, bob = auth(runtime, "source", "cainiao"), auth(runtime, "user", "u-alice"), auth(runtime, "user", "u-bob")
+    now = datetime.now(UTC)
+    source, alice, bob = (
+        auth(runtime, "source", "cainiao"),
+        auth(runtime, "user", "u-alice"),
+        auth(runtime, "user", "u-bob"),
+    )
     auditor = auth(runtime, "auditor", "a-1")
     with httpx.Client(base_url=server, timeout=30) as http:
         # Business unit: events that arrived late are ripe at once (visible when ingested).
         two_days_ago = (now - timedelta(days=2)).isoformat()
-        body = {"events": [
-            {"event_id": "cn-1", "type": "recycling.box", "user_id": "u-alice", "occurred_at": two_days_ago,
-             "data": {"boxes": 2}},
-            {"event_id": "cn-2", "type": "recycling.box", "user_id": "u-alice", "occurred_at": two_days_ago,
-             "data": {"boxes": "two"}},
-        ]}
+        body = {
+            "events": [
+                {
+                    "event_id": "cn-1",
+                    "type": "recycling.box",
+                    "user_id": "u-alice",
+                    "occurred_at": two_days_ago,
+                    "data": {"boxes": 2},
+                },
+                {
+                    "event_id": "cn-2",
+                    "type": "recycling.box",
+                    "user_id": "u-alice",
+                    "occurred_at": two_days_ago,
+                    "data": {"boxes": "two"},
+                },
+            ]
+        }
         answer = http.post("/v1/events", json=body, headers=source)
         assert answer.status_code == 200
         payload = answer.json()
@@ -93,17 +125,24 @@ def test_the_contract_story_over_http(server: str, runtime: Runtime) -> None:
         # User: energy, balls, collect.
         energy = http.get("/v1/users/u-alice/energy", headers=alice).json()
         assert energy == {"user_id": "u-alice", "available_g": 0, "pending_g": 74, "lifetime_g": 74, "trees": 0} | {
-            k: v for k, v in energy.items() if k not in {"user_id", "available_g", "pending_g", "lifetime_g", "trees"}}
+            k: v for k, v in energy.items() if k not in {"user_id", "available_g", "pending_g", "lifetime_g", "trees"}
+        }
         balls = http.get("/v1/users/u-alice/balls", headers=alice).json()
         (ball,) = balls
         assert set(ball) >= {"ball_id", "energy_g", "remaining_g", "status", "ripens_at", "expires_at", "event_type"}
         assert (ball["status"], ball["energy_g"], ball["event_type"]) == ("ripe", 74, "recycling.box")
 
         # Friends: mutual, then bob steals a little and waters back.
-        assert http.post("/v1/users/u-alice/friends", json={"friend_id": "u-bob"}, headers=alice).status_code in (200, 201)
+        assert http.post("/v1/users/u-alice/friends", json={"friend_id": "u-bob"}, headers=alice).status_code in (
+            200,
+            201,
+        )
         refused = http.post(f"/v1/users/u-alice/balls/{ball['ball_id']}/steal", headers=bob)
         assert (refused.status_code, refused.json()["error"]["code"]) == (403, "not_friends")
-        assert http.post("/v1/users/u-bob/friends", json={"friend_id": "u-alice"}, headers=bob).status_code in (200, 201)
+        assert http.post("/v1/users/u-bob/friends", json={"friend_id": "u-alice"}, headers=bob).status_code in (
+            200,
+            201,
+        )
         friends = http.get("/v1/users/u-alice/friends", headers=alice).json()
         assert any(f.get("friend_id") == "u-bob" for f in friends)
         stolen = http.post(f"/v1/users/u-alice/balls/{ball['ball_id']}/steal", headers=bob)
@@ -117,8 +156,16 @@ def test_the_contract_story_over_http(server: str, runtime: Runtime) -> None:
         assert (twice.status_code, twice.json()["error"]["code"]) == (409, "already_collected")
         poor_water = http.post("/v1/users/u-bob/water", json={"friend_id": "u-alice", "energy_g": 66}, headers=bob)
         assert (poor_water.status_code, poor_water.json()["error"]["code"]) == (409, "insufficient_energy")
-        ledger.post_one(runtime, transfer("mint", debit="mint:test", credit=user_account("u-bob", "available"),
-                                          energy_g=100, shard=shard_of("u-bob")))
+        ledger.post_one(
+            runtime,
+            transfer(
+                "mint",
+                debit="mint:test",
+                credit=user_account("u-bob", "available"),
+                energy_g=100,
+                shard=shard_of("u-bob"),
+            ),
+        )
         watered = http.post("/v1/users/u-bob/water", json={"friend_id": "u-alice", "energy_g": 10}, headers=bob)
         assert watered.status_code in (200, 201), watered.text
         odd = http.post("/v1/users/u-bob/water", json={"friend_id": "u-alice", "energy_g": 11}, headers=bob)
@@ -130,8 +177,16 @@ def test_the_contract_story_over_http(server: str, runtime: Runtime) -> None:
         # Planting: not enough energy, then enough (a grant through the ledger), redeem.
         poor = http.post("/v1/users/u-alice/trees", json={"species_id": "saxaul"}, headers=alice)
         assert (poor.status_code, poor.json()["error"]["code"]) == (409, "insufficient_energy")
-        ledger.post_one(runtime, transfer("mint", debit="mint:test", credit=user_account("u-alice", "available"),
-                                          energy_g=20_000, shard=shard_of("u-alice")))
+        ledger.post_one(
+            runtime,
+            transfer(
+                "mint",
+                debit="mint:test",
+                credit=user_account("u-alice", "available"),
+                energy_g=20_000,
+                shard=shard_of("u-alice"),
+            ),
+        )
         tree = http.post("/v1/users/u-alice/trees", json={"species_id": "saxaul"}, headers=alice)
         assert tree.status_code == 201, tree.text
         tree = tree.json()
@@ -142,8 +197,17 @@ def test_the_contract_story_over_http(server: str, runtime: Runtime) -> None:
         plots = {p["plot_id"]: p for p in http.get("/v1/plots").json()}
         plot = plots[tree["plot_id"]]
         assert plot["geometry"]["type"] == "Polygon" and plot["reserved"] >= 1
-        assert set(plot) >= {"plot_id", "partner_id", "name", "region", "geometry", "species", "capacity", "planted",
-                             "reserved"}
+        assert set(plot) >= {
+            "plot_id",
+            "partner_id",
+            "name",
+            "region",
+            "geometry",
+            "species",
+            "capacity",
+            "planted",
+            "reserved",
+        }
 
         # Partner: the order, a confirmation outside the plot (422), inside (201), again (409).
         partner_id = plot["partner_id"]
@@ -152,11 +216,18 @@ def test_the_contract_story_over_http(server: str, runtime: Runtime) -> None:
         (order,) = [o for o in orders if o["tree_id"] == tree["tree_id"]]
         assert set(order) >= {"order_id", "tree_id", "plot_id", "species_id", "redeemed_at", "deadline", "status"}
         inside = planting_catalog.catalog(runtime).get_plot(plot["plot_id"]).polygon.representative_point()
-        report = {"tree_id": tree["tree_id"], "planted_at": datetime.now(timezone.utc).isoformat(),
-                  "latitude": inside.y, "longitude": inside.x, "species_id": "saxaul",
-                  "photo_sha256": hashlib.sha256(b"photo").hexdigest(), "tag": "T-0001"}
-        outside = http.post(f"/v1/partners/{partner_id}/plantings", json=report | {"latitude": 10.0, "longitude": 10.0},
-                            headers=partner)
+        report = {
+            "tree_id": tree["tree_id"],
+            "planted_at": datetime.now(UTC).isoformat(),
+            "latitude": inside.y,
+            "longitude": inside.x,
+            "species_id": "saxaul",
+            "photo_sha256": hashlib.sha256(b"photo").hexdigest(),
+            "tag": "T-0001",
+        }
+        outside = http.post(
+            f"/v1/partners/{partner_id}/plantings", json=report | {"latitude": 10.0, "longitude": 10.0}, headers=partner
+        )
         assert (outside.status_code, outside.json()["error"]["code"]) == (422, "outside_plot")
         other = auth(runtime, "partner", "nobody-else")
         assert http.post(f"/v1/partners/{partner_id}/plantings", json=report, headers=other).status_code == 403
@@ -174,7 +245,8 @@ def test_the_contract_story_over_http(server: str, runtime: Runtime) -> None:
         assert proof["ledger_tx_id"] and proof["confirmation_id"] and len(proof["certificate_hash"]) == 64
         trees = http.get("/v1/users/u-alice/trees", headers=alice).json()
         assert [(t["tree_id"], t["status"], t["certificate_no"]) for t in trees] == [
-            (tree["tree_id"], "planted", certificate_no)]
+            (tree["tree_id"], "planted", certificate_no)
+        ]
         statement = http.get(f"/v1/users/u-alice/statement?year={now.year}", headers=alice)
         assert statement.status_code == 200
         assert http.get("/v1/users/u-alice/transactions", headers=auditor).status_code == 200

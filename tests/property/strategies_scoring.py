@@ -13,8 +13,14 @@ USERS = ("u0", "u1", "u2")
 ACCOUNTS = ("a", "b", "c")
 
 PERIODS = ("day", "week", "month")
-PAY_FORMULAS = ("5", "amount // 100", "floor(amount * 3 / 7)", "min(amount, 50) - 10", "amount % 7 + 1",
-                "2.5 if acct == 'a' else amount / 40")
+PAY_FORMULAS = (
+    "5",
+    "amount // 100",
+    "floor(amount * 3 / 7)",
+    "min(amount, 50) - 10",
+    "amount % 7 + 1",
+    "2.5 if acct == 'a' else amount / 40",
+)
 WALK_FORMULAS = ("steps // 50", "floor(steps * 200 / 10000)", "min(steps, 12000) / 100")
 
 
@@ -45,8 +51,11 @@ def declared_fields(draw, fields: dict[str, str], bounded: bool | None) -> dict:
         low, high = draw(st.sampled_from(mins)), draw(st.sampled_from(maxes))
         if bounded and low is None and high is None:
             low = mins[-1]
-        declaration = {"type": kind, **({"min": low} if low is not None else {}),
-                       **({"max": high} if high is not None else {})}
+        declaration = {
+            "type": kind,
+            **({"min": low} if low is not None else {}),
+            **({"max": high} if high is not None else {}),
+        }
         # the shorthand and the mapping without bounds mean the same
         out[name] = declaration if len(declaration) > 1 or draw(st.booleans()) else kind
     return out
@@ -95,8 +104,17 @@ def multipliers(draw) -> list[dict]:
 
 
 @st.composite
-def family(draw, rule_id: str, fields: dict, formulas: tuple, when: str | None, key_field: str | None,
-           running: bool, one_slot: bool = False, bounded: bool | None = None) -> list[dict]:
+def family(
+    draw,
+    rule_id: str,
+    fields: dict,
+    formulas: tuple,
+    when: str | None,
+    key_field: str | None,
+    running: bool,
+    one_slot: bool = False,
+    bounded: bool | None = None,
+) -> list[dict]:
     """One or two versions of a rule; a second version starts at a random minute.
     ``one_slot``: every cap of every version on one usage slot, a multiplier seldom (the
     shapes the online scorers specialise). Each version declares its own field bounds
@@ -139,8 +157,9 @@ def rule_set_yaml(draw, bounded: bool | None = None) -> str:
     rules = draw(family("pay", PAY_FIELDS, PAY_FORMULAS, "amount >= 20", "acct", False, bounded=bounded))
     walk_when = draw(st.sampled_from((None, "steps >= 100")))
     rules += draw(family("walk", {"steps": "int"}, WALK_FORMULAS, walk_when, None, True, bounded=bounded))
-    rules += draw(family("box", {"boxes": "int"}, ("37 * boxes", "40 * boxes - 3"), "boxes >= 1", "boxes", False,
-                         bounded=bounded))
+    rules += draw(
+        family("box", {"boxes": "int"}, ("37 * boxes", "40 * boxes - 3"), "boxes >= 1", "boxes", False, bounded=bounded)
+    )
     return yaml.safe_dump({"rules": rules}, sort_keys=False)
 
 
@@ -151,8 +170,9 @@ def one_slot_rule_set_yaml(draw) -> str:
     rules = draw(family("pay", PAY_FIELDS, pay_formulas, "amount >= 20", "acct", False, True))
     walk_when = draw(st.sampled_from((None, "steps >= 100")))
     rules += draw(family("walk", {"steps": "int"}, WALK_FORMULAS, walk_when, None, True, True))
-    rules += draw(family("box", {"boxes": "int"}, ("37", "37 * boxes", "40 * boxes - 3"), "boxes >= 1", "boxes",
-                         False, True))
+    rules += draw(
+        family("box", {"boxes": "int"}, ("37", "37 * boxes", "40 * boxes - 3"), "boxes >= 1", "boxes", False, True)
+    )
     return yaml.safe_dump({"rules": rules}, sort_keys=False)
 
 
@@ -160,14 +180,30 @@ def one_slot_rule_set_yaml(draw) -> str:
 def generated_events(draw, max_size: int = 60) -> list[tuple[str, str, int, dict]]:
     """(user, type, minute offset, data) in generation order (not time order)."""
     event = st.one_of(
-        st.tuples(st.sampled_from(USERS), st.just("pay"), st.integers(0, SPAN_MINUTES),
-                  st.fixed_dictionaries({"amount": st.integers(-50, 500), "acct": st.sampled_from(ACCOUNTS),
-                                         "ratio": st.one_of(st.sampled_from((-1, 0, 0.25, 1, 1.5, 2)),
-                                                            st.floats(-2, 3, allow_nan=False))})),
-        st.tuples(st.sampled_from(USERS), st.just("walk"), st.integers(0, SPAN_MINUTES),
-                  st.fixed_dictionaries({"steps": st.integers(0, 30_000)})),
-        st.tuples(st.sampled_from(USERS), st.just("box"), st.integers(0, SPAN_MINUTES),
-                  st.fixed_dictionaries({"boxes": st.integers(-1, 5)})),
+        st.tuples(
+            st.sampled_from(USERS),
+            st.just("pay"),
+            st.integers(0, SPAN_MINUTES),
+            st.fixed_dictionaries(
+                {
+                    "amount": st.integers(-50, 500),
+                    "acct": st.sampled_from(ACCOUNTS),
+                    "ratio": st.one_of(st.sampled_from((-1, 0, 0.25, 1, 1.5, 2)), st.floats(-2, 3, allow_nan=False)),
+                }
+            ),
+        ),
+        st.tuples(
+            st.sampled_from(USERS),
+            st.just("walk"),
+            st.integers(0, SPAN_MINUTES),
+            st.fixed_dictionaries({"steps": st.integers(0, 30_000)}),
+        ),
+        st.tuples(
+            st.sampled_from(USERS),
+            st.just("box"),
+            st.integers(0, SPAN_MINUTES),
+            st.fixed_dictionaries({"boxes": st.integers(-1, 5)}),
+        ),
     )
     # cluster times so that caps, ties and period boundaries are hit often: a month end
     # inside an ISO week (Sunday 1 March 2026), a local midnight, any minute
@@ -187,15 +223,26 @@ def generated_events(draw, max_size: int = 60) -> list[tuple[str, str, int, dict
 SHIPPED_DATA = {
     "walking.steps": st.fixed_dictionaries({"steps": st.integers(0, 25_000)}),
     "payment.offline": st.fixed_dictionaries({"amount_fen": st.integers(-5, 300)}),
-    "bill.utility": st.fixed_dictionaries({"amount_fen": st.integers(-5, 300),
-                                           "account_no": st.sampled_from(ACCOUNTS)}),
+    "bill.utility": st.fixed_dictionaries(
+        {"amount_fen": st.integers(-5, 300), "account_no": st.sampled_from(ACCOUNTS)}
+    ),
     "toll.etc": st.fixed_dictionaries({"amount_fen": st.integers(-5, 300)}),
     "recycling.box": st.fixed_dictionaries({"boxes": st.integers(-1, 12)}),  # below 1: out of bounds
     "recycling.clothes": st.fixed_dictionaries({"weight_g": st.integers(0, 8_000)}),
     "office.paperless": st.fixed_dictionaries({"pages": st.integers(0, 30)}),
 }
-SHIPPED_TYPES = (*SHIPPED_DATA, "ticket.show", "ticket.train", "hospital.appointment", "transit.metro",
-                 "transit.bus", "invoice.electronic", "food.no_cutlery", "retail.no_bag", "logistics.e_waybill")
+SHIPPED_TYPES = (
+    *SHIPPED_DATA,
+    "ticket.show",
+    "ticket.train",
+    "hospital.appointment",
+    "transit.metro",
+    "transit.bus",
+    "invoice.electronic",
+    "food.no_cutlery",
+    "retail.no_bag",
+    "logistics.e_waybill",
+)
 
 
 @st.composite
@@ -257,6 +304,12 @@ CONDITION_EXPRESSIONS = st.tuples(
     _conditions(NUMBER_EXPRESSIONS), st.sampled_from(("and", "or")), _conditions(NUMBER_EXPRESSIONS)
 ).map(_binary)
 ROWS = st.fixed_dictionaries(
-    {"a": INT_VALUES, "b": INT_VALUES, "x": FLOAT_VALUES, "y": FLOAT_VALUES,
-     "flag": st.booleans(), "s": st.sampled_from(("k", "j"))}
+    {
+        "a": INT_VALUES,
+        "b": INT_VALUES,
+        "x": FLOAT_VALUES,
+        "y": FLOAT_VALUES,
+        "flag": st.booleans(),
+        "s": st.sampled_from(("k", "j")),
+    }
 )

@@ -82,22 +82,34 @@ class ForestMachine(RuleBasedStateMachine):
     def advance(self, minutes: int) -> None:
         self.now += timedelta(minutes=minutes)
 
-    @rule(user=users, event_type=st.sampled_from(["transit.bus", "recycling.box"]),
-          energy_g=st.integers(min_value=1, max_value=400), hours_ago=st.integers(min_value=0, max_value=60))
+    @rule(
+        user=users,
+        event_type=st.sampled_from(["transit.bus", "recycling.box"]),
+        energy_g=st.integers(min_value=1, max_value=400),
+        hours_ago=st.integers(min_value=0, max_value=60),
+    )
     def ingest(self, user: str, event_type: str, energy_g: int, hours_ago: int) -> None:
         occurred = self.now - timedelta(hours=hours_ago)
         self.serial += 1
         ripening = ripens_at(occurred, TZ)
-        ball_id = event_ball_id(user_id=user, event_type=event_type, ripening=ripening,
-                                ingested_at=self.now, event_ref=f"src:{self.serial}")
+        ball_id = event_ball_id(
+            user_id=user, event_type=event_type, ripening=ripening, ingested_at=self.now, event_ref=f"src:{self.serial}"
+        )
         existing = self.balls.get(ball_id)
         if existing is not None:
             # A shared id is only handed out while the ball is still waiting: it must take the grams.
             assert can_join(existing, user_id=user, event_type=event_type, ripening=ripening, ingested_at=self.now)
             ball = join(existing, energy_g=energy_g, occurred_at=occurred, ingested_at=self.now, tz=TZ)
         else:
-            ball = new_event_ball(ball_id=ball_id, user_id=user, event_type=event_type, energy_g=energy_g,
-                                  occurred_at=occurred, ingested_at=self.now, tz=TZ)
+            ball = new_event_ball(
+                ball_id=ball_id,
+                user_id=user,
+                event_type=event_type,
+                energy_g=energy_g,
+                occurred_at=occurred,
+                ingested_at=self.now,
+                tz=TZ,
+            )
             self.thefts[ball_id] = []
         self.balls[ball_id] = ball
         self.pending[user] += energy_g
@@ -143,8 +155,14 @@ class ForestMachine(RuleBasedStateMachine):
 
     def attempt(self, thief: str, ball: Ball) -> None:
         try:
-            result = steal(ball, self.thefts[ball.ball_id], thief_id=thief, now=self.now,
-                           victim_effects=self.effects, thief_effects=self.effects)
+            result = steal(
+                ball,
+                self.thefts[ball.ball_id],
+                thief_id=thief,
+                now=self.now,
+                victim_effects=self.effects,
+                thief_effects=self.effects,
+            )
         except OwnBall:
             assert thief == ball.user_id
             return
@@ -170,8 +188,15 @@ class ForestMachine(RuleBasedStateMachine):
             return  # the ledger would refuse: InsufficientEnergy
         self.serial += 1
         try:
-            plan = water(giver_id=giver, friend_id=friend, energy_g=energy_g, now=self.now, tz=TZ,
-                         earlier=self.waterings, ball_id=f"w-{self.serial}")
+            plan = water(
+                giver_id=giver,
+                friend_id=friend,
+                energy_g=energy_g,
+                now=self.now,
+                tz=TZ,
+                earlier=self.waterings,
+                ball_id=f"w-{self.serial}",
+            )
         except InvalidAmount:
             assert energy_g == 20
             return

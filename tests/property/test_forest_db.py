@@ -54,13 +54,13 @@ def make_machine(runtime: Runtime, clock: ManualClock) -> type[RuleBasedStateMac
             run = uuid.uuid4().hex[:8]
             self.users = [f"f{run}-{n}" for n in range(USERS)]
             for n, user in enumerate(self.users):
-                befriend(runtime, user, *self.users[n + 1:])
+                befriend(runtime, user, *self.users[n + 1 :])
                 fund(runtime, user, FUNDING_G)
             self.ball_ids: list[str] = []
             self.available = dict.fromkeys(self.users, FUNDING_G)
             self.earned = dict.fromkeys(self.users, 0)  # collected + stolen: the lifetime score
 
-        def _refusable(self, action) -> object | None:  # noqa: ANN001
+        def _refusable(self, action) -> object | None:
             try:
                 return action()
             except REFUSALS:
@@ -94,16 +94,21 @@ def make_machine(runtime: Runtime, clock: ManualClock) -> type[RuleBasedStateMac
             ball_id = self._ball(index)
             if ball_id is None:
                 return
-            done = self._refusable(lambda: forest_steal.steal(
-                runtime, thief_id=self.users[thief], victim_id=self._owner(ball_id), ball_id=ball_id))
+            done = self._refusable(
+                lambda: forest_steal.steal(
+                    runtime, thief_id=self.users[thief], victim_id=self._owner(ball_id), ball_id=ball_id
+                )
+            )
             if isinstance(done, forest_steal.Stolen):
                 self._earn(self.users[thief], done.stolen_g)
 
-        @rule(giver=st.integers(0, USERS - 1), friend=st.integers(0, USERS - 1),
-              grams=st.sampled_from(WATER_AMOUNTS_G))
+        @rule(giver=st.integers(0, USERS - 1), friend=st.integers(0, USERS - 1), grams=st.sampled_from(WATER_AMOUNTS_G))
         def water(self, giver: int, friend: int, grams: int) -> None:
-            done = self._refusable(lambda: forest_water.water(
-                runtime, giver_id=self.users[giver], friend_id=self.users[friend], energy_g=grams))
+            done = self._refusable(
+                lambda: forest_water.water(
+                    runtime, giver_id=self.users[giver], friend_id=self.users[friend], energy_g=grams
+                )
+            )
             if isinstance(done, forest_water.Watered):
                 self.available[self.users[giver]] -= grams
                 self.ball_ids.append(done.ball_id)
@@ -161,22 +166,37 @@ def make_machine(runtime: Runtime, clock: ManualClock) -> type[RuleBasedStateMac
             available = [f"user:{u}:available" for u in self.users]
             with read_tx(runtime.engine) as connection:
                 unbalanced = connection.execute(
-                    select(POSTINGS.c.transaction_id).group_by(POSTINGS.c.transaction_id)
-                    .having(func.sum(POSTINGS.c.energy_g) != 0)).all()
-                balances = {r.account: int(r.balance_g) for r in connection.execute(
-                    select(BALANCES.c.account, BALANCES.c.balance_g).where(
-                        BALANCES.c.account.in_(pending + available)))}
-                balls = [balls_repo.to_ball(r) for r in connection.execute(  # Ball() checks its parts
-                    select(balls_repo.BALLS).where(balls_repo.BALLS.c.user_id.in_(self.users)))]
+                    select(POSTINGS.c.transaction_id)
+                    .group_by(POSTINGS.c.transaction_id)
+                    .having(func.sum(POSTINGS.c.energy_g) != 0)
+                ).all()
+                balances = {
+                    r.account: int(r.balance_g)
+                    for r in connection.execute(
+                        select(BALANCES.c.account, BALANCES.c.balance_g).where(
+                            BALANCES.c.account.in_(pending + available)
+                        )
+                    )
+                }
+                balls = [
+                    balls_repo.to_ball(r)
+                    for r in connection.execute(  # Ball() checks its parts
+                        select(balls_repo.BALLS).where(balls_repo.BALLS.c.user_id.in_(self.users))
+                    )
+                ]
                 moves = connection.execute(
                     select(TX.c.kind, TX.c.refs, POSTINGS.c.energy_g)
                     .join(POSTINGS, POSTINGS.c.transaction_id == TX.c.id)
-                    .where(POSTINGS.c.account.in_(pending))).all()
+                    .where(POSTINGS.c.account.in_(pending))
+                ).all()
                 thefts = forest_repo.theft_rows(connection, [b.ball_id for b in balls])
                 lifetime = forest_repo.scores_of(connection, self.users, forest_repo.LIFETIME)
                 board_size = forest_repo.board_members(connection)
-                lifetime_rows = connection.execute(select(func.count()).select_from(forest_repo.SCORES).where(
-                    forest_repo.SCORES.c.period == forest_repo.LIFETIME)).scalar_one()
+                lifetime_rows = connection.execute(
+                    select(func.count())
+                    .select_from(forest_repo.SCORES)
+                    .where(forest_repo.SCORES.c.period == forest_repo.LIFETIME)
+                ).scalar_one()
             assert unbalanced == []
             assert board_size == lifetime_rows
             assert {u: lifetime.get(u, 0) for u in self.users} == self.earned
@@ -189,12 +209,16 @@ def make_machine(runtime: Runtime, clock: ManualClock) -> type[RuleBasedStateMac
                 ledger = per_ball[ball.ball_id]
                 assert ball.energy_g == ledger["mint"] + ledger["water"], ball
                 assert (ball.collected_g, ball.stolen_g, ball.expired_g) == (
-                    -ledger["collect"], -ledger["steal"], -ledger["expire"]), ball
+                    -ledger["collect"],
+                    -ledger["steal"],
+                    -ledger["expire"],
+                ), ball
                 assert ball.energy_g == ball.collected_g + ball.stolen_g + ball.expired_g + ball.remaining_g
                 assert sum(int(t.stolen_g) for t in thefts[ball.ball_id]) == ball.stolen_g
             for user in self.users:
-                open_g = sum(b.remaining_g for b in balls
-                             if b.user_id == user and b.collected_g == 0 and b.expired_g == 0)
+                open_g = sum(
+                    b.remaining_g for b in balls if b.user_id == user and b.collected_g == 0 and b.expired_g == 0
+                )
                 assert balances.get(f"user:{user}:pending", 0) == open_g, user
                 assert balances.get(f"user:{user}:available", 0) == self.available[user], user
 
@@ -203,9 +227,14 @@ def make_machine(runtime: Runtime, clock: ManualClock) -> type[RuleBasedStateMac
 
 def test_any_interleaving_keeps_balls_and_ledger_consistent(runtime: Runtime, clock: ManualClock) -> None:
     machine = make_machine(runtime, clock)
-    run_state_machine_as_test(machine, settings=settings(
-        max_examples=30, stateful_step_count=30, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    ))
+    run_state_machine_as_test(
+        machine,
+        settings=settings(
+            max_examples=30,
+            stateful_step_count=30,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
     report = verify(runtime)
     assert report.ok, report.findings

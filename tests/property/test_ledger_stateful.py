@@ -42,13 +42,11 @@ def make_machine(runtime: Runtime) -> type[RuleBasedStateMachine]:
         def available(self, index: int) -> str:
             return user_account(self.users[index % len(self.users)], "available")
 
-        def _post(self, draft) -> bool:  # noqa: ANN001
+        def _post(self, draft) -> bool:
             deltas = {}
             for posting in draft.postings:
                 deltas[posting.account] = deltas.get(posting.account, 0) + posting.energy_g
-            would_overdraw = any(
-                a.startswith("user:") and self.model.get(a, 0) + d < 0 for a, d in deltas.items()
-            )
+            would_overdraw = any(a.startswith("user:") and self.model.get(a, 0) + d < 0 for a, d in deltas.items())
             try:
                 posted = ledger.post_one(runtime, draft)
             except InsufficientEnergy:
@@ -63,20 +61,35 @@ def make_machine(runtime: Runtime) -> type[RuleBasedStateMachine]:
         @rule(who=st.integers(0, 3), grams=GRAMS)
         def mint_energy(self, who: int, grams: int) -> None:
             account = self.available(who)
-            self._post(transfer("mint", debit=self.mint, credit=account, energy_g=grams,
-                                shard=shard_of(self.users[who])))
+            self._post(
+                transfer("mint", debit=self.mint, credit=account, energy_g=grams, shard=shard_of(self.users[who]))
+            )
 
         @rule(giver=st.integers(0, 3), taker=st.integers(0, 3), grams=GRAMS)
         def transfer_between_users(self, giver: int, taker: int, grams: int) -> None:
             if giver == taker:
                 return
-            self._post(transfer("water", debit=self.available(giver), credit=self.available(taker),
-                                energy_g=grams, shard=shard_of(self.users[giver])))
+            self._post(
+                transfer(
+                    "water",
+                    debit=self.available(giver),
+                    credit=self.available(taker),
+                    energy_g=grams,
+                    shard=shard_of(self.users[giver]),
+                )
+            )
 
         @rule(who=st.integers(0, 3), grams=GRAMS)
         def spend(self, who: int, grams: int) -> None:
-            self._post(transfer("redeem", debit=self.available(who), credit="sink:trees", energy_g=grams,
-                                shard=shard_of(self.users[who])))
+            self._post(
+                transfer(
+                    "redeem",
+                    debit=self.available(who),
+                    credit="sink:trees",
+                    energy_g=grams,
+                    shard=shard_of(self.users[who]),
+                )
+            )
 
         @precondition(lambda self: self.posted)
         @rule(data=st.data())
@@ -104,8 +117,14 @@ def make_machine(runtime: Runtime) -> type[RuleBasedStateMachine]:
         @rule(who=st.integers(0, 3), grams=GRAMS, key=st.sampled_from(["a", "b", "c"]))
         def keyed_mint(self, who: int, grams: int, key: str) -> None:
             full_key = f"{self.mint}:{key}"
-            draft = transfer("mint", debit=self.mint, credit=self.available(who), energy_g=grams,
-                             shard=shard_of(self.users[who]), idempotency_key=full_key)
+            draft = transfer(
+                "mint",
+                debit=self.mint,
+                credit=self.available(who),
+                energy_g=grams,
+                shard=shard_of(self.users[who]),
+                idempotency_key=full_key,
+            )
             if full_key in self.keys:
                 assert ledger.post_one(runtime, draft).id == self.keys[full_key]  # nothing moves
                 return
@@ -123,8 +142,16 @@ def make_machine(runtime: Runtime) -> type[RuleBasedStateMachine]:
             def debit() -> None:
                 barrier.wait()
                 try:
-                    posted = ledger.post_one(runtime, transfer("redeem", debit=account, credit="sink:trees",
-                                                               energy_g=grams, shard=shard_of(self.users[who])))
+                    posted = ledger.post_one(
+                        runtime,
+                        transfer(
+                            "redeem",
+                            debit=account,
+                            credit="sink:trees",
+                            energy_g=grams,
+                            shard=shard_of(self.users[who]),
+                        ),
+                    )
                 except InsufficientEnergy:
                     return
                 with lock:
@@ -144,22 +171,24 @@ def make_machine(runtime: Runtime) -> type[RuleBasedStateMachine]:
         def database_agrees_with_model(self) -> None:
             accounts = [user_account(u, "available") for u in self.users]
             with read_tx(runtime.engine) as connection:
-                unbalanced = connection.execute(text(
-                    "SELECT transaction_id FROM ledger_postings GROUP BY transaction_id HAVING SUM(energy_g) <> 0"
-                )).all()
+                unbalanced = connection.execute(
+                    text("SELECT transaction_id FROM ledger_postings GROUP BY transaction_id HAVING SUM(energy_g) <> 0")
+                ).all()
                 assert unbalanced == []
                 negative = connection.execute(text("SELECT account FROM ledger_balances WHERE balance_g < 0")).all()
                 assert negative == []
                 for account in accounts:
-                    cached = connection.execute(text(
-                        "SELECT COALESCE(SUM(balance_g), 0) FROM ledger_balances WHERE account = :a"), {"a": account}
+                    cached = connection.execute(
+                        text("SELECT COALESCE(SUM(balance_g), 0) FROM ledger_balances WHERE account = :a"),
+                        {"a": account},
                     ).scalar_one()
-                    summed = connection.execute(text(
-                        "SELECT COALESCE(SUM(energy_g), 0) FROM ledger_postings WHERE account = :a"), {"a": account}
+                    summed = connection.execute(
+                        text("SELECT COALESCE(SUM(energy_g), 0) FROM ledger_postings WHERE account = :a"),
+                        {"a": account},
                     ).scalar_one()
                     assert cached == summed == self.model.get(account, 0), account
-                minted = connection.execute(text(
-                    "SELECT COALESCE(SUM(energy_g), 0) FROM ledger_postings WHERE account = :a"), {"a": self.mint}
+                minted = connection.execute(
+                    text("SELECT COALESCE(SUM(energy_g), 0) FROM ledger_postings WHERE account = :a"), {"a": self.mint}
                 ).scalar_one()
                 assert minted == self.model.get(self.mint, 0)
 

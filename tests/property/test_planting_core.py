@@ -14,7 +14,7 @@ planting functions decide; after every step we check, against our own records, t
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
@@ -41,7 +41,7 @@ from greenenergy.planting.confirmation import normalize_tag
 from greenenergy.planting.model import Plot, Species
 
 TZ = ZoneInfo("Asia/Shanghai")
-START = datetime(2026, 4, 1, 2, 0, tzinfo=timezone.utc)
+START = datetime(2026, 4, 1, 2, 0, tzinfo=UTC)
 
 ALLOWED = {
     ("awaiting_planting", "planted"): "planted",
@@ -58,9 +58,18 @@ ALLOWED = {
 def _species(species_id: str, energy_g: int) -> Species:
     return Species.model_validate(
         {
-            "species_id": species_id, "kind": "tree", "unit": "tree", "names": {"zh": species_id, "en": species_id},
-            "scientific_name": species_id, "energy_g": energy_g, "verified": True, "price_source": "test",
-            "typical_regions": ["test"], "co2_absorbed_kg_lifetime": 1.0, "co2_source": "test", "co2_verified": False,
+            "species_id": species_id,
+            "kind": "tree",
+            "unit": "tree",
+            "names": {"zh": species_id, "en": species_id},
+            "scientific_name": species_id,
+            "energy_g": energy_g,
+            "verified": True,
+            "price_source": "test",
+            "typical_regions": ["test"],
+            "co2_absorbed_kg_lifetime": 1.0,
+            "co2_source": "test",
+            "co2_verified": False,
         }
     )
 
@@ -69,7 +78,10 @@ def _plot(plot_id: str, lon0: float, capacities: dict[str, int]) -> Plot:
     ring = [[lon0, 38.70], [lon0 + 0.01, 38.70], [lon0 + 0.01, 38.71], [lon0, 38.71], [lon0, 38.70]]
     return Plot.model_validate(
         {
-            "plot_id": plot_id, "partner_id": "north", "name": {"zh": plot_id, "en": plot_id}, "kind": "planting",
+            "plot_id": plot_id,
+            "partner_id": "north",
+            "name": {"zh": plot_id, "en": plot_id},
+            "kind": "planting",
             "region": {"province": "Inner Mongolia", "county": "Alxa Left Banner"},
             "geometry": {"type": "Polygon", "coordinates": [ring]},
             "species": [{"species_id": s, "capacity": c} for s, c in capacities.items()],
@@ -86,8 +98,13 @@ CATALOG = PlantingCatalog(
 )
 # Points inside a-01 (3), inside a-02 (2), outside both, and one within a metre of the first.
 POINTS = [
-    (38.705, 105.205), (38.702, 105.202), (38.708, 105.207), (38.705, 105.305), (38.703, 105.303),
-    (38.72, 105.205), (38.705001, 105.205002),
+    (38.705, 105.205),
+    (38.702, 105.202),
+    (38.708, 105.207),
+    (38.705, 105.305),
+    (38.703, 105.303),
+    (38.72, 105.205),
+    (38.705001, 105.205002),
 ]
 PHOTOS = [f"{i:064x}" for i in range(4)]
 TAGS = [None, None, "T-1", "t-1", "T-2"]  # "t-1" is "T-1" in another case
@@ -118,33 +135,56 @@ class PlantingModel(RuleBasedStateMachine):
         self.occupancy[(plot.plot_id, species_id)] += 1
         tree_id = f"t-{len(self.trees)}"
         self.trees[tree_id] = {
-            "plot_id": plot.plot_id, "species_id": species_id, "status": TreeStatus.AWAITING_PLANTING,
-            "ordered_at": self.now, "planted_at": None, "history": [],
+            "plot_id": plot.plot_id,
+            "species_id": species_id,
+            "status": TreeStatus.AWAITING_PLANTING,
+            "ordered_at": self.now,
+            "planted_at": None,
+            "history": [],
         }
 
     @precondition(lambda self: self.trees)
     @rule(
-        pick=st.integers(0, 10_000), photo=st.sampled_from(PHOTOS), tag=st.sampled_from(TAGS),
-        point=st.sampled_from(POINTS), minutes=MINUTES, wrong_species=WRONG_SPECIES,
+        pick=st.integers(0, 10_000),
+        photo=st.sampled_from(PHOTOS),
+        tag=st.sampled_from(TAGS),
+        point=st.sampled_from(POINTS),
+        minutes=MINUTES,
+        wrong_species=WRONG_SPECIES,
     )
-    def confirm(self, pick: int, photo: str, tag: str | None, point: tuple[float, float], minutes: int, wrong_species: bool) -> None:
+    def confirm(
+        self, pick: int, photo: str, tag: str | None, point: tuple[float, float], minutes: int, wrong_species: bool
+    ) -> None:
         tree_id = sorted(self.trees)[pick % len(self.trees)]
         tree = self.trees[tree_id]
         plot = PLOTS[tree["plot_id"]]
         species_id = ("fir" if tree["species_id"] == "saxaul" else "saxaul") if wrong_species else tree["species_id"]
         report = PlantingReport(
-            tree_id=tree_id, partner_id="north", species_id=species_id, planted_at=self.now + timedelta(minutes=minutes),
-            latitude=point[0], longitude=point[1], photo_sha256=photo, tag=tag,
+            tree_id=tree_id,
+            partner_id="north",
+            species_id=species_id,
+            planted_at=self.now + timedelta(minutes=minutes),
+            latitude=point[0],
+            longitude=point[1],
+            photo_sha256=photo,
+            tag=tag,
         )
         key = report_location_key(report, tz=TZ)
         order = OrderFacts(
-            order_id=f"o-{tree_id}", tree_id=tree_id, plot_id=plot.plot_id, species_id=tree["species_id"],
-            ordered_at=tree["ordered_at"], tree_status=tree["status"],
+            order_id=f"o-{tree_id}",
+            tree_id=tree_id,
+            plot_id=plot.plot_id,
+            species_id=tree["species_id"],
+            ordered_at=tree["ordered_at"],
+            tree_status=tree["status"],
         )
         used_tags = {t for _, _, t, _ in self.confirmations if t is not None}
         try:
             event = check_planting(
-                order, report, plot, self.now,
+                order,
+                report,
+                plot,
+                self.now,
                 seen_photo=photo in {p for _, p, _, _ in self.confirmations},
                 seen_tag=tag is not None and normalize_tag(tag) in used_tags,
                 seen_point_and_date=key in {k for _, _, _, k in self.confirmations},
@@ -162,9 +202,13 @@ class PlantingModel(RuleBasedStateMachine):
     def survival(self, pick: int, alive: bool) -> None:
         tree_id = sorted(self.trees)[pick % len(self.trees)]
         tree = self.trees[tree_id]
-        report = SurvivalReport(tree_id=tree_id, partner_id="north", checked_at=self.now, alive=alive, photo_sha256=PHOTOS[0])
+        report = SurvivalReport(
+            tree_id=tree_id, partner_id="north", checked_at=self.now, alive=alive, photo_sha256=PHOTOS[0]
+        )
         try:
-            event = check_survival(tree["status"], tree["planted_at"] or self.now, PLOTS[tree["plot_id"]], report, self.now)
+            event = check_survival(
+                tree["status"], tree["planted_at"] or self.now, PLOTS[tree["plot_id"]], report, self.now
+            )
         except GreenEnergyError:
             return
         tree["status"] = next_status(tree["status"], event)

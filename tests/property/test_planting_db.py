@@ -134,8 +134,16 @@ class PlantingMachine(RuleBasedStateMachine):
         config = load_settings(database_url=self.url, catalog_dir=self.catalog_root)
         self.runtime = Runtime(settings=config, engine=make_engine(config.sqlalchemy_url), clock=self.clock)
         for user, grams in USERS.items():
-            ledger.post_one(self.runtime, transfer("mint", debit="mint:test", credit=user_account(user, "available"),
-                                                   energy_g=grams, shard=shard_of(user)))
+            ledger.post_one(
+                self.runtime,
+                transfer(
+                    "mint",
+                    debit="mint:test",
+                    credit=user_account(user, "available"),
+                    energy_g=grams,
+                    shard=shard_of(user),
+                ),
+            )
         self.balance = dict(USERS)
         self.status: dict[str, str] = {}
         self.tree_plot: dict[str, str] = {}
@@ -150,8 +158,12 @@ class PlantingMachine(RuleBasedStateMachine):
 
     # --- steps ---------------------------------------------------------------------
 
-    @rule(target=trees, user=st.sampled_from(sorted(USERS)), species=st.sampled_from(sorted(PRICES)),
-          plot=st.sampled_from([None, "p-1", "p-2"]))
+    @rule(
+        target=trees,
+        user=st.sampled_from(sorted(USERS)),
+        species=st.sampled_from(sorted(PRICES)),
+        plot=st.sampled_from([None, "p-1", "p-2"]),
+    )
     def redeem(self, user: str, species: str, plot: str | None) -> object:
         offering = [p for p in ("p-1", "p-2") if (p, species) in CAPACITY]
         candidates = [plot] if plot is not None else offering
@@ -179,8 +191,16 @@ class PlantingMachine(RuleBasedStateMachine):
         species = self._species(tree_id) or "saxaul"
         if wrong_species:
             species = "fir" if species == "saxaul" else "saxaul"
-        return PlantingReport(tree_id=tree_id, partner_id="north", species_id=species, planted_at=self.clock.now(),
-                              latitude=latitude, longitude=longitude, photo_sha256=photo, tag=tag)
+        return PlantingReport(
+            tree_id=tree_id,
+            partner_id="north",
+            species_id=species,
+            planted_at=self.clock.now(),
+            latitude=latitude,
+            longitude=longitude,
+            photo_sha256=photo,
+            tag=tag,
+        )
 
     def _species(self, tree_id: str) -> str | None:
         with read_tx(self.runtime.engine) as connection:
@@ -211,8 +231,13 @@ class PlantingMachine(RuleBasedStateMachine):
             self.tags.add(report.tag.upper())
         self.locations.add(report_location_key(report, tz=self.runtime.settings.zone))
 
-    @rule(tree=trees, point=st.integers(0, 1), photo=st.sampled_from(PHOTOS), tag=st.sampled_from(TAGS),
-          wrong_species=st.sampled_from([False, False, False, True]))
+    @rule(
+        tree=trees,
+        point=st.integers(0, 1),
+        photo=st.sampled_from(PHOTOS),
+        tag=st.sampled_from(TAGS),
+        wrong_species=st.sampled_from([False, False, False, True]),
+    )
     def confirm(self, tree: str, point: int, photo: str, tag: str | None, wrong_species: bool) -> None:
         tree_id = tree if tree != "no tree" else "0" * 32
         report = self._report(tree_id, point, photo, tag, wrong_species)
@@ -225,16 +250,37 @@ class PlantingMachine(RuleBasedStateMachine):
         assert not expected, expected
         self._accept(report)
 
-    @rule(first=trees, second=trees, points=st.tuples(st.integers(0, 1), st.integers(0, 1)),
-          photos=st.tuples(st.sampled_from(PHOTOS), st.sampled_from(PHOTOS)),
-          tags=st.tuples(st.sampled_from(TAGS), st.sampled_from(TAGS)))
-    def confirm_bulk(self, first: str, second: str, points: tuple[int, int], photos: tuple[str, str],
-                     tags: tuple[str | None, str | None]) -> None:
-        reports = [self._report(tree if tree != "no tree" else "0" * 32, point, photo, tag, False)
-                   for tree, point, photo, tag in zip((first, second), points, photos, tags)]
-        rows = [{"tree_id": r.tree_id, "planted_at": r.planted_at.isoformat(), "latitude": r.latitude,
-                 "longitude": r.longitude, "species_id": r.species_id, "photo_sha256": r.photo_sha256,
-                 **({"tag": r.tag} if r.tag is not None else {})} for r in reports]
+    @rule(
+        first=trees,
+        second=trees,
+        points=st.tuples(st.integers(0, 1), st.integers(0, 1)),
+        photos=st.tuples(st.sampled_from(PHOTOS), st.sampled_from(PHOTOS)),
+        tags=st.tuples(st.sampled_from(TAGS), st.sampled_from(TAGS)),
+    )
+    def confirm_bulk(
+        self,
+        first: str,
+        second: str,
+        points: tuple[int, int],
+        photos: tuple[str, str],
+        tags: tuple[str | None, str | None],
+    ) -> None:
+        reports = [
+            self._report(tree if tree != "no tree" else "0" * 32, point, photo, tag, False)
+            for tree, point, photo, tag in zip((first, second), points, photos, tags)
+        ]
+        rows = [
+            {
+                "tree_id": r.tree_id,
+                "planted_at": r.planted_at.isoformat(),
+                "latitude": r.latitude,
+                "longitude": r.longitude,
+                "species_id": r.species_id,
+                "photo_sha256": r.photo_sha256,
+                **({"tag": r.tag} if r.tag is not None else {}),
+            }
+            for r in reports
+        ]
         answer = planting_partner.confirm_bulk(self.runtime, "north", json.dumps(rows).encode(), "application/json")
         for report, result in zip(reports, answer["results"]):
             expected = self._predict(report)  # rows are applied in order: row 2 sees row 1
@@ -247,15 +293,17 @@ class PlantingMachine(RuleBasedStateMachine):
     @rule(tree=trees, alive=st.booleans(), photo=st.sampled_from(PHOTOS))
     def survival(self, tree: str, alive: bool, photo: str) -> None:
         tree_id = tree if tree != "no tree" else "0" * 32
-        report = SurvivalReport(tree_id=tree_id, partner_id="north", checked_at=self.clock.now(), alive=alive,
-                                photo_sha256=photo)
+        report = SurvivalReport(
+            tree_id=tree_id, partner_id="north", checked_at=self.clock.now(), alive=alive, photo_sha256=photo
+        )
         try:
             planting_partner.report_survival(self.runtime, report)
         except GreenEnergyError as error:
             allowed = {"tree_not_found", "invalid_transition", "duplicate_photo"}
             assert error.code in allowed, error.code
-            assert (tree_id not in self.status or self.status[tree_id] not in IN_THE_GROUND
-                    or photo in self.photos), error.code
+            assert tree_id not in self.status or self.status[tree_id] not in IN_THE_GROUND or photo in self.photos, (
+                error.code
+            )
             return
         assert self.status[tree_id] in IN_THE_GROUND and photo not in self.photos
         self.status[tree_id] = "alive" if alive else "dead"
@@ -270,23 +318,35 @@ class PlantingMachine(RuleBasedStateMachine):
     @invariant()
     def database_agrees(self) -> None:
         with read_tx(self.runtime.engine) as connection:
-            confirmations = list(connection.execute(
-                select(CONFIRMATIONS.c.tree_id, CONFIRMATIONS.c.kind, CONFIRMATIONS.c.photo_sha256,
-                       CONFIRMATIONS.c.tag, CONFIRMATIONS.c.location_key)))
+            confirmations = list(
+                connection.execute(
+                    select(
+                        CONFIRMATIONS.c.tree_id,
+                        CONFIRMATIONS.c.kind,
+                        CONFIRMATIONS.c.photo_sha256,
+                        CONFIRMATIONS.c.tag,
+                        CONFIRMATIONS.c.location_key,
+                    )
+                )
+            )
             trees = {row.tree_id: row for row in connection.execute(select(TREES))}
             history = {}
             for row in connection.execute(select(EVENTS).order_by(EVENTS.c.tree_id, EVENTS.c.seq)):
                 history.setdefault(row.tree_id, []).append(row)
             occupancy = {(r.plot_id, r.species_id): r.occupied for r in connection.execute(select(OCCUPANCY))}
             balances = {user: ledger_total(connection, user) for user in USERS}
-            sink = connection.execute(text(
-                "SELECT COALESCE(SUM(energy_g), 0) FROM ledger_postings WHERE account = 'sink:trees'")).scalar_one()
+            sink = connection.execute(
+                text("SELECT COALESCE(SUM(energy_g), 0) FROM ledger_postings WHERE account = 'sink:trees'")
+            ).scalar_one()
             heads = read_heads(connection, CONFIRMATIONS_CHAIN)
-            chain_findings = [f for s in {r.shard for r in trees.values()}
-                              for f in verify_shard(s, list(confirmation_chain_records(connection, s)), heads[s],
-                                                    noun="confirmation")]
-            planted_rows = connection.execute(select(func.count()).select_from(CONFIRMATIONS)
-                                              .where(CONFIRMATIONS.c.kind == "planting")).scalar_one()
+            chain_findings = [
+                f
+                for s in {r.shard for r in trees.values()}
+                for f in verify_shard(s, list(confirmation_chain_records(connection, s)), heads[s], noun="confirmation")
+            ]
+            planted_rows = connection.execute(
+                select(func.count()).select_from(CONFIRMATIONS).where(CONFIRMATIONS.c.kind == "planting")
+            ).scalar_one()
         # One photo, tag or point+date backs one confirmation, hence one tree.
         for position in (2, 3, 4):
             keys = [row[position] for row in confirmations if row[position] is not None]
@@ -294,7 +354,7 @@ class PlantingMachine(RuleBasedStateMachine):
         assert {row.photo_sha256 for row in confirmations} == self.photos
         # No plot over capacity; occupancy counts exactly the trees redeemed there.
         per_plot = Counter((t.plot_id, t.species_id) for t in trees.values())
-        assert occupancy == {key: n for key, n in per_plot.items()}
+        assert occupancy == dict(per_plot.items())
         assert all(n <= CAPACITY[key] for key, n in per_plot.items())
         # Energy spent once per tree, never more.
         assert balances == self.balance
@@ -314,9 +374,13 @@ class PlantingMachine(RuleBasedStateMachine):
         assert chain_findings == []
 
 
-def ledger_total(connection, user: str) -> int:  # noqa: ANN001
-    return int(connection.execute(text("SELECT COALESCE(SUM(balance_g), 0) FROM ledger_balances WHERE account = :a"),
-                                  {"a": user_account(user, "available")}).scalar_one())
+def ledger_total(connection, user: str) -> int:
+    return int(
+        connection.execute(
+            text("SELECT COALESCE(SUM(balance_g), 0) FROM ledger_balances WHERE account = :a"),
+            {"a": user_account(user, "available")},
+        ).scalar_one()
+    )
 
 
 def test_redeem_confirm_survival_replant_keep_invariant_5_in_the_database(

@@ -74,8 +74,11 @@ def validated(book, events: list[tuple[str, str, datetime, dict]]) -> list[dict 
 
 def valid_inputs(book, events: list[tuple[str, str, datetime, dict]]) -> list[EventIn]:
     """EventIn of the events the online validation accepts (a rejected one changes nothing)."""
-    return [EventIn(user, kind, at, data) for (user, kind, at, _), data in zip(events, validated(book, events))
-            if isinstance(data, dict)]
+    return [
+        EventIn(user, kind, at, data)
+        for (user, kind, at, _), data in zip(events, validated(book, events))
+        if isinstance(data, dict)
+    ]
 
 
 def online_and_batch(book, events: list[tuple[str, str, datetime, dict]]):
@@ -89,8 +92,10 @@ def online_and_batch(book, events: list[tuple[str, str, datetime, dict]]):
         user, kind, at, _ = events[i]
         if isinstance(checked[i], dict):
             online[i] = score(book, EventIn(user, kind, at, checked[i]), online_state).energy_g
-    rows = [{"event_id": str(i), "type": kind, "user_id": user, "occurred_at": at, **data}
-            for i, (user, kind, at, data) in enumerate(events)]
+    rows = [
+        {"event_id": str(i), "type": kind, "user_id": user, "occurred_at": at, **data}
+        for i, (user, kind, at, data) in enumerate(events)
+    ]
     fields = sorted({name for *_, data in events for name in data})
     df = pd.DataFrame(rows, columns=["event_id", "type", "user_id", "occurred_at", *fields])
     df["occurred_at"] = pd.to_datetime(df["occurred_at"], utc=True)
@@ -125,8 +130,10 @@ def test_out_of_bounds_rows_are_rejected_alike_online_and_in_a_batch(text: str, 
 def assert_online_equals_batch(text: str, generated, zone: str) -> None:
     tz = ZoneInfo(zone)
     book = rules_from_yaml(text, tz)
-    events = [(user, kind, (START + timedelta(minutes=minute)).replace(tzinfo=tz), data)
-              for user, kind, minute, data in generated]
+    events = [
+        (user, kind, (START + timedelta(minutes=minute)).replace(tzinfo=tz), data)
+        for user, kind, minute, data in generated
+    ]
     online, batch, online_state, batch_state = online_and_batch(book, events)
     assert batch == online
     assert batch_state.dirty_usage() == online_state.dirty_usage()
@@ -152,8 +159,10 @@ def test_state_saved_and_reloaded_between_batches_changes_nothing(text: str, gen
     tz = ZoneInfo("Asia/Shanghai")
     book = rules_from_yaml(text, tz)
     events = sorted(
-        ((user, kind, (START + timedelta(minutes=minute)).replace(tzinfo=tz), data)
-         for user, kind, minute, data in generated),
+        (
+            (user, kind, (START + timedelta(minutes=minute)).replace(tzinfo=tz), data)
+            for user, kind, minute, data in generated
+        ),
         key=lambda e: e[2],
     )
     valid = [isinstance(data, dict) for data in validated(book, events)]
@@ -181,16 +190,25 @@ def test_state_saved_and_reloaded_between_batches_changes_nothing(text: str, gen
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=st.one_of(rule_set_yaml(), one_slot_rule_set_yaml()), generated=generated_events(), zone=ZONES,
-       cut=st.floats(0, 1))
+@given(
+    text=st.one_of(rule_set_yaml(), one_slot_rule_set_yaml()),
+    generated=generated_events(),
+    zone=ZONES,
+    cut=st.floats(0, 1),
+)
 def test_every_scorer_shape_scores_like_the_general_scorer(text: str, generated, zone: str, cut: float) -> None:
     """The specialised closures (fixed_count, one_slot, running) against ``general``, with
     the dirty flags cleared part way (as after a commit) so both branches of each are hit."""
     tz = ZoneInfo(zone)
     book = rules_from_yaml(text, tz)
     general = {f.event_type: family_scorers(book, f, shapes=False)[-1] for f in book.by_type.values()}
-    events = sorted(((user, kind, (START + timedelta(minutes=minute)).replace(tzinfo=tz), data)
-                     for user, kind, minute, data in generated), key=lambda e: e[2])
+    events = sorted(
+        (
+            (user, kind, (START + timedelta(minutes=minute)).replace(tzinfo=tz), data)
+            for user, kind, minute, data in generated
+        ),
+        key=lambda e: e[2],
+    )
     inputs = valid_inputs(book, events)
     fast, slow = ScoringState(), ScoringState()
     for i, event in enumerate(inputs):

@@ -15,8 +15,14 @@ PACKAGE = Path(__file__).resolve().parents[2] / "greenenergy"
 CORE_DIRS = ["scoring", "ledger", "forest", "planting", "audit"]
 CORE_MODULES = ["units.py", "errors.py", "clock.py", "periods.py", "ids.py"]
 SHELL_LIBRARIES = {"fastapi", "starlette", "sqlmodel", "sqlalchemy", "alembic", "apscheduler", "typer", "uvicorn"}
-SHELL_PACKAGES = {"greenenergy.db", "greenenergy.services", "greenenergy.api", "greenenergy.cli",
-                  "greenenergy.scheduler", "greenenergy.config"}
+SHELL_PACKAGES = {
+    "greenenergy.db",
+    "greenenergy.services",
+    "greenenergy.api",
+    "greenenergy.cli",
+    "greenenergy.scheduler",
+    "greenenergy.config",
+}
 
 
 def core_files() -> list[Path]:

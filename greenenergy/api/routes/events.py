@@ -8,9 +8,8 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
-from greenenergy.api.inputs import EXAMPLE_TIME, Input, iso_8601
-
 from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_role
+from greenenergy.api.inputs import EXAMPLE_TIME, Input, iso_8601
 from greenenergy.errors import Forbidden, TooLarge
 from greenenergy.ids import ID_PATTERN
 from greenenergy.services import ingest as ingest_service
@@ -32,8 +31,9 @@ class EventItem(Input):
     type: str = Field(min_length=1, max_length=64, description="event type, e.g. recycling.box")
     user_id: str = Field(pattern=ID_REGEX)
     occurred_at: OccurredAt = Field(description="ISO 8601 with an offset", examples=[EXAMPLE_TIME])
-    data: dict[str, Any] = Field(default_factory=dict, description="the type's fields (CONTRACT.md), "
-                                 "checked against the rule in force")
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="the type's fields (CONTRACT.md), checked against the rule in force"
+    )
 
 
 class EventBatch(Input):
@@ -73,20 +73,30 @@ class BlockOut(BaseModel):
 def post_events(batch: EventBatch, principal: CurrentPrincipal, runtime: RuntimeDep) -> JSONResponse:
     require_role(principal, "source")
     if len(batch.events) > MAX_BATCH:
-        raise TooLarge(f"a batch holds at most {MAX_BATCH} events; this one has {len(batch.events)}",
-                       code="too_many_events")
+        raise TooLarge(
+            f"a batch holds at most {MAX_BATCH} events; this one has {len(batch.events)}", code="too_many_events"
+        )
     incoming = [IncomingEvent(e.event_id, e.type, e.user_id, e.occurred_at, e.data) for e in batch.events]
-    summary = ingest_service.ingest(runtime, source_id=principal.subject, events=incoming,
-                                    allowed_types=principal.allowed_types)
+    summary = ingest_service.ingest(
+        runtime, source_id=principal.subject, events=incoming, allowed_types=principal.allowed_types
+    )
     # Built here, in IngestAnswer's shape (the documented response_model), rather than
     # validated against it again: up to 10,000 results a request.
-    return JSONResponse({"accepted": summary.accepted, "duplicates": summary.duplicates,
-                         "rejected": summary.rejected, "results": [r.as_dict() for r in summary.results]})
+    return JSONResponse(
+        {
+            "accepted": summary.accepted,
+            "duplicates": summary.duplicates,
+            "rejected": summary.rejected,
+            "results": [r.as_dict() for r in summary.results],
+        }
+    )
 
 
 @router.get("/sources/{source_id}/events/{event_id}", response_model=EventResultOut)
 def get_event_result(source_id: Id, event_id: Id, principal: CurrentPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
-    if principal.role not in ("auditor", "admin") and not (principal.role == "source" and principal.subject == source_id):
+    if principal.role not in ("auditor", "admin") and not (
+        principal.role == "source" and principal.subject == source_id
+    ):
         raise Forbidden(f"only source {source_id!r}, auditors and admins may read its events", code="not_yours")
     return ingest_service.event_result(runtime, source_id=source_id, event_id=event_id).as_dict()
 

@@ -41,8 +41,10 @@ ItemId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="item
 def require_self(principal: Principal, user_id: str) -> None:
     """Acting on ``user_id``'s energy: only that user's own token."""
     if principal.role != "user" or principal.subject != user_id:
-        raise Forbidden(f"this token belongs to {principal.role} {principal.subject!r}; only user {user_id!r} "
-                        f"may do this", code="not_yours")
+        raise Forbidden(
+            f"this token belongs to {principal.role} {principal.subject!r}; only user {user_id!r} may do this",
+            code="not_yours",
+        )
 
 
 class FriendRequest(Input):
@@ -222,8 +224,11 @@ def get_energy(user_id: UserId, principal: CurrentPrincipal, runtime: RuntimeDep
 @router.get("/users/{user_id}/balls", response_model=list[BallOut])
 def get_balls(user_id: UserId, principal: CurrentPrincipal, runtime: RuntimeDep) -> object:
     """Own balls; a mutual friend may read them too (to steal)."""
-    if not (principal.role == "user" and principal.subject != user_id
-            and forest_friends.are_friends(runtime, principal.subject, user_id)):
+    if not (
+        principal.role == "user"
+        and principal.subject != user_id
+        and forest_friends.are_friends(runtime, principal.subject, user_id)
+    ):
         require_self_or_reader(principal, role="user", subject=user_id)
     return forest_balls.list_balls(runtime, user_id)
 
@@ -243,7 +248,9 @@ def post_collect(user_id: UserId, ball_id: BallId, principal: CurrentPrincipal, 
 @router.post("/users/{victim_id}/balls/{ball_id}/steal", response_model=StealOut)
 def post_steal(
     victim_id: Annotated[str, Path(pattern=ID_REGEX, description="the friend stolen from")],
-    ball_id: BallId, principal: CurrentPrincipal, runtime: RuntimeDep,
+    ball_id: BallId,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
 ) -> object:
     """The thief's own token; the thief must be a mutual friend of ``victim_id``."""
     require_role(principal, "user")
@@ -259,7 +266,9 @@ def post_friend(user_id: UserId, body: FriendRequest, principal: CurrentPrincipa
 
 @router.delete("/users/{user_id}/friends/{friend_id}", response_model=RemovalOut)
 def delete_friend(
-    user_id: UserId, friend_id: Annotated[str, Path(pattern=ID_REGEX)], principal: CurrentPrincipal,
+    user_id: UserId,
+    friend_id: Annotated[str, Path(pattern=ID_REGEX)],
+    principal: CurrentPrincipal,
     runtime: RuntimeDep,
 ) -> object:
     require_self(principal, user_id)
@@ -304,7 +313,9 @@ def get_achievements(user_id: UserId, principal: CurrentPrincipal, runtime: Runt
 
 @router.get("/users/{user_id}/leaderboard", response_model=BoardOut)
 def get_leaderboard(
-    user_id: UserId, principal: CurrentPrincipal, runtime: RuntimeDep,
+    user_id: UserId,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
     scope: Literal["friends", "global"] = "friends",
     period: Literal["week", "lifetime"] = "week",
     limit: Annotated[int, Query(ge=1, le=forest_leaderboard.MAX_LIMIT)] = 10,
@@ -315,7 +326,9 @@ def get_leaderboard(
 
 @router.get("/users/{user_id}/statement", response_model=StatementOut)
 def get_statement(
-    user_id: UserId, principal: CurrentPrincipal, runtime: RuntimeDep,
+    user_id: UserId,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
     year: Annotated[int, Query(ge=forest_statement.FIRST_YEAR, le=forest_statement.LAST_YEAR)],
 ) -> object:
     require_self_or_reader(principal, role="user", subject=user_id)

@@ -61,8 +61,9 @@ def _own(principal: Principal, role: str, subject: str) -> None:
     """Writes: only the subject itself (an auditor or admin token may read, never write)."""
     require_role(principal, role)
     if principal.subject != subject:
-        raise Forbidden(f"this token belongs to {role} {principal.subject!r} and may not act for {subject!r}",
-                        code="not_yours")
+        raise Forbidden(
+            f"this token belongs to {role} {principal.subject!r} and may not act for {subject!r}", code="not_yours"
+        )
 
 
 # --- catalog --------------------------------------------------------------------------
@@ -243,8 +244,9 @@ def user_certificates(user_id: UserId, principal: CurrentPrincipal, runtime: Run
 
 
 @router.post("/users/{user_id}/national-certificates", response_model=NationalOut, status_code=201)
-def exchange_national(user_id: UserId, body: NationalIn, principal: CurrentPrincipal,
-                      runtime: RuntimeDep) -> dict[str, object]:
+def exchange_national(
+    user_id: UserId, body: NationalIn, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> dict[str, object]:
     _own(principal, "user", user_id)
     return planting_certificates.exchange(runtime, user_id, body.year)
 
@@ -305,8 +307,9 @@ class LeaveOut(BaseModel):
 @router.post("/users/{user_id}/coplant-pools", response_model=PoolOut, status_code=201)
 def create_pool(user_id: UserId, body: PoolIn, principal: CurrentPrincipal, runtime: RuntimeDep) -> dict[str, object]:
     _own(principal, "user", user_id)
-    return planting_coplant.create_pool(runtime, user_id, body.species_id, body.plot_id,
-                                        daily_cap_g=body.daily_cap_g, max_members=body.max_members)
+    return planting_coplant.create_pool(
+        runtime, user_id, body.species_id, body.plot_id, daily_cap_g=body.daily_cap_g, max_members=body.max_members
+    )
 
 
 @router.get("/users/{user_id}/coplant-pools", response_model=list[PoolOut])
@@ -328,8 +331,9 @@ def join_pool(user_id: UserId, pool_id: PoolId, principal: CurrentPrincipal, run
 
 
 @router.post("/users/{user_id}/coplant-pools/{pool_id}/contributions", response_model=ContributionOut)
-def contribute(user_id: UserId, pool_id: PoolId, body: ContributionIn, principal: CurrentPrincipal,
-               runtime: RuntimeDep) -> dict[str, object]:
+def contribute(
+    user_id: UserId, pool_id: PoolId, body: ContributionIn, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> dict[str, object]:
     _own(principal, "user", user_id)
     return planting_coplant.contribute_to_pool(runtime, user_id, pool_id, body.energy_g)
 
@@ -421,37 +425,58 @@ def partner_orders(
 
 
 @router.post("/partners/{partner_id}/plantings", response_model=ConfirmationOut, status_code=201)
-def confirm_planting(partner_id: PartnerId, body: PlantingIn, principal: CurrentPrincipal,
-                     runtime: RuntimeDep) -> dict[str, object]:
+def confirm_planting(
+    partner_id: PartnerId, body: PlantingIn, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> dict[str, object]:
     _own(principal, "partner", partner_id)
-    report = PlantingReport(tree_id=body.tree_id, partner_id=partner_id, species_id=body.species_id,
-                            planted_at=body.planted_at, latitude=body.latitude, longitude=body.longitude,
-                            photo_sha256=body.photo_sha256, tag=body.tag)
+    report = PlantingReport(
+        tree_id=body.tree_id,
+        partner_id=partner_id,
+        species_id=body.species_id,
+        planted_at=body.planted_at,
+        latitude=body.latitude,
+        longitude=body.longitude,
+        photo_sha256=body.photo_sha256,
+        tag=body.tag,
+    )
     return planting_partner.confirm_planting(runtime, report)
 
 
 @router.post(
     "/partners/{partner_id}/plantings:bulk",
     response_model=BulkOut,
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "text/csv": {"schema": {"type": "string"}},
-        "application/json": {"schema": {"type": "array", "items": PlantingIn.model_json_schema()}},
-    }}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": PlantingIn.model_json_schema()}},
+            },
+        }
+    },
 )
-async def confirm_bulk(partner_id: PartnerId, request: Request, principal: CurrentPrincipal,
-                       runtime: RuntimeDep) -> dict[str, object]:
+async def confirm_bulk(
+    partner_id: PartnerId, request: Request, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> dict[str, object]:
     _own(principal, "partner", partner_id)
     body = await request.body()
-    return await run_in_threadpool(planting_partner.confirm_bulk, runtime, partner_id, body,
-                                   request.headers.get("content-type", ""))
+    return await run_in_threadpool(
+        planting_partner.confirm_bulk, runtime, partner_id, body, request.headers.get("content-type", "")
+    )
 
 
 @router.post("/partners/{partner_id}/survival", response_model=SurvivalOut, status_code=201)
-def survival(partner_id: PartnerId, body: SurvivalIn, principal: CurrentPrincipal,
-             runtime: RuntimeDep) -> dict[str, object]:
+def survival(
+    partner_id: PartnerId, body: SurvivalIn, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> dict[str, object]:
     _own(principal, "partner", partner_id)
-    report = SurvivalReport(tree_id=body.tree_id, partner_id=partner_id, checked_at=body.checked_at,
-                            alive=body.alive, photo_sha256=body.photo_sha256)
+    report = SurvivalReport(
+        tree_id=body.tree_id,
+        partner_id=partner_id,
+        checked_at=body.checked_at,
+        alive=body.alive,
+        photo_sha256=body.photo_sha256,
+    )
     return planting_partner.report_survival(runtime, report)
 
 
@@ -473,7 +498,10 @@ class OverdueOut(BaseModel):
 
 
 @router.get("/audit/overdue-orders", response_model=list[OverdueOut])
-def overdue_orders(principal: CurrentPrincipal, runtime: RuntimeDep,
-                   limit: Annotated[int, Query(ge=1, le=planting_jobs.MAX_OVERDUE_PAGE)] = 100) -> list[dict[str, object]]:
+def overdue_orders(
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=planting_jobs.MAX_OVERDUE_PAGE)] = 100,
+) -> list[dict[str, object]]:
     require_role(principal, "auditor", "admin")
     return planting_jobs.overdue_orders(runtime, limit=limit)

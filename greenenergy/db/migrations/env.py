@@ -5,8 +5,6 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import greenenergy.db.models  # noqa: F401  (registers every table on the metadata)
-
 config = context.config
 target_metadata = SQLModel.metadata
 

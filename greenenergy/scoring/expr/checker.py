@@ -56,9 +56,7 @@ def check_expression(text: str, fields: Mapping[str, ValueType]) -> Node:
     if not isinstance(text, str):
         raise ExpressionError(f"an expression must be text, got {type(text).__name__}")
     if len(text) > MAX_EXPRESSION_CHARS:
-        raise ExpressionError(
-            f"expression is {len(text)} characters long; at most {MAX_EXPRESSION_CHARS} are allowed"
-        )
+        raise ExpressionError(f"expression is {len(text)} characters long; at most {MAX_EXPRESSION_CHARS} are allowed")
     source = text.strip()
     if not source:
         raise ExpressionError("expression is empty")
@@ -88,9 +86,7 @@ class _Checker:
 
     def visit(self, node: ast.AST, depth: int) -> Node:
         if depth > MAX_EXPRESSION_DEPTH:
-            raise ExpressionError(
-                f"expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep; simplify it"
-            )
+            raise ExpressionError(f"expression is nested more than {MAX_EXPRESSION_DEPTH} levels deep; simplify it")
         name = type(node).__name__
         method = getattr(self, "visit_" + name, None)
         if method is None:
@@ -130,9 +126,7 @@ class _Checker:
         if name in ("true", "false", "null", "None"):
             raise ExpressionError(f"unknown name '{name}'; write True or False")
         declared = ", ".join(sorted(self.fields)) or "none"
-        raise ExpressionError(
-            f"unknown name '{name}'; declare it under fields (declared: {declared})"
-        )
+        raise ExpressionError(f"unknown name '{name}'; declare it under fields (declared: {declared})")
 
     # operators
 
@@ -196,9 +190,7 @@ class _Checker:
         elif then.type == other.type == "bool":
             kind = "bool"
         else:
-            raise ExpressionError(
-                f"{_q(node)}: both branches of 'a if c else b' must be numbers, or both conditions"
-            )
+            raise ExpressionError(f"{_q(node)}: both branches of 'a if c else b' must be numbers, or both conditions")
         return _fold(Node("if", kind, max(then.bound, other.bound), args=(test, then, other)))
 
     def visit_Call(self, node: ast.Call, depth: int) -> Node:
@@ -214,9 +206,7 @@ class _Checker:
         if len(node.args) != arity:
             hint = f"; nest calls for more, e.g. {name}(a, {name}(b, c))" if arity == 2 else ""
             plural = "s" if arity > 1 else ""
-            raise ExpressionError(
-                f"{_q(node)}: {name}() takes exactly {arity} argument{plural}{hint}"
-            )
+            raise ExpressionError(f"{_q(node)}: {name}() takes exactly {arity} argument{plural}{hint}")
         args = tuple(self.visit(arg, depth) for arg in node.args)
         for arg, source in zip(args, node.args):
             self._number(arg, source, f"{name}()")
@@ -250,8 +240,7 @@ class _Checker:
         if node.type == "str":
             raise ExpressionError(f"{what} needs a condition, but {_q(source)} is text")
         raise ExpressionError(
-            f"{what} needs a condition, but {_q(source)} is a number; compare it, e.g. "
-            f"{_snippet(source)} > 0"
+            f"{what} needs a condition, but {_q(source)} is a number; compare it, e.g. {_snippet(source)} > 0"
         )
 
     @staticmethod
@@ -265,9 +254,7 @@ class _Checker:
             what = "text" if left.type == "str" else "True/False"
             raise ExpressionError(f"{pair}: {what} can only be compared with == or !=")
         names = {"int": "a number", "float": "a number", "bool": "a condition", "str": "text"}
-        raise ExpressionError(
-            f"{pair}: cannot compare {names[left.type]} with {names[right.type]}"
-        )
+        raise ExpressionError(f"{pair}: cannot compare {names[left.type]} with {names[right.type]}")
 
 
 def _arith_bound(op: str, left: Node, right: Node) -> float:

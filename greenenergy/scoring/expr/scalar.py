@@ -131,8 +131,14 @@ def _compare(node: Node) -> Scalar:
 # ``steps * 200 / 10000``, is common in rules; it compiles to one closure calling C-level
 # operator functions instead of one Python closure per operator. Same operations, same
 # order, same results; the divisors are constants, never 0.
-_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
-              "//": operator.floordiv, "%": operator.mod}
+_OPERATORS = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
+}
 
 
 def _chain(node: Node) -> tuple[str, list[tuple[Callable, Any]]] | None:

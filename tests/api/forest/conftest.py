@@ -37,15 +37,30 @@ def make_ball(
     ingested_at = ingested_at or max(now, occurred_at)
     event_id = uuid.uuid4().hex[:16]
     ball = new_event_ball(
-        ball_id="b-" + uuid.uuid4().hex, user_id=user_id, event_type=event_type, energy_g=energy_g,
-        occurred_at=occurred_at, ingested_at=ingested_at, tz=runtime.settings.zone,
+        ball_id="b-" + uuid.uuid4().hex,
+        user_id=user_id,
+        event_type=event_type,
+        energy_g=energy_g,
+        occurred_at=occurred_at,
+        ingested_at=ingested_at,
+        tz=runtime.settings.zone,
     )
     rule_id = event_type.replace(".", "_")
     with write_tx(runtime.engine) as connection:
-        ledger_repo.post_transactions(connection, [transfer(
-            "mint", debit=mint_account(rule_id), credit=user_account(user_id, "pending"), energy_g=energy_g,
-            shard=shard_of(user_id), refs={"event": f"test/{event_id}", "rule": f"{rule_id}@1", "ball": ball.ball_id},
-        )], now=ingested_at)
+        ledger_repo.post_transactions(
+            connection,
+            [
+                transfer(
+                    "mint",
+                    debit=mint_account(rule_id),
+                    credit=user_account(user_id, "pending"),
+                    energy_g=energy_g,
+                    shard=shard_of(user_id),
+                    refs={"event": f"test/{event_id}", "rule": f"{rule_id}@1", "ball": ball.ball_id},
+                )
+            ],
+            now=ingested_at,
+        )
         balls_repo.insert_balls(connection, [ball], now=ingested_at)
     return ball
 
@@ -66,10 +81,20 @@ def befriend(runtime: Runtime, user_id: str, *others: str) -> None:
 def fund(runtime: Runtime, user_id: str, energy_g: int) -> None:
     """Put ``energy_g`` into the user's available account (a collected ball's worth)."""
     with write_tx(runtime.engine) as connection:
-        ledger_repo.post_transactions(connection, [transfer(
-            "mint", debit=mint_account("test_grant"), credit=user_account(user_id, "available"),
-            energy_g=energy_g, shard=shard_of(user_id), refs={"test": "fund"},
-        )], now=runtime.clock.now())
+        ledger_repo.post_transactions(
+            connection,
+            [
+                transfer(
+                    "mint",
+                    debit=mint_account("test_grant"),
+                    credit=user_account(user_id, "available"),
+                    energy_g=energy_g,
+                    shard=shard_of(user_id),
+                    refs={"test": "fund"},
+                )
+            ],
+            now=runtime.clock.now(),
+        )
 
 
 def run_at_once(count: int, action: Callable[[int], object]) -> list[object]:
@@ -83,7 +108,7 @@ def run_at_once(count: int, action: Callable[[int], object]) -> list[object]:
             results[n] = action(n)
         except GreenEnergyError as error:
             results[n] = error
-        except Exception as error:  # noqa: BLE001 - anything else fails the assertion below
+        except Exception as error:
             results[n] = ("unexpected", error)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]

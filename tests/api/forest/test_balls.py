@@ -3,12 +3,13 @@ across 07:00 (Asia/Shanghai), the 72-hour edge and a month boundary."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from fastapi.testclient import TestClient
 
 from greenenergy.clock import ManualClock
-from greenenergy.services import forest_jobs, forest_steal, ledger as ledger_service
+from greenenergy.services import forest_jobs, forest_steal
+from greenenergy.services import ledger as ledger_service
 from greenenergy.services.audit_verify import verify
 from greenenergy.services.runtime import Runtime
 from tests.api.forest.conftest import befriend, make_ball, make_ripe_ball
@@ -37,8 +38,9 @@ def test_energy_shows_balances_and_lifetime_of_own_minted_energy(runtime: Runtim
     assert bob == {"user_id": "bob", "available_g": stolen, "pending_g": 300, "lifetime_g": 300, "trees": 0}
 
 
-def test_a_ball_ripens_at_seven_local_not_a_second_before(runtime: Runtime, client: TestClient,
-                                                          clock: ManualClock) -> None:
+def test_a_ball_ripens_at_seven_local_not_a_second_before(
+    runtime: Runtime, client: TestClient, clock: ManualClock
+) -> None:
     alice = bearer(runtime, "user", "alice")
     clock.set(at("2026-11-20T06:30:00"))
     early = make_ball(runtime, "alice", 40, occurred_at=at("2026-11-20T06:59:00"))  # ripens 07:00 today
@@ -54,7 +56,10 @@ def test_a_ball_ripens_at_seven_local_not_a_second_before(runtime: Runtime, clie
 
     clock.set(at("2026-11-20T07:00:00"))
     assert client.post(f"/v1/users/alice/balls/{early.ball_id}/collect", headers=alice).json() == {
-        "ball_id": early.ball_id, "collected_g": 40, "available_g": 40}
+        "ball_id": early.ball_id,
+        "collected_g": 40,
+        "available_g": 40,
+    }
     every = client.post("/v1/users/alice/balls/collect-all", headers=alice).json()
     assert every == {"collected_g": 60, "available_g": 100, "balls": 1, "ball_ids": [late.ball_id]}
 
@@ -64,8 +69,9 @@ def test_a_ball_ripens_at_seven_local_not_a_second_before(runtime: Runtime, clie
     assert client.post("/v1/users/alice/balls/collect-all", headers=alice).json()["ball_ids"] == [after_seven.ball_id]
 
 
-def test_a_ball_expires_exactly_72_hours_after_it_became_visible(runtime: Runtime, client: TestClient,
-                                                                  clock: ManualClock) -> None:
+def test_a_ball_expires_exactly_72_hours_after_it_became_visible(
+    runtime: Runtime, client: TestClient, clock: ManualClock
+) -> None:
     alice = bearer(runtime, "user", "alice")
     clock.set(at("2026-11-20T09:00:00"))
     # Ingested late (09:00) for a behaviour that ripened at 07:00: visible from 09:00.
@@ -96,8 +102,9 @@ def test_a_ball_expires_exactly_72_hours_after_it_became_visible(runtime: Runtim
     assert history[0]["kind"] == "expire" and history[0]["refs"] == {"ball": ball.ball_id}
 
 
-def test_balls_across_a_month_boundary_ripen_on_the_first(runtime: Runtime, client: TestClient,
-                                                          clock: ManualClock) -> None:
+def test_balls_across_a_month_boundary_ripen_on_the_first(
+    runtime: Runtime, client: TestClient, clock: ManualClock
+) -> None:
     alice = bearer(runtime, "user", "alice")
     clock.set(at("2026-11-30T23:30:00"))
     ball = make_ball(runtime, "alice", 55, occurred_at=clock.now())
@@ -109,8 +116,9 @@ def test_balls_across_a_month_boundary_ripen_on_the_first(runtime: Runtime, clie
     assert client.post(f"/v1/users/alice/balls/{ball.ball_id}/collect", headers=alice).json()["collected_g"] == 55
 
 
-def test_listing_keeps_open_balls_and_a_week_of_history(runtime: Runtime, client: TestClient,
-                                                        clock: ManualClock) -> None:
+def test_listing_keeps_open_balls_and_a_week_of_history(
+    runtime: Runtime, client: TestClient, clock: ManualClock
+) -> None:
     alice = bearer(runtime, "user", "alice")
     old = make_ripe_ball(runtime, "alice", 10)
     client.post(f"/v1/users/alice/balls/{old.ball_id}/collect", headers=alice)
@@ -132,8 +140,11 @@ def test_collect_all_posts_one_collect_per_ball_in_one_commit(runtime: Runtime, 
     answer = client.post("/v1/users/alice/balls/collect-all", headers=alice).json()
     assert (answer["collected_g"], answer["available_g"], answer["balls"]) == (66, 66, 3)
     assert sorted(answer["ball_ids"]) == sorted(b.ball_id for b in ripe)
-    collects = [t for t in client.get("/v1/users/alice/transactions", headers=alice).json()
-                if t["kind"] == "collect" and t["account"] == "user:alice:available"]
+    collects = [
+        t
+        for t in client.get("/v1/users/alice/transactions", headers=alice).json()
+        if t["kind"] == "collect" and t["account"] == "user:alice:available"
+    ]
     assert sorted((t["refs"]["ball"], t["energy_g"]) for t in collects) == sorted((b.ball_id, b.energy_g) for b in ripe)
     again = client.post("/v1/users/alice/balls/collect-all", headers=alice).json()
     assert again == {"collected_g": 0, "available_g": 66, "balls": 0, "ball_ids": []}
@@ -186,4 +197,9 @@ def test_read_endpoints_refuse_malformed_user_ids_and_missing_tokens(runtime: Ru
         assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (401, "missing_token"), path
     # Users are implicit: a user nobody has heard of simply has nothing yet.
     assert client.get("/v1/users/newcomer/energy", headers=auditor).json() == {
-        "user_id": "newcomer", "available_g": 0, "pending_g": 0, "lifetime_g": 0, "trees": 0}
+        "user_id": "newcomer",
+        "available_g": 0,
+        "pending_g": 0,
+        "lifetime_g": 0,
+        "trees": 0,
+    }

@@ -10,12 +10,16 @@ from tests.api.forest.conftest import befriend, make_ripe_ball, run_at_once
 from tests.helpers import bearer
 
 
-def ask(client: TestClient, runtime: Runtime, user: str, friend: object):  # noqa: ANN201 - a Response
+def ask(client: TestClient, runtime: Runtime, user: str, friend: object):
     return client.post(f"/v1/users/{user}/friends", json={"friend_id": friend}, headers=bearer(runtime, "user", user))
 
 
 def test_a_friendship_needs_both_sides_to_ask(runtime: Runtime, client: TestClient) -> None:
-    assert ask(client, runtime, "alice", "bob").json() == {"user_id": "alice", "friend_id": "bob", "status": "requested"}
+    assert ask(client, runtime, "alice", "bob").json() == {
+        "user_id": "alice",
+        "friend_id": "bob",
+        "status": "requested",
+    }
     # Asking again changes nothing and answers the same (a retried request never fails).
     again = ask(client, runtime, "alice", "bob")
     assert (again.status_code, again.json()["status"]) == (200, "requested")

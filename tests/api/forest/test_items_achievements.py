@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from fastapi.testclient import TestClient
 
 from greenenergy.clock import ManualClock
-from greenenergy.forest import parse_achievements
 from greenenergy.db import forest_repo
 from greenenergy.db.engine import read_tx
+from greenenergy.forest import parse_achievements
 from greenenergy.services import forest_achievements, forest_balls, forest_items
 from greenenergy.services.ingest import IncomingEvent, ingest
 from greenenergy.services.runtime import Runtime
@@ -17,24 +17,32 @@ from tests.api.forest.conftest import make_ripe_ball, run_at_once
 from tests.helpers import bearer
 
 
-def grant(client: TestClient, runtime: Runtime, user: str, kind: object):  # noqa: ANN201 - a Response
+def grant(client: TestClient, runtime: Runtime, user: str, kind: object):
     return client.post(f"/v1/admin/users/{user}/items", json={"kind": kind}, headers=bearer(runtime, "admin", "ops"))
 
 
-def test_an_admin_grants_an_item_the_user_uses_once(runtime: Runtime, client: TestClient,
-                                                    clock: ManualClock) -> None:
+def test_an_admin_grants_an_item_the_user_uses_once(runtime: Runtime, client: TestClient, clock: ManualClock) -> None:
     alice = bearer(runtime, "user", "alice")
     granted = grant(client, runtime, "alice", "protection_cover")
     assert granted.status_code == 201
     item = granted.json()
     assert (item["kind"], item["status"], item["granted_by"], item["used_at"]) == (
-        "protection_cover", "unused", "admin:ops", None)
+        "protection_cover",
+        "unused",
+        "admin:ops",
+        None,
+    )
     assert item["expires_at"] == "2026-11-27T02:00:00Z"  # unused items lapse after 7 days
 
     clock.advance(hours=1)
     used = client.post(f"/v1/users/alice/items/{item['item_id']}/use", headers=alice).json()
-    assert (used["status"], used["used_at"], used["effect_starts_at"], used["effect_ends_at"], used["effect_active"]) == (
-        "used", "2026-11-20T03:00:00Z", "2026-11-20T03:00:00Z", "2026-11-21T03:00:00Z", True)
+    assert (
+        used["status"],
+        used["used_at"],
+        used["effect_starts_at"],
+        used["effect_ends_at"],
+        used["effect_active"],
+    ) == ("used", "2026-11-20T03:00:00Z", "2026-11-20T03:00:00Z", "2026-11-21T03:00:00Z", True)
     again = client.post(f"/v1/users/alice/items/{item['item_id']}/use", headers=alice)
     assert (again.status_code, again.json()["error"]["code"]) == (409, "item_used")
     clock.advance(hours=24)
@@ -42,8 +50,9 @@ def test_an_admin_grants_an_item_the_user_uses_once(runtime: Runtime, client: Te
     assert (listed["status"], listed["effect_active"]) == ("used", False)
 
 
-def test_items_refuse_bad_requests_with_specific_codes(runtime: Runtime, client: TestClient,
-                                                       clock: ManualClock) -> None:
+def test_items_refuse_bad_requests_with_specific_codes(
+    runtime: Runtime, client: TestClient, clock: ManualClock
+) -> None:
     alice, bob = bearer(runtime, "user", "alice"), bearer(runtime, "user", "bob")
     unknown = grant(client, runtime, "alice", "magic_wand")
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (422, "unknown_item")
@@ -84,8 +93,9 @@ def test_first_collect_is_awarded_once(runtime: Runtime, client: TestClient, clo
     assert client.get("/v1/users/alice/achievements", headers=bearer(runtime, "user", "bob")).status_code == 403
 
 
-def test_a_seven_day_streak_grants_a_double_collect_card_once(runtime: Runtime, client: TestClient,
-                                                              clock: ManualClock) -> None:
+def test_a_seven_day_streak_grants_a_double_collect_card_once(
+    runtime: Runtime, client: TestClient, clock: ManualClock
+) -> None:
     alice = bearer(runtime, "user", "alice")
     for day in range(7):
         ball = make_ripe_ball(runtime, "alice", 5)
@@ -118,12 +128,16 @@ achievements:
 
 
 def test_boxes_recycled_through_ingestion_reach_the_hundred_boxes_achievement(
-    runtime: Runtime, client: TestClient, clock: ManualClock,
+    runtime: Runtime,
+    client: TestClient,
+    clock: ManualClock,
 ) -> None:
     alice = bearer(runtime, "user", "alice")
     occurred = datetime.fromisoformat("2026-11-20T09:00:00+08:00")
-    events = [IncomingEvent(f"box-{n}", "recycling.box", "alice", occurred + timedelta(minutes=n), {"boxes": 25})
-              for n in range(4)]
+    events = [
+        IncomingEvent(f"box-{n}", "recycling.box", "alice", occurred + timedelta(minutes=n), {"boxes": 25})
+        for n in range(4)
+    ]
     summary = ingest(runtime, source_id="cainiao", events=events)
     assert summary.accepted == 4
     awards = {a["achievement_id"]: a for a in client.get("/v1/users/alice/achievements", headers=alice).json()}
@@ -153,7 +167,8 @@ def collect_once_a_day(runtime: Runtime, clock: ManualClock, user_id: str, days:
 
 
 def test_the_collect_that_completes_a_streak_awards_it_from_the_first_local_minute(
-        runtime: Runtime, clock: ManualClock) -> None:
+    runtime: Runtime, clock: ManualClock
+) -> None:
     """The hook after a collect reads only the last 7 local days; the first of them counts
     from its local midnight (00:00 Asia/Shanghai is 16:00 UTC the day before)."""
     runtime.cache[forest_achievements.CACHE_KEY] = parse_achievements(STREAKS_ONLY)
@@ -165,8 +180,7 @@ def test_the_collect_that_completes_a_streak_awards_it_from_the_first_local_minu
     assert awarded_ids(runtime, "alice") == ["streak_7"]
 
 
-def test_a_streak_the_hook_missed_is_awarded_by_the_next_full_evaluation(
-        runtime: Runtime, clock: ManualClock) -> None:
+def test_a_streak_the_hook_missed_is_awarded_by_the_next_full_evaluation(runtime: Runtime, clock: ManualClock) -> None:
     runtime.cache[forest_achievements.CACHE_KEY] = ()  # no catalog while the run happens
     collect_once_a_day(runtime, clock, "alice", 7)
     runtime.cache[forest_achievements.CACHE_KEY] = parse_achievements(STREAKS_ONLY)

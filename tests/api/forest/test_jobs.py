@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from greenenergy.clock import ManualClock
-from greenenergy.services import forest_balls, forest_jobs, forest_steal, ledger as ledger_service
+from greenenergy.services import forest_balls, forest_jobs, forest_steal
+from greenenergy.services import ledger as ledger_service
 from greenenergy.services.audit_verify import verify
 from greenenergy.services.runtime import Runtime
 from tests.api.forest.conftest import befriend, make_ball, make_ripe_ball, run_at_once

@@ -88,19 +88,25 @@ def test_scores_are_the_grams_collected_and_stolen_in_the_period(runtime: Runtim
 
     # The definition from the ledger: every credit to an available account by collect or steal.
     with read_tx(runtime.engine) as connection:
-        credits = [Credit(r.account.split(":")[1], int(r.energy_g), r.created_at) for r in connection.execute(
-            select(POSTINGS.c.account, POSTINGS.c.energy_g, POSTINGS.c.created_at)
-            .join(TX, TX.c.id == POSTINGS.c.transaction_id)
-            .where(TX.c.kind.in_(["collect", "steal"]), POSTINGS.c.account.like("user:%:available")))]
+        credits = [
+            Credit(r.account.split(":")[1], int(r.energy_g), r.created_at)
+            for r in connection.execute(
+                select(POSTINGS.c.account, POSTINGS.c.energy_g, POSTINGS.c.created_at)
+                .join(TX, TX.c.id == POSTINGS.c.transaction_id)
+                .where(TX.c.kind.in_(["collect", "steal"]), POSTINGS.c.account.like("user:%:available"))
+            )
+        ]
     since, until = week_window(runtime.clock.now(), runtime.settings.zone)
     expected = period_scores(credits, since=since, until=until)
-    board = client.get("/v1/users/alice/leaderboard?scope=friends&period=week&limit=5",
-                       headers=bearer(runtime, "user", "alice")).json()
+    board = client.get(
+        "/v1/users/alice/leaderboard?scope=friends&period=week&limit=5", headers=bearer(runtime, "user", "alice")
+    ).json()
     assert {row["user_id"]: row["score"] for row in board["top"]} == expected
     assert board["total"] == 3 and board["period_key"] == WEEK
     assert board["me"] == next(row for row in board["top"] if row["user_id"] == "alice")
-    everyone = client.get("/v1/users/dave/leaderboard?scope=global&period=lifetime",
-                          headers=bearer(runtime, "user", "dave")).json()
+    everyone = client.get(
+        "/v1/users/dave/leaderboard?scope=global&period=lifetime", headers=bearer(runtime, "user", "dave")
+    ).json()
     assert (everyone["total"], everyone["me"]["rank"]) == (4, 4)  # three scorers, and dave at 0
     assert {row["user_id"] for row in everyone["top"]} == {"alice", "bob", "carol"}
 
@@ -127,6 +133,11 @@ def test_leaderboard_refuses_bad_queries(runtime: Runtime, client: TestClient) -
     other = client.get("/v1/users/alice/leaderboard", headers=bearer(runtime, "user", "bob"))
     assert (other.status_code, other.json()["error"]["code"]) == (403, "not_yours")
     lonely = client.get("/v1/users/alice/leaderboard", headers=alice).json()
-    assert lonely == {"scope": "friends", "period": "week", "period_key": WEEK, "total": 1,
-                      "me": {"rank": 1, "user_id": "alice", "score": 0},
-                      "top": [{"rank": 1, "user_id": "alice", "score": 0}]}
+    assert lonely == {
+        "scope": "friends",
+        "period": "week",
+        "period_key": WEEK,
+        "total": 1,
+        "me": {"rank": 1, "user_id": "alice", "score": 0},
+        "top": [{"rank": 1, "user_id": "alice", "score": 0}],
+    }

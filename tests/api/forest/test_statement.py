@@ -18,13 +18,18 @@ def local(text: str) -> datetime:
 
 
 def send(runtime: Runtime, user: str, event_id: str, occurred: str, boxes: int) -> None:
-    summary = ingest(runtime, source_id="cainiao", events=[
-        IncomingEvent(event_id, "recycling.box", user, local(occurred), {"boxes": boxes})])
+    summary = ingest(
+        runtime,
+        source_id="cainiao",
+        events=[IncomingEvent(event_id, "recycling.box", user, local(occurred), {"boxes": boxes})],
+    )
     assert summary.accepted == 1
 
 
 def test_statement_counts_energy_by_month_and_balls_by_when_they_were_collected(
-    runtime: Runtime, client: TestClient, clock: ManualClock,
+    runtime: Runtime,
+    client: TestClient,
+    clock: ManualClock,
 ) -> None:
     alice = bearer(runtime, "user", "alice")
     clock.set(local("2026-11-30T23:40:00"))

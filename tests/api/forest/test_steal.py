@@ -8,14 +8,15 @@ from fastapi.testclient import TestClient
 from greenenergy.clock import ManualClock
 from greenenergy.errors import GreenEnergyError
 from greenenergy.forest import MAX_THIEVES_PER_BALL, steal_pct
-from greenenergy.services import forest_balls, forest_items, forest_steal, ledger as ledger_service
+from greenenergy.services import forest_balls, forest_items, forest_steal
+from greenenergy.services import ledger as ledger_service
 from greenenergy.services.audit_verify import verify
 from greenenergy.services.runtime import Runtime
 from tests.api.forest.conftest import befriend, make_ball, make_ripe_ball, run_at_once
 from tests.helpers import bearer
 
 
-def steal(client: TestClient, runtime: Runtime, thief: str, victim: str, ball_id: str):  # noqa: ANN201
+def steal(client: TestClient, runtime: Runtime, thief: str, victim: str, ball_id: str):
     return client.post(f"/v1/users/{victim}/balls/{ball_id}/steal", headers=bearer(runtime, "user", thief))
 
 
@@ -27,7 +28,11 @@ def test_a_friend_steals_the_documented_share_and_the_victim_sees_it(runtime: Ru
     assert answer.status_code == 200
     body = answer.json()
     assert (body["stolen_g"], body["reason"], body["remaining_g"], body["available_g"]) == (
-        expected, "stolen", 1000 - expected, expected)
+        expected,
+        "stolen",
+        1000 - expected,
+        expected,
+    )
 
     listed = client.get("/v1/users/alice/balls", headers=bearer(runtime, "user", "alice")).json()[0]
     assert listed["stolen_g"] == expected
@@ -40,8 +45,9 @@ def test_a_friend_steals_the_documented_share_and_the_victim_sees_it(runtime: Ru
     assert collected.json()["collected_g"] == 1000 - expected
 
 
-def test_steal_refuses_bad_requests_with_specific_codes(runtime: Runtime, client: TestClient,
-                                                        clock: ManualClock) -> None:
+def test_steal_refuses_bad_requests_with_specific_codes(
+    runtime: Runtime, client: TestClient, clock: ManualClock
+) -> None:
     befriend(runtime, "alice", "bob")
     ripe = make_ripe_ball(runtime, "alice", 100)
     waiting = make_ball(runtime, "alice", 100)
@@ -86,8 +92,10 @@ def test_six_thieves_at_most_and_together_at_most_half(runtime: Runtime, client:
         codes = [o.json()["error"]["code"] for o in outcomes if o.status_code != 200]
         assert len(took) <= MAX_THIEVES_PER_BALL and sum(took) <= ball.energy_g // 2
         assert set(codes) <= {"too_many_thieves", "nothing_left"} and len(took) + len(codes) == len(thieves)
-        listed = {b["ball_id"]: b for b in
-                  client.get("/v1/users/victim/balls", headers=bearer(runtime, "user", "victim")).json()}
+        listed = {
+            b["ball_id"]: b
+            for b in client.get("/v1/users/victim/balls", headers=bearer(runtime, "user", "victim")).json()
+        }
         assert sorted(t["stolen_g"] for t in listed[ball.ball_id]["thefts"]) == sorted(took)
         assert listed[ball.ball_id]["stolen_g"] == sum(took)
         # Either six thieves took their share, or the thieves reached half of the ball.
@@ -96,8 +104,9 @@ def test_six_thieves_at_most_and_together_at_most_half(runtime: Runtime, client:
             assert set(codes) == {"too_many_thieves"}
 
 
-def test_a_cover_turns_steals_into_zero_and_a_card_allows_a_second(runtime: Runtime, client: TestClient,
-                                                                   clock: ManualClock) -> None:
+def test_a_cover_turns_steals_into_zero_and_a_card_allows_a_second(
+    runtime: Runtime, client: TestClient, clock: ManualClock
+) -> None:
     befriend(runtime, "alice", "bob")
     ball = make_ripe_ball(runtime, "alice", 1000)
     cover = forest_items.grant(runtime, user_id="alice", kind="protection_cover", granted_by="admin:test")
@@ -127,8 +136,9 @@ def test_thirty_friends_stealing_from_one_ball_at_once_respect_the_limits(runtim
     befriend(runtime, "victim", *thieves)
     ball = make_ripe_ball(runtime, "victim", 100)  # half = 50 g; each steal takes 5..15 g
 
-    results = run_at_once(30, lambda n: forest_steal.steal(runtime, thief_id=thieves[n], victim_id="victim",
-                                                           ball_id=ball.ball_id))
+    results = run_at_once(
+        30, lambda n: forest_steal.steal(runtime, thief_id=thieves[n], victim_id="victim", ball_id=ball.ball_id)
+    )
     won = [r for r in results if isinstance(r, forest_steal.Stolen)]
     refused = [r for r in results if isinstance(r, GreenEnergyError)]
     assert len(won) + len(refused) == 30, [r for r in results if isinstance(r, tuple)]
@@ -151,8 +161,9 @@ def test_thirty_friends_stealing_from_one_ball_at_once_respect_the_limits(runtim
 def test_one_thief_sending_the_same_steal_ten_times_at_once_steals_once(runtime: Runtime) -> None:
     befriend(runtime, "victim", "eager")
     ball = make_ripe_ball(runtime, "victim", 500)
-    results = run_at_once(10, lambda _n: forest_steal.steal(runtime, thief_id="eager", victim_id="victim",
-                                                            ball_id=ball.ball_id))
+    results = run_at_once(
+        10, lambda _n: forest_steal.steal(runtime, thief_id="eager", victim_id="victim", ball_id=ball.ball_id)
+    )
     won = [r for r in results if isinstance(r, forest_steal.Stolen)]
     assert len(won) == 1
     assert {r.code for r in results if isinstance(r, GreenEnergyError)} == {"already_stolen"}

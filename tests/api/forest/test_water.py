@@ -9,14 +9,15 @@ from fastapi.testclient import TestClient
 
 from greenenergy.clock import ManualClock
 from greenenergy.errors import GreenEnergyError
-from greenenergy.services import forest_water, ledger as ledger_service
+from greenenergy.services import forest_water
+from greenenergy.services import ledger as ledger_service
 from greenenergy.services.audit_verify import verify
 from greenenergy.services.runtime import Runtime
 from tests.api.forest.conftest import befriend, fund, run_at_once
 from tests.helpers import bearer
 
 
-def water(client: TestClient, runtime: Runtime, giver: str, body: dict):  # noqa: ANN201 - a Response
+def water(client: TestClient, runtime: Runtime, giver: str, body: dict):
     return client.post(f"/v1/users/{giver}/water", json=body, headers=bearer(runtime, "user", giver))
 
 
@@ -30,7 +31,12 @@ def test_watering_sends_a_ripe_ball_the_friend_collects(runtime: Runtime, client
 
     [ball] = client.get("/v1/users/bob/balls", headers=bearer(runtime, "user", "bob")).json()
     assert (ball["ball_id"], ball["status"], ball["source"], ball["giver_id"], ball["energy_g"]) == (
-        body["ball_id"], "ripe", "water", "alice", 33)
+        body["ball_id"],
+        "ripe",
+        "water",
+        "alice",
+        33,
+    )
     assert ball["event_type"] == "forest.water"
     history = client.get("/v1/users/alice/transactions", headers=bearer(runtime, "user", "alice")).json()
     assert (history[0]["kind"], history[0]["energy_g"], history[0]["refs"]) == ("water", -33, {"ball": body["ball_id"]})
@@ -58,14 +64,16 @@ def test_watering_refuses_bad_requests_with_specific_codes(runtime: Runtime, cli
     for body, status, code in cases:
         answer = water(client, runtime, "alice", body)
         assert (answer.status_code, answer.json()["error"]["code"]) == (status, code), body
-    other = client.post("/v1/users/alice/water", json={"friend_id": "bob", "energy_g": 10},
-                        headers=bearer(runtime, "user", "bob"))
+    other = client.post(
+        "/v1/users/alice/water", json={"friend_id": "bob", "energy_g": 10}, headers=bearer(runtime, "user", "bob")
+    )
     assert (other.status_code, other.json()["error"]["code"]) == (403, "not_yours")
     assert ledger_service.balance(runtime, "user:alice:available") == 1000  # nothing moved
 
 
-def test_a_fourth_watering_of_the_local_day_is_refused_until_midnight(runtime: Runtime, client: TestClient,
-                                                                      clock: ManualClock) -> None:
+def test_a_fourth_watering_of_the_local_day_is_refused_until_midnight(
+    runtime: Runtime, client: TestClient, clock: ManualClock
+) -> None:
     befriend(runtime, "alice", "bob", "carol")
     fund(runtime, "alice", 1000)
     clock.set(datetime.fromisoformat("2026-11-20T23:58:00+08:00"))

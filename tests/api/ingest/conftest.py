@@ -14,8 +14,13 @@ from tests.helpers import bearer
 
 
 def event(event_id: str, event_type: str, user_id: str, occurred_at: datetime, **data: Any) -> dict[str, Any]:
-    return {"event_id": event_id, "type": event_type, "user_id": user_id,
-            "occurred_at": occurred_at.isoformat(), "data": data}
+    return {
+        "event_id": event_id,
+        "type": event_type,
+        "user_id": user_id,
+        "occurred_at": occurred_at.isoformat(),
+        "data": data,
+    }
 
 
 @pytest.fixture
@@ -24,7 +29,7 @@ def source(runtime: Runtime) -> dict[str, str]:
 
 
 @pytest.fixture
-def post(client: TestClient, source: dict[str, str]):  # noqa: ANN201 - a callable
+def post(client: TestClient, source: dict[str, str]):
     def _post(*events: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
         response = client.post("/v1/events", json={"events": list(events)}, headers=headers or source)
         assert response.status_code == 200, response.text
@@ -34,6 +39,6 @@ def post(client: TestClient, source: dict[str, str]):  # noqa: ANN201 - a callab
 
 
 @pytest.fixture
-def earlier(clock: ManualClock):  # noqa: ANN201 - a callable
+def earlier(clock: ManualClock):
     """An instant ``minutes`` before now (events must not be in the future)."""
     return lambda minutes=10: clock.now() - timedelta(minutes=minutes)

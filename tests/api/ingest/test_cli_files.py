@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -19,14 +19,15 @@ from greenenergy.services.runtime import Runtime
 PROJECT = Path(__file__).resolve().parents[3]
 
 
-def run(runtime: Runtime, *args: str):  # noqa: ANN201 - click Result
-    return CliRunner().invoke(app, list(args), env={"GREENENERGY_DATABASE_URL": runtime.settings.database_url,
-                                                    "COLUMNS": "200"})
+def run(runtime: Runtime, *args: str):
+    return CliRunner().invoke(
+        app, list(args), env={"GREENENERGY_DATABASE_URL": runtime.settings.database_url, "COLUMNS": "200"}
+    )
 
 
 def recent(minutes: int = 30) -> str:
     # The CLI runs with the real clock: the events must be within the last 7 days.
-    return (datetime.now(timezone.utc) - timedelta(minutes=minutes)).isoformat()
+    return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat()
 
 
 def csv_text() -> str:
@@ -57,15 +58,27 @@ def test_ingest_csv_reports_rejects_with_lines_and_rerun_changes_nothing(runtime
 
 def test_ingest_jsonl_and_parquet_give_the_same_grams_as_csv(runtime: Runtime, tmp_path: Path) -> None:
     t = recent()
-    rows = [{"event_id": "j1", "type": "recycling.box", "user_id": "u-7", "occurred_at": t, "data": {"boxes": 2}},
-            {"event_id": "j2", "type": "office.paperless", "user_id": "u-7", "occurred_at": t, "data": {"pages": 10}}]
+    rows = [
+        {"event_id": "j1", "type": "recycling.box", "user_id": "u-7", "occurred_at": t, "data": {"boxes": 2}},
+        {"event_id": "j2", "type": "office.paperless", "user_id": "u-7", "occurred_at": t, "data": {"pages": 10}},
+    ]
     jsonl = tmp_path / "events.jsonl"
     jsonl.write_text("\n".join(json.dumps(r) for r in rows) + "\n{not json}\n")
     result = run(runtime, "ingest", str(jsonl), "--source", "s-json")
     assert "2 accepted" in result.output and "unreadable 1" in result.output
     jsonl_g = ledger.balance(runtime, user_account("u-7", "pending"))
-    frame = pd.DataFrame([{"event_id": r["event_id"], "type": r["type"], "user_id": "u-8",
-                           "occurred_at": pd.Timestamp(t), **r["data"]} for r in rows])
+    frame = pd.DataFrame(
+        [
+            {
+                "event_id": r["event_id"],
+                "type": r["type"],
+                "user_id": "u-8",
+                "occurred_at": pd.Timestamp(t),
+                **r["data"],
+            }
+            for r in rows
+        ]
+    )
     parquet = tmp_path / "events.parquet"
     frame.to_parquet(parquet)
     result = run(runtime, "ingest", str(parquet), "--source", "s-parquet")
@@ -90,7 +103,8 @@ def test_rules_check_passes_on_shipped_rules_and_lists_every_error(tmp_path: Pat
     assert run(runtime, "rules", "check").exit_code == 0
     (tmp_path / "a.yaml").write_text(
         "rules:\n  - id: x.one\n    version: 1\n    event_type: x.one\n    effective_from: 2020-01-01\n"
-        "    energy_g: boxes.count\n    methodology: {source: s, verified: false}\n")
+        "    energy_g: boxes.count\n    methodology: {source: s, verified: false}\n"
+    )
     (tmp_path / "b.yaml").write_text("rules:\n  - id: x.two\n    version: zero\n")
     result = run(runtime, "rules", "check", str(tmp_path))
     assert result.exit_code == 1

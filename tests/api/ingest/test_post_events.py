@@ -41,8 +41,9 @@ def test_accepted_event_mints_pending_energy_and_answers_the_contract_shape(post
     tx = ledger.balance(runtime, user_account("u-42", "pending"))
     assert tx == 74
     with read_tx(runtime.engine) as connection:
-        stored = connection.execute(text("SELECT refs FROM ledger_transactions WHERE id = :id"),
-                                    {"id": result["transaction_id"]}).scalar_one()
+        stored = connection.execute(
+            text("SELECT refs FROM ledger_transactions WHERE id = :id"), {"id": result["transaction_id"]}
+        ).scalar_one()
     assert '"event":"cainiao/cn-81723"' in stored
     assert verify(runtime).ok
 
@@ -55,14 +56,19 @@ def test_resending_returns_the_first_result_and_changes_nothing(post, runtime: R
     (result,) = again["results"]
     assert result["status"] == "duplicate"
     assert (result["energy_g"], result["rule"], result["transaction_id"]) == (
-        first["energy_g"], first["rule"], first["transaction_id"])
+        first["energy_g"],
+        first["rule"],
+        first["transaction_id"],
+    )
     assert counts(runtime) == before
     assert ledger.balance(runtime, user_account("u-1", "pending")) == 37
 
 
 def test_a_repeated_event_id_inside_one_batch_is_a_duplicate(post, earlier) -> None:
-    answer = post(event("e-1", "recycling.box", "u-1", earlier(), boxes=1),
-                  event("e-1", "recycling.box", "u-1", earlier(), boxes=1))
+    answer = post(
+        event("e-1", "recycling.box", "u-1", earlier(), boxes=1),
+        event("e-1", "recycling.box", "u-1", earlier(), boxes=1),
+    )
     assert [r["status"] for r in answer["results"]] == ["accepted", "duplicate"]
     assert answer["results"][1]["energy_g"] == 37
 
@@ -81,15 +87,18 @@ def test_the_same_event_id_from_another_source_is_a_different_event(post, runtim
         (lambda t: event("x", "recycling.box", "u-1", t, boxes="2"), "invalid_data", ("boxes", "wrong_type")),
         (lambda t: event("x", "recycling.box", "u-1", t, boxes=2.5), "invalid_data", ("boxes", "wrong_type")),
         (lambda t: event("x", "recycling.box", "u-1", t, boxes=True), "invalid_data", ("boxes", "wrong_type")),
-        (lambda t: event("x", "recycling.box", "u-1", t, boxes=1, colour="red"), "invalid_data",
-         ("colour", "unknown_field")),
+        (
+            lambda t: event("x", "recycling.box", "u-1", t, boxes=1, colour="red"),
+            "invalid_data",
+            ("colour", "unknown_field"),
+        ),
         (lambda t: event("x", "recycling.box", "u-1", t, boxes=10**18), "invalid_data", ("boxes", "out_of_bounds")),
         (lambda t: event("x", "recycling.box", "u-1", t + timedelta(minutes=16), boxes=1), "in_future", None),
         (lambda t: event("x", "recycling.box", "u-1", t - timedelta(days=7, minutes=1), boxes=1), "too_late", None),
         (lambda t: event("x", "walking.steps", "u-1", t, steps=250_000), "implausible", None),
     ],
 )
-def test_each_rejection_reason(post, runtime: Runtime, earlier, item, reason: str, detail) -> None:  # noqa: ANN001
+def test_each_rejection_reason(post, runtime: Runtime, earlier, item, reason: str, detail) -> None:
     answer = post(item(earlier()))
     (result,) = answer["results"]
     assert (result["status"], result["reason"]) == ("rejected", reason), result
@@ -102,8 +111,12 @@ def test_each_rejection_reason(post, runtime: Runtime, earlier, item, reason: st
 
 def test_type_not_allowed_for_this_source(client: TestClient, runtime: Runtime, earlier) -> None:
     headers = bearer(runtime, "source", "hema", allow=["retail.no_bag"])
-    body = {"events": [event("h-1", "retail.no_bag", "u-1", earlier()), event("h-2", "recycling.box", "u-1",
-                                                                                  earlier(), boxes=1)]}
+    body = {
+        "events": [
+            event("h-1", "retail.no_bag", "u-1", earlier()),
+            event("h-2", "recycling.box", "u-1", earlier(), boxes=1),
+        ]
+    }
     results = client.post("/v1/events", json=body, headers=headers).json()["results"]
     assert [(r["status"], r["reason"]) for r in results] == [("accepted", None), ("rejected", "type_not_allowed")]
 
@@ -136,16 +149,24 @@ def test_a_batch_mixing_good_and_bad_keeps_every_good_one(post, runtime: Runtime
         event("b-3", "transit.metro", "u-3", earlier() + timedelta(hours=1)),
     ]
     answer = post(*items)
-    assert [r["status"] for r in answer["results"]] == ["accepted", "rejected", "accepted", "rejected", "accepted",
-                                                         "rejected"]
+    assert [r["status"] for r in answer["results"]] == [
+        "accepted",
+        "rejected",
+        "accepted",
+        "rejected",
+        "accepted",
+        "rejected",
+    ]
     assert (answer["accepted"], answer["rejected"]) == (3, 3)
     assert counts(runtime) == (3, 3)
     assert ledger.balance(runtime, user_account("u-3", "pending")) == 52
 
 
 def test_data_outside_the_contract_bounds_is_rejected_and_the_rest_kept(post, runtime: Runtime, earlier) -> None:
-    answer = post(event("z-1", "recycling.box", "u-1", earlier(), boxes=0),
-                  event("g-1", "recycling.box", "u-1", earlier(), boxes=1))
+    answer = post(
+        event("z-1", "recycling.box", "u-1", earlier(), boxes=0),
+        event("g-1", "recycling.box", "u-1", earlier(), boxes=1),
+    )
     zero, good = answer["results"]
     assert (zero["event_id"], zero["status"], zero["reason"]) == ("z-1", "rejected", "invalid_data")
     assert zero["details"] == {"field": "boxes", "reason": "out_of_bounds"}
@@ -155,8 +176,12 @@ def test_data_outside_the_contract_bounds_is_rejected_and_the_rest_kept(post, ru
     assert (answer["accepted"], answer["rejected"]) == (1, 1)
     assert counts(runtime) == (1, 1)
     assert ledger.balance(runtime, user_account("u-1", "pending")) == 37
-    for kind, data in (("recycling.clothes", {"weight_g": 0}), ("office.paperless", {"pages": 0}),
-                       ("payment.offline", {"amount_fen": -1}), ("toll.etc", {"amount_fen": -5})):
+    for kind, data in (
+        ("recycling.clothes", {"weight_g": 0}),
+        ("office.paperless", {"pages": 0}),
+        ("payment.offline", {"amount_fen": -1}),
+        ("toll.etc", {"amount_fen": -5}),
+    ):
         (result,) = post(event(f"x-{kind}", kind, "u-2", earlier(), **data))["results"]
         assert (result["status"], result["reason"]) == ("rejected", "invalid_data"), kind
         assert result["details"] == {"field": next(iter(data)), "reason": "out_of_bounds"}, kind
@@ -199,8 +224,9 @@ def test_malformed_bodies_are_422_and_store_nothing(client: TestClient, source, 
 
 def test_more_than_ten_thousand_events_is_413(client: TestClient, source, runtime: Runtime, earlier) -> None:
     moment = earlier().isoformat()
-    items = [{"event_id": f"e{n}", "type": "transit.bus", "user_id": "u-1", "occurred_at": moment}
-             for n in range(10_001)]
+    items = [
+        {"event_id": f"e{n}", "type": "transit.bus", "user_id": "u-1", "occurred_at": moment} for n in range(10_001)
+    ]
     response = client.post("/v1/events", json={"events": items}, headers=source)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_many_events"
@@ -208,8 +234,11 @@ def test_more_than_ten_thousand_events_is_413(client: TestClient, source, runtim
 
 
 def test_an_oversized_body_is_413(client: TestClient, source) -> None:
-    response = client.post("/v1/events", content=b"{" + b" " * (33 * 1024 * 1024) + b"}",
-                           headers={**source, "content-type": "application/json"})
+    response = client.post(
+        "/v1/events",
+        content=b"{" + b" " * (33 * 1024 * 1024) + b"}",
+        headers={**source, "content-type": "application/json"},
+    )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "body_too_large"
 
@@ -222,8 +251,9 @@ def test_only_sources_may_post(client: TestClient, runtime: Runtime, earlier) ->
     assert response.json()["error"]["code"] == "wrong_role"
 
 
-def test_a_failure_mid_batch_leaves_nothing(post, client: TestClient, source, runtime: Runtime, earlier,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failure_mid_batch_leaves_nothing(
+    post, client: TestClient, source, runtime: Runtime, earlier, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def explode(*_args, **_kwargs) -> None:
         raise RuntimeError("disk on fire")
 
@@ -238,13 +268,19 @@ def test_a_failure_mid_batch_leaves_nothing(post, client: TestClient, source, ru
     assert verify(runtime).ok
 
 
-def test_event_result_can_be_read_back_by_its_source_and_auditors(post, client: TestClient, source,
-                                                                 runtime: Runtime, earlier) -> None:
+def test_event_result_can_be_read_back_by_its_source_and_auditors(
+    post, client: TestClient, source, runtime: Runtime, earlier
+) -> None:
     result = post(event("e-1", "recycling.box", "u-1", earlier(), boxes=3))["results"][0]
     read = client.get("/v1/sources/cainiao/events/e-1", headers=source).json()
     assert {k: read[k] for k in ("event_id", "status", "energy_g", "rule", "transaction_id", "reason")} == {
-        "event_id": "e-1", "status": "accepted", "energy_g": 111, "rule": result["rule"],
-        "transaction_id": result["transaction_id"], "reason": None}
+        "event_id": "e-1",
+        "status": "accepted",
+        "energy_g": 111,
+        "rule": result["rule"],
+        "transaction_id": result["transaction_id"],
+        "reason": None,
+    }
     assert client.get("/v1/sources/cainiao/events/e-1", headers=bearer(runtime, "auditor", "a")).status_code == 200
     other = client.get("/v1/sources/cainiao/events/e-1", headers=bearer(runtime, "source", "hema"))
     assert (other.status_code, other.json()["error"]["code"]) == (403, "not_yours")
@@ -252,14 +288,19 @@ def test_event_result_can_be_read_back_by_its_source_and_auditors(post, client: 
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "event_not_found")
 
 
-def test_a_rejected_event_reads_back_as_its_latest_rejection_until_accepted(post, client: TestClient, source,
-                                                                          runtime: Runtime, earlier) -> None:
+def test_a_rejected_event_reads_back_as_its_latest_rejection_until_accepted(
+    post, client: TestClient, source, runtime: Runtime, earlier
+) -> None:
     answer = post(event("r-1", "recycling.box", "u-1", earlier(), boxes="two"))["results"][0]
     read = client.get("/v1/sources/cainiao/events/r-1", headers=source)
     assert read.status_code == 200
     body = read.json()
     assert (body["status"], body["reason"], body["energy_g"], body["transaction_id"]) == (
-        "rejected", "invalid_data", None, None)
+        "rejected",
+        "invalid_data",
+        None,
+        None,
+    )
     assert body["message"] == answer["message"] and body["details"] == answer["details"]
     # Rejected again for another reason: the latest rejection is what reads back.
     post(event("r-1", "recycling.box", "u-1", earlier(minutes=60 * 24 * 8), boxes=1))
@@ -280,20 +321,31 @@ def test_admin_blocks_over_http(client: TestClient, runtime: Runtime, post, earl
     assert response.json() == {"user_id": "u-9", "blocked": True, "changed": True}
     assert client.post("/v1/admin/users/u-9/block", json={"reason": "bot"}, headers=admin).json()["changed"] is False
     assert client.post("/v1/admin/users/u-9/block", json={}, headers=admin).status_code == 422
-    assert client.post("/v1/admin/users/u-9/block", json={"reason": "x"},
-                       headers=bearer(runtime, "auditor", "a")).status_code == 403
+    assert (
+        client.post(
+            "/v1/admin/users/u-9/block", json={"reason": "x"}, headers=bearer(runtime, "auditor", "a")
+        ).status_code
+        == 403
+    )
     assert post(event("e", "recycling.box", "u-9", earlier(), boxes=1))["results"][0]["reason"] == "user_blocked"
     assert client.delete("/v1/admin/users/u-9/block", headers=admin).json()["blocked"] is False
 
 
-@pytest.mark.parametrize(("reason", "code", "details"), [
-    ("   ", "invalid_reason", {"field": "reason"}),
-    ("\t\n", "invalid_reason", {"field": "reason"}),
-    ("x" * 301, "invalid_request", {"problems": [{"field": "reason",
-                                                  "problem": "String should have at most 300 characters"}]}),
-])
-def test_a_block_without_a_usable_reason_is_refused_and_blocks_nothing(  # noqa: PLR0913
-        client: TestClient, runtime: Runtime, post, earlier, reason: str, code: str, details: dict) -> None:
+@pytest.mark.parametrize(
+    ("reason", "code", "details"),
+    [
+        ("   ", "invalid_reason", {"field": "reason"}),
+        ("\t\n", "invalid_reason", {"field": "reason"}),
+        (
+            "x" * 301,
+            "invalid_request",
+            {"problems": [{"field": "reason", "problem": "String should have at most 300 characters"}]},
+        ),
+    ],
+)
+def test_a_block_without_a_usable_reason_is_refused_and_blocks_nothing(
+    client: TestClient, runtime: Runtime, post, earlier, reason: str, code: str, details: dict
+) -> None:
     admin = bearer(runtime, "admin", "ops")
     response = client.post("/v1/admin/users/u-9/block", json={"reason": reason}, headers=admin)
     assert response.status_code == 422
@@ -308,7 +360,7 @@ def test_the_service_refuses_a_blank_reason_for_every_shell(runtime: Runtime) ->
     assert moderation.block(runtime, "u-9", reason="chargeback fraud", by="cli") is True
 
 
-def test_the_same_batch_sent_concurrently_is_scored_once(runtime: Runtime, earlier) -> None:  # noqa: ANN001
+def test_the_same_batch_sent_concurrently_is_scored_once(runtime: Runtime, earlier) -> None:
     """Duplicates are looked up before the write lock; a batch that loses the race to commit
     the same (source, event_id) is retried and answers duplicates -- never two mints."""
     import threading

@@ -128,8 +128,16 @@ def small_catalog(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 
 
 def fund(runtime: Runtime, user_id: str, energy_g: int) -> None:
-    ledger.post_one(runtime, transfer("mint", debit="mint:test", credit=user_account(user_id, "available"),
-                                      energy_g=energy_g, shard=shard_of(user_id)))
+    ledger.post_one(
+        runtime,
+        transfer(
+            "mint",
+            debit="mint:test",
+            credit=user_account(user_id, "available"),
+            energy_g=energy_g,
+            shard=shard_of(user_id),
+        ),
+    )
 
 
 def available(runtime: Runtime, user_id: str) -> int:

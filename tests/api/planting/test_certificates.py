@@ -18,11 +18,21 @@ from tests.helpers import bearer
 
 def plant(client: TestClient, runtime: Runtime, clock: ManualClock, user: str, n: int) -> str:
     fund(runtime, user, SAXAUL_G)
-    tree = client.post(f"/v1/users/{user}/trees", json={"species_id": "saxaul", "plot_id": "a-01"},
-                       headers=bearer(runtime, "user", user)).json()
+    tree = client.post(
+        f"/v1/users/{user}/trees",
+        json={"species_id": "saxaul", "plot_id": "a-01"},
+        headers=bearer(runtime, "user", user),
+    ).json()
     clock.advance(hours=1)
-    body = {"tree_id": tree["tree_id"], "planted_at": clock.now().isoformat(), "latitude": IN_A01[0] + n * 0.0001,
-            "longitude": IN_A01[1], "species_id": "saxaul", "photo_sha256": photo(n), "tag": f"T{n}"}
+    body = {
+        "tree_id": tree["tree_id"],
+        "planted_at": clock.now().isoformat(),
+        "latitude": IN_A01[0] + n * 0.0001,
+        "longitude": IN_A01[1],
+        "species_id": "saxaul",
+        "photo_sha256": photo(n),
+        "tag": f"T{n}",
+    }
     answer = client.post("/v1/partners/north/plantings", json=body, headers=bearer(runtime, "partner", "north"))
     assert answer.status_code == 201, answer.text
     return answer.json()["certificate_no"]
@@ -36,7 +46,12 @@ def test_a_certificate_is_public_and_its_hashes_lead_to_the_ledger_and_the_confi
     assert answer.status_code == 200, answer.text
     cert = answer.json()
     assert (cert["certificate_no"], cert["holder_id"], cert["species_id"], cert["plot_id"], cert["partner_id"]) == (
-        number, "u-1", "saxaul", "a-01", "north")
+        number,
+        "u-1",
+        "saxaul",
+        "a-01",
+        "north",
+    )
     assert (cert["energy_g"], cert["share_g"], cert["kind"], cert["planting_no"]) == (SAXAUL_G, SAXAUL_G, "planting", 1)
     assert (cert["plot_name"], cert["partner_name"], cert["hash_verified"]) == ("A 1", "North", True)
     with read_tx(runtime.engine) as connection:
@@ -45,9 +60,16 @@ def test_a_certificate_is_public_and_its_hashes_lead_to_the_ledger_and_the_confi
     assert redeem is not None and redeem.kind == "redeem" and redeem.hash == cert["ledger_tx_hash"]
     assert confirmation.id == cert["confirmation_id"]
     assert confirmation.record_hash() == cert["confirmation_hash"]
-    facts = CertificateFacts(**{k: cert[k] for k in CertificateFacts.__dataclass_fields__ if k not in (
-        "redeemed_at", "planted_at", "issued_on")}, redeemed_at=datetime.fromisoformat(cert["redeemed_at"]),
-        planted_at=datetime.fromisoformat(cert["planted_at"]), issued_on=date.fromisoformat(cert["issued_on"]))
+    facts = CertificateFacts(
+        **{
+            k: cert[k]
+            for k in CertificateFacts.__dataclass_fields__
+            if k not in ("redeemed_at", "planted_at", "issued_on")
+        },
+        redeemed_at=datetime.fromisoformat(cert["redeemed_at"]),
+        planted_at=datetime.fromisoformat(cert["planted_at"]),
+        issued_on=date.fromisoformat(cert["issued_on"]),
+    )
     assert certificate_hash(facts) == cert["certificate_hash"]
 
 
@@ -73,10 +95,16 @@ def test_three_certificates_of_a_year_exchange_once(client: TestClient, runtime:
     assert [(n["national_no"], n["certificates"]) for n in listed] == [(national.json()["national_no"], numbers[:3])]
     mine = client.get("/v1/users/u-1/certificates", headers=headers).json()
     assert [(c["certificate_no"], c["national_no"]) for c in mine] == [
-        *[(no, national.json()["national_no"]) for no in numbers[:3]], (numbers[3], None)]
+        *[(no, national.json()["national_no"]) for no in numbers[:3]],
+        (numbers[3], None),
+    ]
     bad = client.post("/v1/users/u-1/national-certificates", json={"year": "2026"}, headers=headers)
     assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_request")
     early = client.post("/v1/users/u-1/national-certificates", json={"year": 1999}, headers=headers)
     assert (early.status_code, early.json()["error"]["code"]) == (422, "invalid_year")
-    assert client.post("/v1/users/u-1/national-certificates", json={"year": 2026},
-                       headers=bearer(runtime, "user", "u-2")).status_code == 403
+    assert (
+        client.post(
+            "/v1/users/u-1/national-certificates", json={"year": 2026}, headers=bearer(runtime, "user", "u-2")
+        ).status_code
+        == 403
+    )

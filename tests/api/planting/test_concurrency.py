@@ -59,7 +59,9 @@ def test_fifty_users_redeem_into_a_plot_with_ten_places_left(runtime: Runtime) -
     assert balances == {5: 10, SAXAUL_G + 5: 40}  # debited exactly once each, only the winners
     assert ledger.balance(runtime, "sink:trees") == 10 * SAXAUL_G
     with read_tx(runtime.engine) as connection:
-        trees = connection.execute(select(func.count()).select_from(TREES).where(TREES.c.plot_id == "a-01")).scalar_one()
+        trees = connection.execute(
+            select(func.count()).select_from(TREES).where(TREES.c.plot_id == "a-01")
+        ).scalar_one()
         occupied = connection.execute(select(OCCUPANCY.c.occupied).where(OCCUPANCY.c.plot_id == "a-01")).scalar_one()
     assert (trees, occupied) == (10, 10)
     assert verify(runtime).ok
@@ -82,8 +84,18 @@ def test_two_partners_racing_with_one_photo_confirm_one_tree(runtime: Runtime) -
     planted_at = runtime.clock.now()
 
     def confirm(n: int) -> object:
-        return planting_partner.confirm_planting(runtime, PlantingReport(
-            tree_id=trees[n], partner_id="north", species_id="saxaul", planted_at=planted_at,
-            latitude=IN_A01[0] + n * 0.001, longitude=IN_A01[1], photo_sha256=photo("same"), tag=None))
+        return planting_partner.confirm_planting(
+            runtime,
+            PlantingReport(
+                tree_id=trees[n],
+                partner_id="north",
+                species_id="saxaul",
+                planted_at=planted_at,
+                latitude=IN_A01[0] + n * 0.001,
+                longitude=IN_A01[1],
+                photo_sha256=photo("same"),
+                tag=None,
+            ),
+        )
 
     assert sorted(race(2, confirm)) == ["duplicate_photo", "ok"]

@@ -15,7 +15,7 @@ from tests.helpers import bearer
 CAP_G = -(-SAXAUL_G // 3)  # the core's default daily cap: a third of the price, rounded up
 
 
-def post(client: TestClient, runtime: Runtime, user: str, path: str, body: dict | None = None):  # noqa: ANN201
+def post(client: TestClient, runtime: Runtime, user: str, path: str, body: dict | None = None):
     return client.post(f"/v1/users/{user}/coplant-pools{path}", json=body or {}, headers=bearer(runtime, "user", user))
 
 
@@ -29,7 +29,9 @@ def test_a_pool_fills_over_days_and_redeems_with_each_members_share(
     pool_id = created.json()["pool_id"]
     assert (created.json()["daily_cap_g"], created.json()["price_g"]) == (CAP_G, SAXAUL_G)
     assert post(client, runtime, "u-b", f"/{pool_id}/join").json()["members"] == [
-        {"user_id": "u-a", "contributed_g": 0}, {"user_id": "u-b", "contributed_g": 0}]
+        {"user_id": "u-a", "contributed_g": 0},
+        {"user_id": "u-b", "contributed_g": 0},
+    ]
 
     first = post(client, runtime, "u-a", f"/{pool_id}/contributions", {"energy_g": 10_000}).json()
     assert first["accepted_g"] == CAP_G and first["tree"] is None  # cut to the daily cap
@@ -55,13 +57,24 @@ def test_a_pool_fills_over_days_and_redeems_with_each_members_share(
     assert (closed.status_code, closed.json()["error"]["code"]) == (409, "pool_closed")
 
     clock.advance(days=1)
-    planted = client.post("/v1/partners/north/plantings", headers=bearer(runtime, "partner", "north"), json={
-        "tree_id": tree_id, "planted_at": clock.now().isoformat(), "latitude": IN_A01[0], "longitude": IN_A01[1],
-        "species_id": "saxaul", "photo_sha256": photo("pool")})
+    planted = client.post(
+        "/v1/partners/north/plantings",
+        headers=bearer(runtime, "partner", "north"),
+        json={
+            "tree_id": tree_id,
+            "planted_at": clock.now().isoformat(),
+            "latitude": IN_A01[0],
+            "longitude": IN_A01[1],
+            "species_id": "saxaul",
+            "photo_sha256": photo("pool"),
+        },
+    )
     assert planted.status_code == 201, planted.text
     assert len(planted.json()["certificate_nos"]) == 2
-    certificates = {c["holder_id"]: c for c in (client.get(f"/v1/certificates/{no}").json()
-                                                for no in planted.json()["certificate_nos"])}
+    certificates = {
+        c["holder_id"]: c
+        for c in (client.get(f"/v1/certificates/{no}").json() for no in planted.json()["certificate_nos"])
+    }
     assert {user: c["share_g"] for user, c in certificates.items()} == {"u-a": CAP_G + 5_000, "u-b": share_b}
 
 
@@ -111,16 +124,19 @@ def test_group_size_and_a_full_plot_at_completion(client: TestClient, runtime: R
     post(client, runtime, "u-b", f"/{small}/join")
     third = post(client, runtime, "u-c", f"/{small}/join")
     assert (third.status_code, third.json()["error"]["code"]) == (409, "pool_members_full")
-    for body, code in (({"species_id": "saxaul", "max_members": 1}, "invalid_group"),
-                       ({"species_id": "saxaul", "daily_cap_g": 0}, "invalid_energy")):
+    for body, code in (
+        ({"species_id": "saxaul", "max_members": 1}, "invalid_group"),
+        ({"species_id": "saxaul", "daily_cap_g": 0}, "invalid_energy"),
+    ):
         answer = post(client, runtime, "u-a", "", body)
         assert (answer.status_code, answer.json()["error"]["code"]) == (422, code)
 
     # a-01 holds one fir: a pool for it completes only if the place is still free then.
     fund(runtime, "u-a", 330_759)
     fund(runtime, "u-solo", 330_759)
-    pool_id = post(client, runtime, "u-a", "", {"species_id": "fir", "plot_id": "a-01",
-                                               "daily_cap_g": 330_759}).json()["pool_id"]
+    pool_id = post(client, runtime, "u-a", "", {"species_id": "fir", "plot_id": "a-01", "daily_cap_g": 330_759}).json()[
+        "pool_id"
+    ]
     assert post(client, runtime, "u-solo", "", {"species_id": "fir"}).status_code == 201  # a pool takes no place
     taken = client.post("/v1/users/u-solo/trees", json={"species_id": "fir"}, headers=bearer(runtime, "user", "u-solo"))
     assert taken.status_code == 201

@@ -26,9 +26,19 @@ def redeem(runtime: Runtime, user: str) -> str:
 
 
 def plant(runtime: Runtime, tree_id: str, n: int) -> dict:
-    return planting_partner.confirm_planting(runtime, PlantingReport(
-        tree_id=tree_id, partner_id="north", species_id="saxaul", planted_at=runtime.clock.now(),
-        latitude=IN_A02[0] + n * 0.0001, longitude=IN_A02[1], photo_sha256=photo(n), tag=f"T{n}"))
+    return planting_partner.confirm_planting(
+        runtime,
+        PlantingReport(
+            tree_id=tree_id,
+            partner_id="north",
+            species_id="saxaul",
+            planted_at=runtime.clock.now(),
+            latitude=IN_A02[0] + n * 0.0001,
+            longitude=IN_A02[1],
+            photo_sha256=photo(n),
+            tag=f"T{n}",
+        ),
+    )
 
 
 def test_mark_overdue_is_idempotent_and_auditors_list_the_orders(
@@ -58,9 +68,12 @@ def test_confirmations_form_a_verifiable_chain_and_tampering_is_detected(runtime
     for n, tree in enumerate(trees):
         plant(runtime, tree, n)
     clock.advance(days=1)
-    planting_partner.report_survival(runtime, SurvivalReport(tree_id=trees[0], partner_id="north",
-                                                             checked_at=clock.now(), alive=False,
-                                                             photo_sha256=photo("dead")))
+    planting_partner.report_survival(
+        runtime,
+        SurvivalReport(
+            tree_id=trees[0], partner_id="north", checked_at=clock.now(), alive=False, photo_sha256=photo("dead")
+        ),
+    )
     shard = shard_of("u-1")
 
     def findings() -> list:
@@ -101,7 +114,9 @@ def test_queries_for_the_forest_count_trees_and_list_the_years_trees_and_certifi
         assert planting_queries.count_trees(connection, "u-1") == 2
         assert planting_queries.count_trees(connection, "u-9") == 0
         rows = planting_queries.trees_for_statement(connection, "u-1", 2026, "Asia/Shanghai")
-        assert [(r.tree_id, r.status) for r in rows] == [(t, s) for t, s in zip(trees, ("planted", "awaiting_planting"))]
+        assert [(r.tree_id, r.status) for r in rows] == [
+            (t, s) for t, s in zip(trees, ("planted", "awaiting_planting"))
+        ]
         assert planting_queries.trees_for_statement(connection, "u-1", 2025, "Asia/Shanghai") == []
         certificates = planting_queries.certificates_for_statement(connection, "u-1", 2026, "Asia/Shanghai")
         assert [(c.certificate_no, c.tree_id) for c in certificates] == [(number, trees[0])]

@@ -46,8 +46,9 @@ def test_an_order_the_tick_marked_overdue_reads_overdue_to_an_earlier_clock(
     deadline = clock.now() + timedelta(days=30)
     clock.advance(days=1)  # the API's clock: before the deadline
     tick_at = deadline + timedelta(days=10, hours=1)
-    result = CliRunner().invoke(app, ["tick", "--now", tick_at.isoformat()],
-                                env={"GREENENERGY_DATABASE_URL": runtime.settings.database_url})
+    result = CliRunner().invoke(
+        app, ["tick", "--now", tick_at.isoformat()], env={"GREENENERGY_DATABASE_URL": runtime.settings.database_url}
+    )
     assert result.exit_code == 0, result.output
     marked = [line.rsplit(": ", 1)[1] for line in result.output.splitlines() if line.startswith("mark_overdue_orders")]
     assert marked == ["1"]
@@ -72,10 +73,15 @@ def test_an_order_past_its_deadline_is_overdue_before_the_job_runs(
     assert [o["tree_id"] for o in orders(client, runtime, "overdue")] == [late["tree_id"]]
     assert [o["tree_id"] for o in orders(client, runtime, "pending")] == [on_time["tree_id"]]
     assert [(o["tree_id"], o["status"]) for o in orders(client, runtime)] == [
-        (late["tree_id"], "overdue"), (on_time["tree_id"], "pending")]
+        (late["tree_id"], "overdue"),
+        (on_time["tree_id"], "pending"),
+    ]
     assert [(o["tree_id"], o["days_overdue"], o["overdue_at"]) for o in audit(client, runtime)] == [
-        (late["tree_id"], 0, None)]
+        (late["tree_id"], 0, None)
+    ]
 
     clock.advance(days=7)  # days_overdue follows the read time; the second order is now late too
     assert [(o["tree_id"], o["days_overdue"]) for o in audit(client, runtime)] == [
-        (late["tree_id"], 7), (on_time["tree_id"], 2)]
+        (late["tree_id"], 7),
+        (on_time["tree_id"], 2),
+    ]

@@ -19,21 +19,30 @@ from tests.helpers import bearer
 
 def redeem(client: TestClient, runtime: Runtime, user: str, plot_id: str = "a-01", species_id: str = "saxaul") -> dict:
     fund(runtime, user, SAXAUL_G)
-    answer = client.post(f"/v1/users/{user}/trees", json={"species_id": species_id, "plot_id": plot_id},
-                         headers=bearer(runtime, "user", user))
+    answer = client.post(
+        f"/v1/users/{user}/trees",
+        json={"species_id": species_id, "plot_id": plot_id},
+        headers=bearer(runtime, "user", user),
+    )
     assert answer.status_code == 201, answer.text
     return answer.json()
 
 
 def planting(tree_id: str, clock: ManualClock, n: int = 0, **changes: object) -> dict:
-    body = {"tree_id": tree_id, "planted_at": clock.now().isoformat(), "latitude": IN_A01[0] + n * 0.0001,
-            "longitude": IN_A01[1], "species_id": "saxaul", "photo_sha256": photo(f"planting {n}"),
-            "tag": f"NORTH-{n:05d}"}
+    body = {
+        "tree_id": tree_id,
+        "planted_at": clock.now().isoformat(),
+        "latitude": IN_A01[0] + n * 0.0001,
+        "longitude": IN_A01[1],
+        "species_id": "saxaul",
+        "photo_sha256": photo(f"planting {n}"),
+        "tag": f"NORTH-{n:05d}",
+    }
     body.update(changes)
     return body
 
 
-def confirm(client: TestClient, runtime: Runtime, body: dict, partner: str = "north"):  # noqa: ANN201
+def confirm(client: TestClient, runtime: Runtime, body: dict, partner: str = "north"):
     return client.post(f"/v1/partners/{partner}/plantings", json=body, headers=bearer(runtime, "partner", partner))
 
 
@@ -50,7 +59,9 @@ def test_a_confirmation_plants_the_tree_issues_a_certificate_and_closes_the_orde
     mine = client.get("/v1/users/u-1/trees", headers=bearer(runtime, "user", "u-1")).json()[0]
     assert (mine["status"], mine["certificate_no"], mine["order_id"]) == ("planted", body["certificate_no"], None)
     assert [(h["event"], h["status"]) for h in mine["history"]] == [
-        ("redeemed", "awaiting_planting"), ("planted", "planted")]
+        ("redeemed", "awaiting_planting"),
+        ("planted", "planted"),
+    ]
     headers = bearer(runtime, "partner", "north")
     assert client.get("/v1/partners/north/orders", headers=headers).json() == []
     planted = client.get("/v1/partners/north/orders?status=planted", headers=headers).json()
@@ -73,8 +84,11 @@ def test_every_rejection_code_of_a_confirmation(client: TestClient, runtime: Run
         (planting(tree, clock, 2, photo_sha256=used["photo_sha256"]), 422, "duplicate_photo"),
         (planting(tree, clock, 2, tag=used["tag"].lower()), 422, "duplicate_tag"),  # tags compare upper-cased
         (planting(tree, clock, 2, latitude=used["latitude"]), 422, "duplicate_location"),
-        (planting(tree, clock, 2, planted_at=(redeemed_at - timedelta(hours=1)).isoformat()), 422,
-         "planted_before_redeemed"),
+        (
+            planting(tree, clock, 2, planted_at=(redeemed_at - timedelta(hours=1)).isoformat()),
+            422,
+            "planted_before_redeemed",
+        ),
         (planting(tree, clock, 2, planted_at=(clock.now() + timedelta(hours=1)).isoformat()), 422, "in_future"),
         (planting(tree, clock, 2, photo_sha256="ABC"), 422, "invalid_photo_hash"),
         (planting(tree, clock, 2, latitude=91.0), 422, "invalid_coordinates"),
@@ -92,14 +106,18 @@ def test_every_rejection_code_of_a_confirmation(client: TestClient, runtime: Run
     assert confirm(client, runtime, planting(tree, clock, 2)).status_code == 201
 
 
-def test_partners_see_and_confirm_only_their_own_trees(client: TestClient, runtime: Runtime, clock: ManualClock) -> None:
+def test_partners_see_and_confirm_only_their_own_trees(
+    client: TestClient, runtime: Runtime, clock: ManualClock
+) -> None:
     tree = redeem(client, runtime, "u-1")["tree_id"]
     clock.advance(days=1)
-    other = client.post("/v1/partners/south/plantings", json=planting(tree, clock),
-                        headers=bearer(runtime, "partner", "south"))
+    other = client.post(
+        "/v1/partners/south/plantings", json=planting(tree, clock), headers=bearer(runtime, "partner", "south")
+    )
     assert (other.status_code, other.json()["error"]["code"]) == (403, "not_your_tree")
-    posing = client.post("/v1/partners/north/plantings", json=planting(tree, clock),
-                         headers=bearer(runtime, "partner", "south"))
+    posing = client.post(
+        "/v1/partners/north/plantings", json=planting(tree, clock), headers=bearer(runtime, "partner", "south")
+    )
     assert (posing.status_code, posing.json()["error"]["code"]) == (403, "not_yours")
     assert client.get("/v1/partners/north/orders", headers=bearer(runtime, "partner", "south")).status_code == 403
     assert client.get("/v1/partners/north/orders", headers=bearer(runtime, "auditor", "a-1")).status_code == 200
@@ -139,28 +157,42 @@ def test_survival_alive_keeps_the_tree_and_dead_orders_a_free_replanting(
     body = planting(tree["tree_id"], clock, latitude=IN_A02[0], longitude=IN_A02[1])
     first_certificate = confirm(client, runtime, body).json()["certificate_no"]
     clock.advance(days=100)
-    check = {"tree_id": tree["tree_id"], "checked_at": clock.now().isoformat(), "alive": True,
-             "photo_sha256": photo("autumn 1")}
+    check = {
+        "tree_id": tree["tree_id"],
+        "checked_at": clock.now().isoformat(),
+        "alive": True,
+        "photo_sha256": photo("autumn 1"),
+    }
     alive = client.post("/v1/partners/north/survival", json=check, headers=headers)
     assert (alive.status_code, alive.json()["status"], alive.json()["replanting_order_id"]) == (201, "alive", None)
     clock.advance(days=100)
-    dead = client.post("/v1/partners/north/survival", json={**check, "checked_at": clock.now().isoformat(),
-                                                            "alive": False, "photo_sha256": photo("autumn 2")},
-                       headers=headers).json()
+    dead = client.post(
+        "/v1/partners/north/survival",
+        json={**check, "checked_at": clock.now().isoformat(), "alive": False, "photo_sha256": photo("autumn 2")},
+        headers=headers,
+    ).json()
     assert dead["status"] == "dead" and dead["replanting_order_id"]
     orders = client.get("/v1/partners/north/orders", headers=headers).json()
     assert [(o["order_id"], o["kind"], o["planting_no"]) for o in orders] == [
-        (dead["replanting_order_id"], "replanting", 2)]
+        (dead["replanting_order_id"], "replanting", 2)
+    ]
     # The replacement: same plot, new photo and tag, same point on another date is allowed.
     clock.advance(days=5)
-    again = confirm(client, runtime, {**body, "planted_at": clock.now().isoformat(), "photo_sha256": photo("new"),
-                                      "tag": "NORTH-REPLANT-1"})
+    again = confirm(
+        client,
+        runtime,
+        {**body, "planted_at": clock.now().isoformat(), "photo_sha256": photo("new"), "tag": "NORTH-REPLANT-1"},
+    )
     assert again.status_code == 201, again.text
     assert again.json()["status"] == "replanted" and again.json()["certificate_no"] != first_certificate
     mine = client.get("/v1/users/u-1/trees", headers=bearer(runtime, "user", "u-1")).json()[0]
     assert [(h["event"], h["status"]) for h in mine["history"]] == [
-        ("redeemed", "awaiting_planting"), ("planted", "planted"), ("survival_alive", "alive"),
-        ("survival_dead", "dead"), ("replanted", "replanted")]
+        ("redeemed", "awaiting_planting"),
+        ("planted", "planted"),
+        ("survival_alive", "alive"),
+        ("survival_dead", "dead"),
+        ("replanted", "replanted"),
+    ]
     assert mine["certificate_nos"] == [first_certificate, again.json()["certificate_no"]]
     assert ledger.balance(runtime, "sink:trees") == SAXAUL_G  # energy spent once
     plots = {p["plot_id"]: p for p in client.get("/v1/plots").json()}
@@ -200,9 +232,15 @@ def test_the_database_itself_refuses_a_reused_photo_tag_or_location(
     with write_tx(runtime.engine) as connection:
         stored = dict(connection.execute(CONFIRMATIONS.select()).mappings().one())
     for column in ("photo_sha256", "tag", "location_key"):
-        copy = {**stored, "id": "f" * 32, "seq": stored["seq"] + 1, "order_id": None,
-                "photo_sha256": photo("other"), "tag": "OTHER", "location_key": "0,0,2000-01-01"}
+        copy = {
+            **stored,
+            "id": "f" * 32,
+            "seq": stored["seq"] + 1,
+            "order_id": None,
+            "photo_sha256": photo("other"),
+            "tag": "OTHER",
+            "location_key": "0,0,2000-01-01",
+        }
         copy[column] = stored[column]
-        with pytest.raises(IntegrityError):
-            with write_tx(runtime.engine) as connection:
-                connection.execute(CONFIRMATIONS.insert(), [copy])
+        with pytest.raises(IntegrityError), write_tx(runtime.engine) as connection:
+            connection.execute(CONFIRMATIONS.insert(), [copy])

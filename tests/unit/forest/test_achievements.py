@@ -42,8 +42,9 @@ def test_an_achievement_already_held_is_never_returned_again():
 
 
 def test_the_shipped_catalog_has_the_issue_achievements():
-    catalog = {a.id: a for a in load_achievements(CATALOG, event_types={"recycling.box", "transit.metro",
-                                                                        "food.no_cutlery"})}
+    catalog = {
+        a.id: a for a in load_achievements(CATALOG, event_types={"recycling.box", "transit.metro", "food.no_cutlery"})
+    }
     assert (catalog["first_tree"].metric, catalog["first_tree"].threshold) == ("trees_planted", 1)
     assert (catalog["streak_7"].metric, catalog["streak_7"].threshold) == ("collect_streak_days", 7)
     assert (catalog["boxes_100"].metric, catalog["boxes_100"].threshold) == ("data_total:recycling.box:boxes", 100)

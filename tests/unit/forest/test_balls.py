@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,7 +30,6 @@ from greenenergy.forest import (
 )
 from greenenergy.forest.balls import RipeningMemo
 
-UTC = timezone.utc
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
 TICK = timedelta(microseconds=1)
@@ -114,21 +113,27 @@ def test_berlin_72_hours_across_the_autumn_change_end_at_six_winter_time():
 def test_two_events_before_ripening_share_one_ball_id_and_join():
     ripening = at("2026-11-21T07:00:00+08:00")
     ids = {
-        event_ball_id(user_id="u-1", event_type="recycling.box", ripening=ripening,
-                      ingested_at=at(ingested), event_ref=ref)
+        event_ball_id(
+            user_id="u-1", event_type="recycling.box", ripening=ripening, ingested_at=at(ingested), event_ref=ref
+        )
         for ingested, ref in [("2026-11-20T09:00:00+08:00", "s:1"), ("2026-11-20T18:00:00+08:00", "s:2")]
     }
     assert len(ids) == 1
     first = ball_of("2026-11-20T09:00:00+08:00", "2026-11-20T09:00:00+08:00", energy_g=37)
-    second = join(first, energy_g=74, occurred_at=at("2026-11-20T18:00:00+08:00"),
-                  ingested_at=at("2026-11-20T18:00:01+08:00"), tz=SHANGHAI)
+    second = join(
+        first,
+        energy_g=74,
+        occurred_at=at("2026-11-20T18:00:00+08:00"),
+        ingested_at=at("2026-11-20T18:00:01+08:00"),
+        tz=SHANGHAI,
+    )
     assert second.energy_g == 111 and second.remaining_g == 111
     assert second.expires_at == first.expires_at
 
 
 def test_a_late_event_gets_its_own_ball_id():
     ripening = at("2026-11-21T07:00:00+08:00")
-    common = dict(user_id="u-1", event_type="recycling.box", ripening=ripening)
+    common = {"user_id": "u-1", "event_type": "recycling.box", "ripening": ripening}
     early = event_ball_id(**common, ingested_at=at("2026-11-20T09:00:00+08:00"), event_ref="s:1")
     late_a = event_ball_id(**common, ingested_at=at("2026-11-21T07:00:00+08:00"), event_ref="s:2")
     late_b = event_ball_id(**common, ingested_at=at("2026-11-21T07:00:00+08:00"), event_ref="s:3")
@@ -137,18 +142,29 @@ def test_a_late_event_gets_its_own_ball_id():
 
 def test_energy_cannot_join_a_ball_that_is_already_visible():
     ball = ball_of("2026-11-20T09:00:00+08:00", "2026-11-20T09:00:00+08:00")
-    assert not can_join(ball, user_id="u-1", event_type="recycling.box", ripening=ball.ripens_at,
-                        ingested_at=ball.ripens_at)
+    assert not can_join(
+        ball, user_id="u-1", event_type="recycling.box", ripening=ball.ripens_at, ingested_at=ball.ripens_at
+    )
     with pytest.raises(BallClosed):
-        join(ball, energy_g=5, occurred_at=at("2026-11-20T10:00:00+08:00"),
-             ingested_at=at("2026-11-21T07:00:00+08:00"), tz=SHANGHAI)
+        join(
+            ball,
+            energy_g=5,
+            occurred_at=at("2026-11-20T10:00:00+08:00"),
+            ingested_at=at("2026-11-21T07:00:00+08:00"),
+            tz=SHANGHAI,
+        )
 
 
 def test_energy_of_another_ripening_cannot_join():
     ball = ball_of("2026-11-20T09:00:00+08:00", "2026-11-20T09:00:00+08:00")
     with pytest.raises(BallClosed):
-        join(ball, energy_g=5, occurred_at=at("2026-11-21T08:00:00+08:00"),
-             ingested_at=at("2026-11-21T08:00:00+08:00"), tz=SHANGHAI)
+        join(
+            ball,
+            energy_g=5,
+            occurred_at=at("2026-11-21T08:00:00+08:00"),
+            ingested_at=at("2026-11-21T08:00:00+08:00"),
+            tz=SHANGHAI,
+        )
 
 
 # Collect --------------------------------------------------------------------------------
@@ -194,17 +210,37 @@ def test_collect_twice_is_already_collected_even_after_expiry():
 
 
 def test_collect_all_takes_only_ripe_balls_in_ripening_order():
-    base = dict(user_id="u-1", event_type="transit.metro", energy_g=52)
+    base = {"user_id": "u-1", "event_type": "transit.metro", "energy_g": 52}
     now = at("2026-11-22T12:00:00+08:00")
     balls = [
-        Ball(ball_id="waiting", ripens_at=at("2026-11-23T07:00:00+08:00"),
-             visible_at=at("2026-11-23T07:00:00+08:00"), expires_at=at("2026-11-26T07:00:00+08:00"), **base),
-        Ball(ball_id="ripe-late", ripens_at=at("2026-11-22T07:00:00+08:00"),
-             visible_at=at("2026-11-22T07:00:00+08:00"), expires_at=at("2026-11-25T07:00:00+08:00"), **base),
-        Ball(ball_id="ripe-early", ripens_at=at("2026-11-21T07:00:00+08:00"),
-             visible_at=at("2026-11-21T07:00:00+08:00"), expires_at=at("2026-11-24T07:00:00+08:00"), **base),
-        Ball(ball_id="expired", ripens_at=at("2026-11-19T07:00:00+08:00"),
-             visible_at=at("2026-11-19T07:00:00+08:00"), expires_at=at("2026-11-22T07:00:00+08:00"), **base),
+        Ball(
+            ball_id="waiting",
+            ripens_at=at("2026-11-23T07:00:00+08:00"),
+            visible_at=at("2026-11-23T07:00:00+08:00"),
+            expires_at=at("2026-11-26T07:00:00+08:00"),
+            **base,
+        ),
+        Ball(
+            ball_id="ripe-late",
+            ripens_at=at("2026-11-22T07:00:00+08:00"),
+            visible_at=at("2026-11-22T07:00:00+08:00"),
+            expires_at=at("2026-11-25T07:00:00+08:00"),
+            **base,
+        ),
+        Ball(
+            ball_id="ripe-early",
+            ripens_at=at("2026-11-21T07:00:00+08:00"),
+            visible_at=at("2026-11-21T07:00:00+08:00"),
+            expires_at=at("2026-11-24T07:00:00+08:00"),
+            **base,
+        ),
+        Ball(
+            ball_id="expired",
+            ripens_at=at("2026-11-19T07:00:00+08:00"),
+            visible_at=at("2026-11-19T07:00:00+08:00"),
+            expires_at=at("2026-11-22T07:00:00+08:00"),
+            **base,
+        ),
     ]
     assert [b.ball_id for b in collectable(balls, now)] == ["ripe-early", "ripe-late"]
     assert sum(c.collected_g for c in collect_all(balls, now)) == 104
@@ -251,9 +287,15 @@ def test_an_expired_ball_stays_expired_even_if_the_clock_reads_earlier():
 
 
 def ball_fields(**changes):
-    fields = dict(ball_id="b-x", user_id="u", event_type="t", energy_g=10,
-                  ripens_at=at("2026-11-21T07:00:00+08:00"), visible_at=at("2026-11-21T07:00:00+08:00"),
-                  expires_at=at("2026-11-24T07:00:00+08:00"))
+    fields = {
+        "ball_id": "b-x",
+        "user_id": "u",
+        "event_type": "t",
+        "energy_g": 10,
+        "ripens_at": at("2026-11-21T07:00:00+08:00"),
+        "visible_at": at("2026-11-21T07:00:00+08:00"),
+        "expires_at": at("2026-11-24T07:00:00+08:00"),
+    }
     fields.update(changes)
     return fields
 
@@ -291,16 +333,21 @@ def test_ball_times_are_stored_in_utc():
     assert ball.ripens_at.tzinfo == UTC and ball.ripens_at == at("2026-11-20T23:00:00+00:00")
 
 
-@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu",
-                                  "Australia/Lord_Howe", "Africa/Monrovia"])
+@pytest.mark.parametrize(
+    "zone",
+    ["Asia/Shanghai", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu", "Australia/Lord_Howe", "Africa/Monrovia"],
+)
 def test_ripening_memo_gives_exactly_ripens_at(zone: str) -> None:
     # Every minute (and a few odd seconds) across DST changes, half-hour and 45-minute zones,
     # and Monrovia's pre-1972 -00:44:30, where the 15-minute premise fails and the memo
     # must fall back to computing each instant.
     tz = ZoneInfo(zone)
     memo = RipeningMemo(tz)
-    starts = [datetime(2026, 3, 27, tzinfo=timezone.utc), datetime(2026, 10, 23, tzinfo=timezone.utc),
-              datetime(1971, 12, 30, tzinfo=timezone.utc)]
+    starts = [
+        datetime(2026, 3, 27, tzinfo=UTC),
+        datetime(2026, 10, 23, tzinfo=UTC),
+        datetime(1971, 12, 30, tzinfo=UTC),
+    ]
     for start in starts:
         for minute in range(0, 4 * 24 * 60, 7):
             moment = start + timedelta(minutes=minute, seconds=(minute * 13) % 60)

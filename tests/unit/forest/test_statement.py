@@ -27,13 +27,32 @@ def at(text: str) -> datetime:
 
 def ball(ball_id: str, visible: str, energy_g: int = 100, stolen_g: int = 0, user_id: str = "me") -> Ball:
     seen = at(visible)
-    return Ball(ball_id=ball_id, user_id=user_id, event_type="transit.bus", energy_g=energy_g,
-                ripens_at=seen, visible_at=seen, expires_at=seen + timedelta(hours=72), stolen_g=stolen_g)
+    return Ball(
+        ball_id=ball_id,
+        user_id=user_id,
+        event_type="transit.bus",
+        energy_g=energy_g,
+        ripens_at=seen,
+        visible_at=seen,
+        expires_at=seen + timedelta(hours=72),
+        stolen_g=stolen_g,
+    )
 
 
 def statement(**rows):
-    base = dict(user_id="me", year=2026, tz=SHANGHAI, now=at("2027-01-10T00:00:00+08:00"), events=[],
-                balls=[], thefts=[], trees=[], certificates=[], collect_dates=[], yearly_totals_g=[0])
+    base = {
+        "user_id": "me",
+        "year": 2026,
+        "tz": SHANGHAI,
+        "now": at("2027-01-10T00:00:00+08:00"),
+        "events": [],
+        "balls": [],
+        "thefts": [],
+        "trees": [],
+        "certificates": [],
+        "collect_dates": [],
+        "yearly_totals_g": [0],
+    }
     base.update(rows)
     return build_statement(**base)
 
@@ -68,13 +87,18 @@ def test_ball_outcomes_collected_stolen_and_expired_by_me_and_from_me():
         Theft("b-8", "pal", "me", 9, at("2025-05-01T07:30:00+08:00")),  # another year
         Theft("b-6", "pal", "fox", 9, at("2026-05-01T07:30:00+08:00")),  # not mine at all
     ]
-    result = statement(balls=[collected, swept, unswept, still_ripe], thefts=thefts,
-                       now=at("2026-12-31T12:00:00+08:00"))
+    result = statement(
+        balls=[collected, swept, unswept, still_ripe], thefts=thefts, now=at("2026-12-31T12:00:00+08:00")
+    )
     assert result.balls == BallSummary(
-        collected_count=1, collected_g=80,
-        expired_count=1, expired_g=90,
-        stolen_from_me_count=2, stolen_from_me_g=30,
-        stolen_by_me_count=1, stolen_by_me_g=12,
+        collected_count=1,
+        collected_g=80,
+        expired_count=1,
+        expired_g=90,
+        stolen_from_me_count=2,
+        stolen_from_me_g=30,
+        stolen_by_me_count=1,
+        stolen_by_me_g=12,
     )
     later = statement(balls=[unswept], now=at("2027-01-02T07:00:00+08:00"))
     assert (later.balls.expired_count, later.balls.expired_g) == (0, 0)  # it expired in 2027
@@ -93,8 +117,16 @@ def test_trees_certificates_and_best_streak_of_the_year():
         CertificateRow("GE-2026-000001", "t-1", at("2026-04-01T10:00:00+08:00")),
         CertificateRow("GE-2025-000009", "t-0", at("2025-07-01T10:00:00+08:00")),
     ]
-    collect_dates = [date(2025, 12, 29), date(2025, 12, 30), date(2025, 12, 31), date(2026, 1, 1),
-                     date(2026, 1, 2), date(2026, 5, 1), date(2026, 5, 2), date(2026, 5, 3)]
+    collect_dates = [
+        date(2025, 12, 29),
+        date(2025, 12, 30),
+        date(2025, 12, 31),
+        date(2026, 1, 1),
+        date(2026, 1, 2),
+        date(2026, 5, 1),
+        date(2026, 5, 2),
+        date(2026, 5, 3),
+    ]
     result = statement(trees=trees, certificates=certificates, collect_dates=collect_dates)
     assert result.trees_total == 3
     assert result.trees_by_species == {"red_willow": 1, "saxaul": 2}

@@ -31,9 +31,16 @@ NOW = RIPE_AT + timedelta(hours=2)
 
 
 def ripe_ball(energy_g: int = 100, ball_id: str = "b-1", stolen_g: int = 0) -> Ball:
-    return Ball(ball_id=ball_id, user_id="victim", event_type="transit.bus", energy_g=energy_g,
-                ripens_at=RIPE_AT, visible_at=RIPE_AT, expires_at=RIPE_AT + timedelta(hours=72),
-                stolen_g=stolen_g)
+    return Ball(
+        ball_id=ball_id,
+        user_id="victim",
+        event_type="transit.bus",
+        energy_g=energy_g,
+        ripens_at=RIPE_AT,
+        visible_at=RIPE_AT,
+        expires_at=RIPE_AT + timedelta(hours=72),
+        stolen_g=stolen_g,
+    )
 
 
 def run_thieves(ball: Ball, thief_ids, now=NOW, **effects):
@@ -55,8 +62,9 @@ def test_amount_follows_the_documented_sha256_formula():
     assert result.reason == "stolen"
     assert result.ball.stolen_g == result.stolen_g
     assert result.ball.remaining_g == 1000 - result.stolen_g
-    assert result.theft == Theft("b-1", "victim", "thief", result.stolen_g,
-                                 datetime.fromisoformat("2026-11-21T01:00:00+00:00"))
+    assert result.theft == Theft(
+        "b-1", "victim", "thief", result.stolen_g, datetime.fromisoformat("2026-11-21T01:00:00+00:00")
+    )
 
 
 def test_percentages_stay_between_5_and_15():
@@ -135,8 +143,7 @@ def test_a_cover_yields_zero_and_does_not_use_up_the_thiefs_chance():
     blocked = steal(ball, [], thief_id="thief", now=NOW + timedelta(hours=23), victim_effects=[cover])
     assert (blocked.stolen_g, blocked.reason) == (0, "protected")
     assert blocked.ball == ball and blocked.theft.stolen_g == 0
-    later = steal(ball, [blocked.theft], thief_id="thief", now=NOW + timedelta(hours=24),
-                  victim_effects=[cover])
+    later = steal(ball, [blocked.theft], thief_id="thief", now=NOW + timedelta(hours=24), victim_effects=[cover])
     assert later.reason == "stolen" and later.stolen_g > 0
 
 

@@ -25,8 +25,15 @@ def at(text: str) -> datetime:
 
 
 def water_at(now: str, earlier=(), energy_g=18, friend="bo", ball_id="w-1"):
-    return water(giver_id="al", friend_id=friend, energy_g=energy_g, now=at(now), tz=SHANGHAI,
-                 earlier=list(earlier), ball_id=ball_id)
+    return water(
+        giver_id="al",
+        friend_id=friend,
+        energy_g=energy_g,
+        now=at(now),
+        tz=SHANGHAI,
+        earlier=list(earlier),
+        ball_id=ball_id,
+    )
 
 
 @pytest.mark.parametrize("amount", [10, 18, 33, 66])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,16 +12,23 @@ from hypothesis import strategies as st
 from greenenergy.ledger import GENESIS_HASH, ChainRecord, verify_shard
 from greenenergy.ledger.chain import canonical_json
 
-T0 = datetime(2026, 11, 20, 1, 15, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 1, 15, tzinfo=UTC)
 
 
 def chain(n: int, shard: int = 7) -> list[ChainRecord]:
     records, prev = [], GENESIS_HASH
     for seq in range(1, n + 1):
         record = ChainRecord(
-            id=f"tx{seq}", shard=shard, seq=seq, kind="mint", created_at=T0, idempotency_key=None,
-            reverses=None, refs={"event": f"e{seq}"},
-            postings=(("mint:r", shard, -seq), ("user:u:pending", 99, seq)), prev_hash=prev,
+            id=f"tx{seq}",
+            shard=shard,
+            seq=seq,
+            kind="mint",
+            created_at=T0,
+            idempotency_key=None,
+            reverses=None,
+            refs={"event": f"e{seq}"},
+            postings=(("mint:r", shard, -seq), ("user:u:pending", 99, seq)),
+            prev_hash=prev,
         )
         record = dataclasses.replace(record, hash=record.computed_hash())
         records.append(record)
@@ -90,15 +97,34 @@ def test_empty_shard_with_genesis_head_is_intact() -> None:
     grams=st.integers(min_value=-(10**15), max_value=10**15),
     key=st.none() | st.text(max_size=10),
 )
-def test_hand_assembled_bytes_equal_generic_canonical_json(texts, refs, grams, key) -> None:  # noqa: ANN001
+def test_hand_assembled_bytes_equal_generic_canonical_json(texts, refs, grams, key) -> None:
     record = ChainRecord(
-        id=texts[0], shard=3, seq=9, kind=texts[1], created_at=T0, idempotency_key=key, reverses=None,
-        refs=refs, postings=((texts[2], 3, grams), ("user:ü:pending", 4, -grams)), prev_hash=GENESIS_HASH,
+        id=texts[0],
+        shard=3,
+        seq=9,
+        kind=texts[1],
+        created_at=T0,
+        idempotency_key=key,
+        reverses=None,
+        refs=refs,
+        postings=((texts[2], 3, grams), ("user:ü:pending", 4, -grams)),
+        prev_hash=GENESIS_HASH,
     )
-    generic = canonical_json({
-        "created_at": "2026-11-20T01:15:00.000000Z", "id": texts[0], "idempotency_key": key, "kind": texts[1],
-        "postings": [{"account": texts[2], "energy_g": grams, "shard": 3},
-                     {"account": "user:ü:pending", "energy_g": -grams, "shard": 4}],
-        "prev_hash": GENESIS_HASH, "refs": refs, "reverses": None, "seq": 9, "shard": 3,
-    })
+    generic = canonical_json(
+        {
+            "created_at": "2026-11-20T01:15:00.000000Z",
+            "id": texts[0],
+            "idempotency_key": key,
+            "kind": texts[1],
+            "postings": [
+                {"account": texts[2], "energy_g": grams, "shard": 3},
+                {"account": "user:ü:pending", "energy_g": -grams, "shard": 4},
+            ],
+            "prev_hash": GENESIS_HASH,
+            "refs": refs,
+            "reverses": None,
+            "seq": 9,
+            "shard": 3,
+        }
+    )
     assert record.canonical_bytes() == generic

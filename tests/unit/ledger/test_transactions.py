@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from greenenergy.errors import InsufficientEnergy, UnbalancedTransaction
 from greenenergy.ledger import (
-    Posting,
     PostedTransaction,
+    Posting,
     TransactionDraft,
     account_shard,
     apply_draft,
@@ -67,8 +67,16 @@ def test_system_accounts_may_go_negative() -> None:
 
 def _posted(draft: TransactionDraft, kind: str = "mint") -> PostedTransaction:
     return PostedTransaction(
-        id="t1", shard=draft.shard, seq=1, kind=kind, created_at=datetime(2026, 1, 1, tzinfo=timezone.utc),
-        postings=draft.postings, refs=draft.refs, idempotency_key=None, reverses=None, prev_hash="0" * 64,
+        id="t1",
+        shard=draft.shard,
+        seq=1,
+        kind=kind,
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        postings=draft.postings,
+        refs=draft.refs,
+        idempotency_key=None,
+        reverses=None,
+        prev_hash="0" * 64,
         hash="1" * 64,
     )
 

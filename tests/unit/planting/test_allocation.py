@@ -70,8 +70,8 @@ def test_all_full_is_plot_full(catalog):
 
 
 def test_species_offered_nowhere(tmp_path):
-    from tests.unit.planting.conftest import NORTH, SOUTH, write_catalog
     from greenenergy.planting import load_planting_catalog
+    from tests.unit.planting.conftest import NORTH, SOUTH, write_catalog
 
     north = NORTH.replace("      - {species_id: fir, capacity: 1}\n", "")
     catalog = load_planting_catalog(write_catalog(tmp_path, partners={"north": north, "south": SOUTH}))

@@ -118,13 +118,17 @@ def test_unknown_key_is_refused(tmp_path):
 
 
 def test_quoted_date_is_refused_as_not_a_date(tmp_path):
-    north = NORTH.replace("season: {start: 2026-03-15, end: 2026-05-31}", "season: {start: '2026-03-15', end: 2026-05-31}", 1)
+    north = NORTH.replace(
+        "season: {start: 2026-03-15, end: 2026-05-31}", "season: {start: '2026-03-15', end: 2026-05-31}", 1
+    )
     problem = only_problem(check_planting_catalog(write_catalog(tmp_path, partners={"north": north, "south": SOUTH})))
     assert f"north.yaml:{line_of(north, chr(39) + '2026-03-15')}: a-01: season.start:" in problem
 
 
 def test_species_sold_in_the_wrong_unit_is_refused(tmp_path):
-    trees = TREES.replace("kind: tree\n    unit: tree\n    names: {zh: 冷杉", "kind: tree\n    unit: m2\n    names: {zh: 冷杉")
+    trees = TREES.replace(
+        "kind: tree\n    unit: tree\n    names: {zh: 冷杉", "kind: tree\n    unit: m2\n    names: {zh: 冷杉"
+    )
     problem = only_problem(check_planting_catalog(write_catalog(tmp_path, trees=trees)))
     assert ": fir: a tree entry is sold per tree, not per m2" in problem
 
@@ -190,9 +194,14 @@ def test_species_listed_twice_in_a_plot(tmp_path):
 
 
 def test_season_must_end_after_it_starts(tmp_path):
-    north = NORTH.replace("season: {start: 2026-03-15, end: 2026-05-31}", "season: {start: 2026-05-31, end: 2026-03-15}", 1)
+    north = NORTH.replace(
+        "season: {start: 2026-03-15, end: 2026-05-31}", "season: {start: 2026-05-31, end: 2026-03-15}", 1
+    )
     problem = only_problem(check_planting_catalog(write_catalog(tmp_path, partners={"north": north, "south": SOUTH})))
-    assert f"north.yaml:{line_of(north, 'start: 2026-05-31')}: a-01: season: season end 2026-03-15 must be after its start" in problem
+    assert (
+        f"north.yaml:{line_of(north, 'start: 2026-05-31')}: a-01: season: season end 2026-03-15 must be after its start"
+        in problem
+    )
 
 
 def test_capacity_must_be_positive(tmp_path):

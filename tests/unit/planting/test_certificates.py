@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -22,7 +22,6 @@ from greenenergy.planting import (
     normalize_certificate_number,
 )
 
-UTC = timezone.utc
 FORMAT = re.compile(r"^GE-\d{4}-([0-9A-HJKMNP-TV-Z]{4}-){3}[0-9A-HJKMNP-TV-Z]{4}$")
 
 
@@ -44,7 +43,9 @@ def test_numbers_differ_by_tree_holder_and_planting():
 
 
 def test_number_is_the_documented_hash():
-    payload = json.dumps({"holder_id": "u-1", "planting_no": 1, "tree_id": "t-1"}, sort_keys=True, separators=(",", ":"))
+    payload = json.dumps(
+        {"holder_id": "u-1", "planting_no": 1, "tree_id": "t-1"}, sort_keys=True, separators=(",", ":")
+    )
     bits = int.from_bytes(hashlib.sha256(payload.encode()).digest()[:10], "big")
     alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
     code = "".join(alphabet[(bits >> (5 * (15 - i))) & 31] for i in range(16))
@@ -63,10 +64,22 @@ def test_typed_numbers_are_forgiven_case_dashes_and_look_alikes():
 
 def facts(number: str, issued_on: date, **change) -> CertificateFacts:
     base = CertificateFacts(
-        certificate_no=number, holder_id="u-1", tree_id="t-" + number, species_id="saxaul",
-        plot_id="a-01", partner_id="north", kind="planting", quantity=1, energy_g=17900, share_g=17900,
-        redeemed_at=datetime(2026, 4, 1, tzinfo=UTC), planted_at=datetime(2026, 4, 9, tzinfo=UTC),
-        issued_on=issued_on, planting_no=1, ledger_tx_hash="a" * 64, confirmation_hash="b" * 64,
+        certificate_no=number,
+        holder_id="u-1",
+        tree_id="t-" + number,
+        species_id="saxaul",
+        plot_id="a-01",
+        partner_id="north",
+        kind="planting",
+        quantity=1,
+        energy_g=17900,
+        share_g=17900,
+        redeemed_at=datetime(2026, 4, 1, tzinfo=UTC),
+        planted_at=datetime(2026, 4, 9, tzinfo=UTC),
+        issued_on=issued_on,
+        planting_no=1,
+        ledger_tx_hash="a" * 64,
+        confirmation_hash="b" * 64,
     )
     return replace(base, **change)
 
@@ -74,18 +87,35 @@ def facts(number: str, issued_on: date, **change) -> CertificateFacts:
 def test_certificate_hash_covers_every_fact():
     one = facts("GE-1", date(2026, 4, 9))
     assert certificate_hash(one) == certificate_hash(replace(one))
-    for change in ({"ledger_tx_hash": "c" * 64}, {"confirmation_hash": "c" * 64}, {"share_g": 9000},
-                   {"planted_at": datetime(2026, 4, 9, 0, 0, 1, tzinfo=UTC)}, {"plot_id": "a-02"}):
+    for change in (
+        {"ledger_tx_hash": "c" * 64},
+        {"confirmation_hash": "c" * 64},
+        {"share_g": 9000},
+        {"planted_at": datetime(2026, 4, 9, 0, 0, 1, tzinfo=UTC)},
+        {"plot_id": "a-02"},
+    ):
         assert certificate_hash(replace(one, **change)) != certificate_hash(one), change
 
 
 def test_certificate_hash_is_sha256_of_the_canonical_record():
     one = facts("GE-1", date(2026, 4, 9))
     record = {
-        "certificate_no": "GE-1", "holder_id": "u-1", "tree_id": "t-GE-1", "species_id": "saxaul",
-        "plot_id": "a-01", "partner_id": "north", "kind": "planting", "quantity": 1, "energy_g": 17900,
-        "share_g": 17900, "redeemed_at": "2026-04-01T00:00:00.000000Z", "planted_at": "2026-04-09T00:00:00.000000Z",
-        "issued_on": "2026-04-09", "planting_no": 1, "ledger_tx_hash": "a" * 64, "confirmation_hash": "b" * 64,
+        "certificate_no": "GE-1",
+        "holder_id": "u-1",
+        "tree_id": "t-GE-1",
+        "species_id": "saxaul",
+        "plot_id": "a-01",
+        "partner_id": "north",
+        "kind": "planting",
+        "quantity": 1,
+        "energy_g": 17900,
+        "share_g": 17900,
+        "redeemed_at": "2026-04-01T00:00:00.000000Z",
+        "planted_at": "2026-04-09T00:00:00.000000Z",
+        "issued_on": "2026-04-09",
+        "planting_no": 1,
+        "ledger_tx_hash": "a" * 64,
+        "confirmation_hash": "b" * 64,
     }
     text = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert certificate_hash(one) == hashlib.sha256(text.encode()).hexdigest()
@@ -120,7 +150,9 @@ def test_exchange_cannot_reuse_or_count_shares_replantings_or_conservation():
 
 def test_exchange_is_per_holder():
     with pytest.raises(ValueError):
-        exchange_national([facts("GE-A", date(2026, 2, 1)), facts("GE-B", date(2026, 2, 1), holder_id="u-2")], 2026, set())
+        exchange_national(
+            [facts("GE-A", date(2026, 2, 1)), facts("GE-B", date(2026, 2, 1), holder_id="u-2")], 2026, set()
+        )
 
 
 def test_national_number_depends_on_the_certificates_not_their_order():

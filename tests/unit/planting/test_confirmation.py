@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,19 +29,27 @@ from greenenergy.planting import (
     survival_hash,
 )
 
-UTC = timezone.utc
 REDEEMED = datetime(2026, 4, 1, 2, 0, tzinfo=UTC)
 NOW = datetime(2026, 4, 10, 2, 0, tzinfo=UTC)
 PHOTO = hashlib.sha256(b"photo of tree 1").hexdigest()
 
 ORDER = OrderFacts(
-    order_id="o-1", tree_id="t-1", plot_id="a-01", species_id="saxaul",
-    ordered_at=REDEEMED, tree_status=TreeStatus.AWAITING_PLANTING,
+    order_id="o-1",
+    tree_id="t-1",
+    plot_id="a-01",
+    species_id="saxaul",
+    ordered_at=REDEEMED,
+    tree_status=TreeStatus.AWAITING_PLANTING,
 )
 REPORT = PlantingReport(
-    tree_id="t-1", partner_id="north", species_id="saxaul",
+    tree_id="t-1",
+    partner_id="north",
+    species_id="saxaul",
     planted_at=datetime(2026, 4, 9, 1, 30, tzinfo=UTC),
-    latitude=38.705, longitude=105.205, photo_sha256=PHOTO, tag="AX-0001",
+    latitude=38.705,
+    longitude=105.205,
+    photo_sha256=PHOTO,
+    tag="AX-0001",
 )
 UNSEEN = {"seen_photo": False, "seen_tag": False, "seen_point_and_date": False}
 

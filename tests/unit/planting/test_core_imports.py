@@ -8,8 +8,19 @@ from pathlib import Path
 import greenenergy.planting
 
 PACKAGE = Path(greenenergy.planting.__file__).parent
-SHELLS = ("fastapi", "sqlmodel", "sqlalchemy", "apscheduler", "typer", "greenenergy.db", "greenenergy.services",
-          "greenenergy.api", "greenenergy.cli", "greenenergy.scheduler", "greenenergy.config")
+SHELLS = (
+    "fastapi",
+    "sqlmodel",
+    "sqlalchemy",
+    "apscheduler",
+    "typer",
+    "greenenergy.db",
+    "greenenergy.services",
+    "greenenergy.api",
+    "greenenergy.cli",
+    "greenenergy.scheduler",
+    "greenenergy.config",
+)
 
 
 def test_no_shell_imports_no_clock_reads_no_eval():

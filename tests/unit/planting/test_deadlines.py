@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from greenenergy.planting import deadline, is_overdue, order_status
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-UTC = timezone.utc
+
 
 
 def test_order_inside_the_season_is_due_deadline_days_later(catalog):

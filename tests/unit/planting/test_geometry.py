@@ -39,13 +39,18 @@ def test_swapped_latitude_and_longitude_are_out_of_range(tmp_path):
     swapped = "[[[38.70, 105.20], [38.70, 105.21], [38.71, 105.21], [38.71, 105.20], [38.70, 105.20]]]"
     problems = problems_with_geometry(tmp_path, swapped)
     assert len(problems) == 5  # one per position (the closing one included)
-    assert "latitude 105.2 is outside [-90, 90] (GeoJSON positions are [longitude, latitude]; are they swapped?)" in problems[0]
+    assert (
+        "latitude 105.2 is outside [-90, 90] (GeoJSON positions are [longitude, latitude]; are they swapped?)"
+        in problems[0]
+    )
 
 
 def test_polygon_too_small_for_its_capacity(tmp_path):
     # 0.001 degree square, about 9,700 m2: room for 970 trees at 10 m2 each, not 4,000.
     small = "[[[105.20, 38.70], [105.201, 38.70], [105.201, 38.701], [105.20, 38.701], [105.20, 38.70]]]"
-    north = NORTH.replace(SQUARE, small).replace("{species_id: saxaul, capacity: 3}", "{species_id: saxaul, capacity: 3999}", 1)
+    north = NORTH.replace(SQUARE, small).replace(
+        "{species_id: saxaul, capacity: 3}", "{species_id: saxaul, capacity: 3999}", 1
+    )
     problem = only_problem(check_planting_catalog(write_catalog(tmp_path, partners={"north": north, "south": SOUTH})))
     assert f"north.yaml:{line_of(north, 'species:')}: a-01: capacity of 4,000 trees needs at least 40,000 m2" in problem
 

@@ -7,7 +7,15 @@ import itertools
 import pytest
 
 from greenenergy.errors import Conflict
-from greenenergy.planting import AlreadyPlanted, InvalidTransition, TreeEvent, TreeStatus, next_status, planting_event, replay
+from greenenergy.planting import (
+    AlreadyPlanted,
+    InvalidTransition,
+    TreeEvent,
+    TreeStatus,
+    next_status,
+    planting_event,
+    replay,
+)
 
 ALLOWED = {
     ("awaiting_planting", "planted"): "planted",

@@ -38,8 +38,13 @@ def test_rows_come_back_in_input_order_with_the_input_index() -> None:
     df = frame(
         [
             {"event_id": "late", "type": "transit.metro", "user_id": "u", "occurred_at": "2026-05-03T12:00:00+08:00"},
-            {"event_id": "early", "type": "recycling.box", "user_id": "u",
-             "occurred_at": "2026-05-03T08:00:00+08:00", "boxes": 2},
+            {
+                "event_id": "early",
+                "type": "recycling.box",
+                "user_id": "u",
+                "occurred_at": "2026-05-03T08:00:00+08:00",
+                "boxes": 2,
+            },
         ],
         index=[10, 20],
     )
@@ -53,8 +58,14 @@ def test_rows_come_back_in_input_order_with_the_input_index() -> None:
 
 def test_ties_in_time_are_scored_in_row_order() -> None:
     rows = [
-        {"event_id": str(i), "type": "bill.utility", "user_id": "u", "occurred_at": "2026-05-03T08:00:00+08:00",
-         "amount_fen": 100 + i, "account_no": "E-1"}
+        {
+            "event_id": str(i),
+            "type": "bill.utility",
+            "user_id": "u",
+            "occurred_at": "2026-05-03T08:00:00+08:00",
+            "amount_fen": 100 + i,
+            "account_no": "E-1",
+        }
         for i in range(3)
     ]
     out = score_frame(BOOK, frame(rows))
@@ -77,8 +88,18 @@ def test_a_batch_mixing_good_and_bad_rows_keeps_every_good_one() -> None:
     ]
     out = score_frame(BOOK, frame(rows))
     assert out["energy_g"].tolist() == [5, 0, 0, 0, 0, 0, 0, 0, 0, 5]
-    assert out["error"].tolist() == [None, "unknown_type", "invalid_data", "invalid_data", "invalid_data",
-                                     "invalid_data", "unknown_type", "invalid_data", "invalid_data", None]
+    assert out["error"].tolist() == [
+        None,
+        "unknown_type",
+        "invalid_data",
+        "invalid_data",
+        "invalid_data",
+        "invalid_data",
+        "unknown_type",
+        "invalid_data",
+        "invalid_data",
+        None,
+    ]
     assert out["reason"].tolist() == [
         None,
         "no rule scores event type 'transit.rocket'",
@@ -124,8 +145,12 @@ def test_the_state_is_read_and_written_like_the_online_path() -> None:
         state.load_usage({key: Usage(3, 156)})
     out = score_frame(BOOK, frame(rows), batch_state)
     events = [
-        EventIn(r["user_id"], r["type"], pd.Timestamp(r["occurred_at"]).to_pydatetime(),
-                {"steps": r["steps"]} if "steps" in r else {})
+        EventIn(
+            r["user_id"],
+            r["type"],
+            pd.Timestamp(r["occurred_at"]).to_pydatetime(),
+            {"steps": r["steps"]} if "steps" in r else {},
+        )
         for r in rows
     ]
     online = [score(BOOK, e, online_state).energy_g for e in events]
@@ -220,8 +245,14 @@ def test_a_zone_whose_local_date_goes_back_is_grouped_by_sorting() -> None:
     # Juneau moved from +15:02 to -8:57 on 18/19 October 1867: local dates repeat a day,
     # so a user's days are not runs in time order; the batch path must sort instead
     book = rules_from_yaml(CAPPED, ZoneInfo("America/Juneau"))
-    times = ["1867-10-18T10:00Z", "1867-10-19T00:30Z", "1867-10-19T01:30Z", "1867-10-19T02:00Z",
-             "1867-10-19T12:00Z", "1867-10-20T12:00Z"]
+    times = [
+        "1867-10-18T10:00Z",
+        "1867-10-19T00:30Z",
+        "1867-10-19T01:30Z",
+        "1867-10-19T02:00Z",
+        "1867-10-19T12:00Z",
+        "1867-10-20T12:00Z",
+    ]
     steps = [100, 400, 300, 500, 900, 200]  # running totals of the local days 19, 19, 18, 18, 19, 20
     rows = []
     for t, total in zip(times, steps):
@@ -239,9 +270,16 @@ def test_a_zone_whose_local_date_goes_back_is_grouped_by_sorting() -> None:
 
 
 def test_the_per_row_field_checks_agree_with_the_whole_type_shortcut(monkeypatch: pytest.MonkeyPatch) -> None:
-    rows = [{"event_id": str(i), "type": "walking.steps" if i % 3 else "recycling.box", "user_id": f"u{i % 4}",
-             "occurred_at": f"2026-09-0{1 + i % 9}T{i % 24:02d}:00:00+08:00",
-             **({"steps": 700 * i} if i % 3 else {"boxes": i % 5})} for i in range(60)]
+    rows = [
+        {
+            "event_id": str(i),
+            "type": "walking.steps" if i % 3 else "recycling.box",
+            "user_id": f"u{i % 4}",
+            "occurred_at": f"2026-09-0{1 + i % 9}T{i % 24:02d}:00:00+08:00",
+            **({"steps": 700 * i} if i % 3 else {"boxes": i % 5}),
+        }
+        for i in range(60)
+    ]
     df = frame(rows)
     assert Frame(BOOK, df, ()).exact_fields("walking.steps", {"steps": "int"})
     fast = score_frame(BOOK, df)

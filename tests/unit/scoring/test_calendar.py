@@ -4,7 +4,7 @@ back."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -21,7 +21,6 @@ from greenenergy.scoring.calendar import (
     week_start_days,
 )
 
-UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
@@ -71,8 +70,14 @@ def test_the_dst_change_lands_on_its_second_in_the_batch_table() -> None:
     moments = [change + timedelta(seconds=s) for s in seconds]
     stamps = np.array([(m - epoch) // timedelta(seconds=1) * NS_PER_SECOND for m in moments], dtype=np.int64)
     days = [day_number_to_date(d) for d in LocalCalendar(BERLIN).local_days(stamps)]
-    assert days == [date(2026, 10, 24), date(2026, 10, 25), date(2026, 10, 25), date(2026, 10, 25),
-                    date(2026, 10, 25), date(2026, 10, 26)]
+    assert days == [
+        date(2026, 10, 24),
+        date(2026, 10, 25),
+        date(2026, 10, 25),
+        date(2026, 10, 25),
+        date(2026, 10, 25),
+        date(2026, 10, 26),
+    ]
 
 
 def test_week_and_month_starts_of_day_numbers() -> None:

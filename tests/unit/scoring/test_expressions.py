@@ -20,6 +20,7 @@ def both(text: str, **values):
     """(scalar result, vector result) of ``text`` for one row of ``values``."""
     expression = compile_expression(text, FIELDS)
     scalar = expression.scalar(values)
+
     def dtype(value):
         return object if isinstance(value, str) else bool if isinstance(value, bool) else np.float64
 
@@ -109,7 +110,7 @@ def test_overflow_is_clamped_to_two_to_the_53() -> None:
 
 def test_text_compares_with_a_str_field() -> None:
     assert both("channel == 'app' and n >= 2", channel="app", n=2) == (True, True)
-    assert both("channel != \"app\"", channel="app") == (False, False)
+    assert both('channel != "app"', channel="app") == (False, False)
 
 
 def test_comparison_chains_and_conditionals() -> None:

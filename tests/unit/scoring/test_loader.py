@@ -38,7 +38,10 @@ rules:
 
 
 def test_problems_name_file_line_and_rule(tmp_path: Path) -> None:
-    problems = problems_of(tmp_path, **{"a.yaml": f"""rules:
+    problems = problems_of(
+        tmp_path,
+        **{
+            "a.yaml": f"""rules:
   - id: pay
     version: 1
     event_type: pay
@@ -48,14 +51,15 @@ def test_problems_name_file_line_and_rule(tmp_path: Path) -> None:
     energy_g: amount_fen.bit_length
     colour: red
     {METHOD}
-"""})
+"""
+        },
+    )
     path = tmp_path / "a.yaml"
     # schema problems stop a rule before its expressions are compiled
     assert problems == [f"{path}:9: pay: unknown key 'colour'; see rules/README.md for the keys of a rule"]
     (tmp_path / "a.yaml").write_text((tmp_path / "a.yaml").read_text().replace("    colour: red\n", ""))
     assert check_rules(tmp_path, TZ) == [
-        f"{path}:8: pay: energy_g: \"amount_fen.bit_length\": attribute access is not allowed; "
-        "use a declared field name",
+        f'{path}:8: pay: energy_g: "amount_fen.bit_length": attribute access is not allowed; use a declared field name',
     ]
 
 
@@ -79,15 +83,15 @@ def test_every_problem_of_every_file_is_listed(tmp_path: Path) -> None:
     energy_g: n ** 2
     {METHOD}
 """,
-            "b.yaml": f"""rules:
+            "b.yaml": """rules:
   - id: three
     version: 1
     event_type: three
     effective_from: 2020-01-01
     energy_g: 5
     caps:
-      - {{per: hour, max_count: 1}}
-    methodology: {{source: s}}
+      - {per: hour, max_count: 1}
+    methodology: {source: s}
 """,
         },
     )
@@ -139,8 +143,10 @@ def test_duplicate_keys_and_versions_and_overlaps(tmp_path: Path) -> None:
 """
     text = "rules:\n" + rule.format(version=1, start="2017-01-01") + rule.format(version=1, start="2018-01-01")
     text += rule.format(version=2, start="2019-01-01")
-    text += ("  - id: box2\n    id: box3\n    version: 1\n    event_type: box\n    effective_from: 2017-01-01\n"
-             "    energy_g: 1\n    methodology: {source: s, verified: true}\n")
+    text += (
+        "  - id: box2\n    id: box3\n    version: 1\n    event_type: box\n    effective_from: 2017-01-01\n"
+        "    energy_g: 1\n    methodology: {source: s, verified: true}\n"
+    )
     problems = problems_of(tmp_path, **{"r.yaml": text})
     path = tmp_path / "r.yaml"
     assert problems == [
@@ -154,7 +160,10 @@ def test_duplicate_keys_and_versions_and_overlaps(tmp_path: Path) -> None:
 
 
 def test_cross_field_checks(tmp_path: Path) -> None:
-    problems = problems_of(tmp_path, **{"r.yaml": f"""rules:
+    problems = problems_of(
+        tmp_path,
+        **{
+            "r.yaml": f"""rules:
   - id: bill
     version: 1
     event_type: bill
@@ -176,7 +185,9 @@ def test_cross_field_checks(tmp_path: Path) -> None:
     energy_g: steps // 50
     aggregate: running_total
     {METHOD}
-"""})
+"""
+        },
+    )
     path = tmp_path / "r.yaml"
     assert problems == [
         f"{path}:6: bill: effective_to must be later than effective_from (it is exclusive)",
@@ -189,7 +200,10 @@ def test_cross_field_checks(tmp_path: Path) -> None:
 
 
 def test_a_cap_key_must_exist_in_every_version(tmp_path: Path) -> None:
-    problems = problems_of(tmp_path, **{"r.yaml": f"""rules:
+    problems = problems_of(
+        tmp_path,
+        **{
+            "r.yaml": f"""rules:
   - id: bill
     version: 1
     event_type: bill
@@ -206,7 +220,9 @@ def test_a_cap_key_must_exist_in_every_version(tmp_path: Path) -> None:
     energy_g: 262
     caps: [{{per: month, key: account_no, max_count: 1}}]
     {METHOD}
-"""})
+"""
+        },
+    )
     assert problems == [
         f"{tmp_path / 'r.yaml'}:7: bill: another version of bill caps per 'account_no'; caps carry across "
         "versions, so every version must declare field 'account_no' (str or int)"
@@ -235,13 +251,22 @@ rules:
     {METHOD}
 """)
     (version,) = load_rules(tmp_path, TZ).versions()
-    assert version.fields == {"boxes": "int", "weight_kg": "float", "share": "float", "depot": "str",
-                              "same": "int", "plain": "int"}
+    assert version.fields == {
+        "boxes": "int",
+        "weight_kg": "float",
+        "share": "float",
+        "depot": "str",
+        "same": "int",
+        "plain": "int",
+    }
     assert version.bounds == {"boxes": (1, None), "weight_kg": (0.5, 40), "share": (None, 1.0), "same": (3, 3)}
 
 
 def test_bad_bounds_are_refused_at_their_line(tmp_path: Path) -> None:
-    problems = problems_of(tmp_path, **{"r.yaml": f"""rules:
+    problems = problems_of(
+        tmp_path,
+        **{
+            "r.yaml": f"""rules:
   - id: box
     version: 1
     event_type: box
@@ -275,13 +300,14 @@ def test_bad_bounds_are_refused_at_their_line(tmp_path: Path) -> None:
       wrong: integer
     energy_g: 1
     {METHOD}
-"""})
+"""
+        },
+    )
     path = tmp_path / "r.yaml"
     limit = "a bound must lie between -1,000,000,000,000 and 1,000,000,000,000 (the values a field can hold)"
     kinds = "a field is declared as int, float, str or bool, or as {type: int, min: 1, max: 100}"
     assert problems == [
-        f"{path}:7: box: fields.label: min and max apply to int and float fields only, not to a str field; "
-        "remove them",
+        f"{path}:7: box: fields.label: min and max apply to int and float fields only, not to a str field; remove them",
         f"{path}:10: box: fields.flag: min and max apply to int and float fields only, not to a bool field; "
         "remove them",
         f"{path}:13: box: fields.low_high: min 5 is greater than max 1; no value could pass",

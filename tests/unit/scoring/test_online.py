@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -133,7 +133,7 @@ def test_keys_for_names_the_rows_a_batch_needs() -> None:
     events = [
         box("2026-03-01T09:00"),
         box("2026-03-03T23:30", user="u-2"),
-        EventIn("u-1", "walk", datetime(2026, 3, 3, 16, 30, tzinfo=timezone.utc), {"steps": 1}),  # 00:30 on 4 March
+        EventIn("u-1", "walk", datetime(2026, 3, 3, 16, 30, tzinfo=UTC), {"steps": 1}),  # 00:30 on 4 March
         EventIn("u-1", "rocket", local("2026-03-03T09:00"), {}),
     ]
     usage, running = state.keys_for(VERSIONED, events)
@@ -161,7 +161,7 @@ def test_unknown_types_and_times_outside_every_version() -> None:
 
 def test_any_utc_offset_is_the_same_instant() -> None:
     at = local("2026-03-03T00:30")
-    same = [at, at.astimezone(timezone.utc), at.astimezone(timezone(timedelta(hours=-5)))]
+    same = [at, at.astimezone(UTC), at.astimezone(timezone(timedelta(hours=-5)))]
     for moment in same:
         state = ScoringState()
         score(VERSIONED, EventIn("u-1", "box", moment, {"boxes": 1}), state)

@@ -3,7 +3,7 @@ every shape scores like the general one (same Score, same state left behind)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -121,16 +121,26 @@ def assert_same(book, events: list[EventIn]) -> list:
 
 
 def test_fixed_count_blocks_per_key_and_names_the_cap() -> None:
-    events = [EventIn("u", "fixed", local(f"2026-03-0{d}T09:00"), {"acct": a})
-              for d, a in ((2, "a"), (3, "a"), (4, "b"), (5, "a"), (9, "a"))]
+    events = [
+        EventIn("u", "fixed", local(f"2026-03-0{d}T09:00"), {"acct": a})
+        for d, a in ((2, "a"), (3, "a"), (4, "b"), (5, "a"), (9, "a"))
+    ]
     scores = assert_same(SHAPES, events)
     assert [s.energy_g for s in scores] == [7, 7, 7, 0, 7]  # the 5th is a new ISO week
     assert scores[3].explanation == "7 g; cap week per acct max_count 2 reached -> 0"
 
 
 def test_one_slot_floors_cuts_and_counts_like_the_general_scorer() -> None:
-    times = ["2026-03-01T08:00", "2026-03-01T09:00", "2026-03-01T10:00", "2026-03-01T11:00",
-             "2026-03-01T11:30", "2026-03-01T12:30", "2026-03-01T13:00", "2026-03-02T08:00"]
+    times = [
+        "2026-03-01T08:00",
+        "2026-03-01T09:00",
+        "2026-03-01T10:00",
+        "2026-03-01T11:00",
+        "2026-03-01T11:30",
+        "2026-03-01T12:30",
+        "2026-03-01T13:00",
+        "2026-03-02T08:00",
+    ]
     sizes = [1, 4, 4, 8, 4, 5, 3, 20]  # 0.75 g floors to 0 (counts nowhere); version 2 from noon
     scores = assert_same(SHAPES, [EventIn("u", "slot", local(t), {"n": n}) for t, n in zip(times, sizes)])
     assert [s.energy_g for s in scores] == [0, 3, 3, 4, 0, 2, 0, 12]
@@ -141,8 +151,14 @@ def test_one_slot_floors_cuts_and_counts_like_the_general_scorer() -> None:
 
 
 def test_running_totals_rise_only_and_then_go_through_the_caps() -> None:
-    syncs = [("2026-03-01T08:00", 50), ("2026-03-01T09:00", 5), ("2026-03-01T10:00", 120),
-             ("2026-03-01T11:00", 100), ("2026-03-01T12:00", 400), ("2026-03-02T08:00", 200)]
+    syncs = [
+        ("2026-03-01T08:00", 50),
+        ("2026-03-01T09:00", 5),
+        ("2026-03-01T10:00", 120),
+        ("2026-03-01T11:00", 100),
+        ("2026-03-01T12:00", 400),
+        ("2026-03-02T08:00", 200),
+    ]
     events = [EventIn("u", "walk", local(t), {"steps": s}) for t, s in syncs]
     events += [EventIn("u", "free.walk", local(t), {"steps": s * 10}) for t, s in syncs]
     scores = assert_same(SHAPES, events)
@@ -172,7 +188,7 @@ def test_events_of_an_earlier_version_and_of_no_version() -> None:
 
 def test_any_offset_scores_the_same_instant() -> None:
     at = local("2026-03-01T00:30")  # 16:30 UTC the day before
-    for moment in (at, at.astimezone(timezone.utc), at.astimezone(timezone(timedelta(hours=-7)))):
+    for moment in (at, at.astimezone(UTC), at.astimezone(timezone(timedelta(hours=-7)))):
         state = ScoringState()
         score_many(SHAPES, [EventIn("u", "fixed", moment, {"acct": "a"})], state)
         ((key, _),) = state.dirty_usage().items()

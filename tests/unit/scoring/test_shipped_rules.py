@@ -5,7 +5,7 @@ Times are written in Shanghai local time (the default zone) unless a test is abo
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -55,14 +55,19 @@ def test_every_behaviour_of_the_reference_has_a_rule_with_the_contract_fields() 
 def test_methodology_cites_a_source_and_flags_unverified_figures() -> None:
     unverified = {v.id for v in BOOK.versions() if not v.methodology.verified}
     assert unverified == {
-        "toll.etc", "food.no_cutlery", "retail.no_bag", "recycling.clothes", "office.paperless", "logistics.e_waybill",
+        "toll.etc",
+        "food.no_cutlery",
+        "retail.no_bag",
+        "recycling.clothes",
+        "office.paperless",
+        "logistics.e_waybill",
     }
     assert all(len(v.methodology.source) > 20 for v in BOOK.versions())
 
 
 def test_the_11th_offline_payment_of_a_local_day_earns_0() -> None:
     day = [("payment.offline", local(f"2026-05-03T{8 + i:02d}:00"), {"amount_fen": 100}) for i in range(11)]
-    scores = run(day + [("payment.offline", local("2026-05-04T00:00"), {"amount_fen": 100})])
+    scores = run([*day, ("payment.offline", local("2026-05-04T00:00"), {"amount_fen": 100})])
     assert [s.energy_g for s in scores] == [5] * 10 + [0, 5]
     assert scores[10].capped and scores[10].explanation == "5 g; cap day max_count 10 reached -> 0"
     assert scores[10].rule_ref == "payment.offline@1"
@@ -78,7 +83,7 @@ def test_a_payment_under_1_yuan_earns_0_and_does_not_count() -> None:
 
 def test_the_day_boundary_is_the_configured_zones() -> None:
     # 23:30 UTC on 3 May is 07:30 on 4 May in Shanghai: a new day for the cap
-    utc = timezone.utc
+    utc = UTC
     ten = [("payment.offline", datetime(2026, 5, 3, 2 + i, tzinfo=utc), {"amount_fen": 100}) for i in range(10)]
     late = [
         ("payment.offline", datetime(2026, 5, 3, 15, 59, tzinfo=utc), {"amount_fen": 100}),  # 23:59 local
@@ -149,16 +154,42 @@ def test_the_contract_bounds_of_the_data_are_declared_by_every_version() -> None
     ("kind", "at", "data", "message"),
     [
         ("recycling.box", "2026-05-03T09:00", {"boxes": 0}, "recycling.box@1: field 'boxes' must be at least 1, got 0"),
-        ("recycling.box", "2026-09-03T09:00", {"boxes": -5}, "recycling.box@2: field 'boxes' must be at least 1, got -5"),
-        ("recycling.clothes", "2026-05-03T09:00", {"weight_g": 0},
-         "recycling.clothes@1: field 'weight_g' must be at least 1, got 0"),
-        ("office.paperless", "2026-05-03T09:00", {"pages": 0},
-         "office.paperless@1: field 'pages' must be at least 1, got 0"),
-        ("payment.offline", "2026-05-03T09:00", {"amount_fen": -1},
-         "payment.offline@1: field 'amount_fen' must be at least 0, got -1"),
-        ("bill.utility", "2026-05-03T09:00", {"amount_fen": -500, "account_no": "E-1"},
-         "bill.utility@1: field 'amount_fen' must be at least 0, got -500"),
-        ("toll.etc", "2026-05-03T09:00", {"amount_fen": -1}, "toll.etc@1: field 'amount_fen' must be at least 0, got -1"),
+        (
+            "recycling.box",
+            "2026-09-03T09:00",
+            {"boxes": -5},
+            "recycling.box@2: field 'boxes' must be at least 1, got -5",
+        ),
+        (
+            "recycling.clothes",
+            "2026-05-03T09:00",
+            {"weight_g": 0},
+            "recycling.clothes@1: field 'weight_g' must be at least 1, got 0",
+        ),
+        (
+            "office.paperless",
+            "2026-05-03T09:00",
+            {"pages": 0},
+            "office.paperless@1: field 'pages' must be at least 1, got 0",
+        ),
+        (
+            "payment.offline",
+            "2026-05-03T09:00",
+            {"amount_fen": -1},
+            "payment.offline@1: field 'amount_fen' must be at least 0, got -1",
+        ),
+        (
+            "bill.utility",
+            "2026-05-03T09:00",
+            {"amount_fen": -500, "account_no": "E-1"},
+            "bill.utility@1: field 'amount_fen' must be at least 0, got -500",
+        ),
+        (
+            "toll.etc",
+            "2026-05-03T09:00",
+            {"amount_fen": -1},
+            "toll.etc@1: field 'amount_fen' must be at least 0, got -1",
+        ),
     ],
 )
 def test_data_outside_the_contract_bounds_is_invalid(kind: str, at: str, data: dict, message: str) -> None:
@@ -171,9 +202,15 @@ def test_data_outside_the_contract_bounds_is_invalid(kind: str, at: str, data: d
 
 def test_the_lowest_valid_values_are_scored() -> None:
     at = local("2026-05-03T09:00")
-    scores = run([("recycling.box", at, {"boxes": 1}), ("recycling.clothes", at, {"weight_g": 1}),
-                  ("office.paperless", at, {"pages": 1}), ("payment.offline", at, {"amount_fen": 0}),
-                  ("toll.etc", at, {"amount_fen": 0})])
+    scores = run(
+        [
+            ("recycling.box", at, {"boxes": 1}),
+            ("recycling.clothes", at, {"weight_g": 1}),
+            ("office.paperless", at, {"pages": 1}),
+            ("payment.offline", at, {"amount_fen": 0}),
+            ("toll.etc", at, {"amount_fen": 0}),
+        ]
+    )
     assert [s.energy_g for s in scores] == [37, 3, 5, 0, 0]
     assert scores[0].rule_ref == "recycling.box@1" and scores[0].explanation == "37 * boxes = 37"
 
@@ -186,13 +223,15 @@ def test_a_payment_under_1_yuan_is_valid_data_and_earns_0() -> None:
 
 
 def test_the_charity_week_doubles_boxes_in_version_2() -> None:
-    scores = run([
-        ("recycling.box", local("2026-08-31T23:59"), {"boxes": 1}),
-        ("recycling.box", local("2026-09-01T00:00"), {"boxes": 1}),
-        ("recycling.box", local("2026-09-05T00:00"), {"boxes": 2}),
-        ("recycling.box", local("2026-09-11T23:59"), {"boxes": 1}),
-        ("recycling.box", local("2026-09-12T00:00"), {"boxes": 1}),
-    ])
+    scores = run(
+        [
+            ("recycling.box", local("2026-08-31T23:59"), {"boxes": 1}),
+            ("recycling.box", local("2026-09-01T00:00"), {"boxes": 1}),
+            ("recycling.box", local("2026-09-05T00:00"), {"boxes": 2}),
+            ("recycling.box", local("2026-09-11T23:59"), {"boxes": 1}),
+            ("recycling.box", local("2026-09-12T00:00"), {"boxes": 1}),
+        ]
+    )
     assert [(s.rule_ref, s.energy_g, s.multiplier) for s in scores] == [
         ("recycling.box@1", 37, None),
         ("recycling.box@2", 37, None),

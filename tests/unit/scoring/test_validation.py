@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -33,7 +33,7 @@ rules:
 """,
     ZoneInfo("Asia/Shanghai"),
 )
-AT = datetime(2026, 3, 1, tzinfo=timezone.utc)
+AT = datetime(2026, 3, 1, tzinfo=UTC)
 GOOD = {"amount_fen": 1000, "account_no": "A-1", "ratio": 0.5, "paperless": True}
 
 
@@ -54,9 +54,9 @@ def test_valid_data_comes_back_typed() -> None:
 
 
 def test_the_version_in_force_decides_the_fields() -> None:
-    before = datetime(2025, 12, 31, 15, 59, tzinfo=timezone.utc)  # 23:59 in Shanghai
+    before = datetime(2025, 12, 31, 15, 59, tzinfo=UTC)  # 23:59 in Shanghai
     assert BOOK.validate("bill.utility", before, {"amount_fen": 1}) == {"amount_fen": 1}
-    error = reject({"amount_fen": 1}, at=datetime(2025, 12, 31, 16, 0, tzinfo=timezone.utc))
+    error = reject({"amount_fen": 1}, at=datetime(2025, 12, 31, 16, 0, tzinfo=UTC))
     assert (error.field, error.reason) == ("account_no", "missing")
 
 
@@ -93,7 +93,7 @@ def test_unknown_type_and_no_version_in_force() -> None:
         BOOK.validate("transit.rocket", AT, {})
     assert caught.value.code == "unknown_type"
     with pytest.raises(NoRuleInForce) as caught:
-        BOOK.validate("bill.utility", datetime(2016, 12, 31, tzinfo=timezone.utc), {"amount_fen": 1})
+        BOOK.validate("bill.utility", datetime(2016, 12, 31, tzinfo=UTC), {"amount_fen": 1})
     assert caught.value.code == "unknown_type" and caught.value.details["event_type"] == "bill.utility"
 
 
@@ -147,9 +147,17 @@ def test_a_value_outside_its_declared_bounds_is_out_of_bounds(change: dict, mess
 def test_values_on_their_bounds_are_valid_and_other_checks_come_first() -> None:
     assert BOUNDED.validate("hand.in", AT, IN) == {**IN, "share": 0.0}
     assert BOUNDED.validate("hand.in", AT, {**IN, "limit": -(10**12), "items": 10**12, "share": 1}) == {
-        **IN, "limit": -(10**12), "items": 10**12, "share": 1.0}
-    for data, reason in (({**IN, "items": 0.0}, "wrong_type"), ({**IN, "items": False}, "wrong_type"),
-                         ({**IN, "limit": -(10**13)}, "out_of_bounds"), ({**IN, "share": float("nan")}, "out_of_bounds")):
+        **IN,
+        "limit": -(10**12),
+        "items": 10**12,
+        "share": 1.0,
+    }
+    for data, reason in (
+        ({**IN, "items": 0.0}, "wrong_type"),
+        ({**IN, "items": False}, "wrong_type"),
+        ({**IN, "limit": -(10**13)}, "out_of_bounds"),
+        ({**IN, "share": float("nan")}, "out_of_bounds"),
+    ):
         with pytest.raises(InvalidEventData) as caught:
             BOUNDED.validate("hand.in", AT, data)
         assert caught.value.reason == reason
@@ -177,12 +185,22 @@ def _online_rejection(data: dict):
 
 @pytest.mark.parametrize("storage", ["numpy", "nullable", "object"])
 def test_the_batch_rejects_the_same_rows_with_the_same_bounds(storage: str) -> None:
-    rows = [IN, {**IN, "items": 0}, {**IN, "limit": 9}, {**IN, "share": 2.0}, {**IN, "weight": 0.1},
-            {**IN, "items": -3, "limit": 9}, {**IN, "items": 10**13}, {**IN, "items": 7, "weight": 99.0}]
+    rows = [
+        IN,
+        {**IN, "items": 0},
+        {**IN, "limit": 9},
+        {**IN, "share": 2.0},
+        {**IN, "weight": 0.1},
+        {**IN, "items": -3, "limit": 9},
+        {**IN, "items": 10**13},
+        {**IN, "items": 7, "weight": 99.0},
+    ]
     columns = {name: [row[name] for row in rows] for name in IN}
     if storage == "nullable":
-        columns = {name: pd.array(values, dtype="Int64" if name in ("items", "limit") else None)
-                   for name, values in columns.items()}
+        columns = {
+            name: pd.array(values, dtype="Int64" if name in ("items", "limit") else None)
+            for name, values in columns.items()
+        }
     elif storage == "object":
         columns = {name: pd.Series(values, dtype=object) for name, values in columns.items()}
     assert _batch_rejections(columns) == [_online_rejection(row) for row in rows]
@@ -196,5 +214,8 @@ def test_the_batch_checks_bounds_of_rows_that_hold_the_field() -> None:
     columns = {name: [row.get(name) for row in rows] for name in IN}
     columns["items"] = pd.Series(columns["items"], dtype="float64")
     assert _batch_rejections(columns) == [
-        (None, None), ("invalid_data", "field 'items': out of bounds (must be at least 1, got 0)"),
-        ("invalid_data", "field 'items': missing"), (None, None)]
+        (None, None),
+        ("invalid_data", "field 'items': out of bounds (must be at least 1, got 0)"),
+        ("invalid_data", "field 'items': missing"),
+        (None, None),
+    ]
