@@ -34,7 +34,9 @@ from greenenergy.db import balls_repo, forest_repo, ledger_repo
 from greenenergy.db.engine import write_tx
 from greenenergy.forest import new_event_ball
 from greenenergy.ledger import mint_account, transfer, user_account
-from greenenergy.services import forest_balls, forest_leaderboard, forest_steal
+from greenenergy.services.forest import balls as forest_balls
+from greenenergy.services.forest import leaderboard as forest_leaderboard
+from greenenergy.services.forest import steal as forest_steal
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 

@@ -30,7 +30,10 @@ from common import backends, fresh_runtime, median, percentile, print_table
 
 from greenenergy.db.engine import write_tx
 from greenenergy.ledger import transfer, user_account
-from greenenergy.services import ledger, planting_catalog, planting_partner, planting_redeem
+from greenenergy.services import ledger
+from greenenergy.services.planting import catalog as planting_catalog
+from greenenergy.services.planting import partner as planting_partner
+from greenenergy.services.planting import redeem as planting_redeem
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 

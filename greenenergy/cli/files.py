@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from greenenergy.services.backtest import BacktestReport
 from greenenergy.services.catalogs import rulebook
-from greenenergy.services.eventfiles import count_rows, read_events
-from greenenergy.services.ingest import ingest
+from greenenergy.services.ingest.backtest import BacktestReport
+from greenenergy.services.ingest.batch import ingest
+from greenenergy.services.ingest.files import count_rows, read_events
 from greenenergy.services.runtime import Runtime
 
 BATCH = 1000

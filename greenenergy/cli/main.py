@@ -27,8 +27,8 @@ from greenenergy.scheduler.jobs import describe, run_all
 from greenenergy.scheduler.runner import run_dedicated
 from greenenergy.scoring import check_rules
 from greenenergy.services import moderation
-from greenenergy.services.audit_verify import verify
-from greenenergy.services.backtest import backtest
+from greenenergy.services.audit.verify import verify
+from greenenergy.services.ingest.backtest import backtest
 from greenenergy.services.runtime import Runtime
 from greenenergy.services.setup import initialise, load_demo, require_database
 from greenenergy.services.tokens import create_token, list_tokens, revoke_token

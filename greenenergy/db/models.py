@@ -1,2 +1,1 @@
 """Every table module, imported once so SQLModel.metadata (and Alembic) sees them all."""
-

@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 
 from greenenergy.db.balls_repo import BALLS
 from greenenergy.db.engine import read_tx
-from greenenergy.services import forest_jobs, planting_jobs
+from greenenergy.services.forest import jobs as forest_jobs
+from greenenergy.services.planting import jobs as planting_jobs
 from greenenergy.services.runtime import Runtime
 
 log = logging.getLogger("greenenergy.scheduler")

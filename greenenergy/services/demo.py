@@ -34,20 +34,18 @@ from greenenergy.db.engine import read_tx
 from greenenergy.errors import GreenEnergyError
 from greenenergy.planting import PlantingReport, SurvivalReport
 from greenenergy.scheduler.jobs import run_all
-from greenenergy.services import (
-    forest_achievements,
-    forest_balls,
-    forest_friends,
-    forest_items,
-    forest_steal,
-    forest_water,
-    planting_catalog,
-    planting_partner,
-    planting_redeem,
-)
 from greenenergy.services.catalogs import rulebook
-from greenenergy.services.eventfiles import FRAME_IGNORED, rows_from_frame
-from greenenergy.services.ingest import ingest
+from greenenergy.services.forest import achievements as forest_achievements
+from greenenergy.services.forest import balls as forest_balls
+from greenenergy.services.forest import friends as forest_friends
+from greenenergy.services.forest import items as forest_items
+from greenenergy.services.forest import steal as forest_steal
+from greenenergy.services.forest import water as forest_water
+from greenenergy.services.ingest.batch import ingest
+from greenenergy.services.ingest.files import FRAME_IGNORED, rows_from_frame
+from greenenergy.services.planting import catalog as planting_catalog
+from greenenergy.services.planting import partner as planting_partner
+from greenenergy.services.planting import redeem as planting_redeem
 from greenenergy.services.runtime import Runtime
 
 SEED = 20261123

@@ -9,8 +9,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from greenenergy.db.migrate import current_revision, head_revision, is_known_revision, upgrade
 from greenenergy.errors import CatalogError, DatabaseNotReady
-from greenenergy.services import demo, planting_catalog
+from greenenergy.services import demo
 from greenenergy.services.catalogs import problems as rule_problems
+from greenenergy.services.planting import catalog as planting_catalog
 from greenenergy.services.runtime import Runtime
 from greenenergy.services.tokens import create_token
 

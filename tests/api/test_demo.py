@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from greenenergy.services import demo, forest_balls, planting_queries
-from greenenergy.services.audit_verify import verify
+from greenenergy.services import demo
+from greenenergy.services.audit.verify import verify
+from greenenergy.services.forest import balls as forest_balls
+from greenenergy.services.planting import queries as planting_queries
 from greenenergy.services.runtime import Runtime
 
 

@@ -7,7 +7,7 @@ import threading
 from greenenergy.errors import InsufficientEnergy
 from greenenergy.ledger import transfer, user_account
 from greenenergy.services import ledger
-from greenenergy.services.audit_verify import verify
+from greenenergy.services.audit.verify import verify
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 
@@ -138,7 +138,7 @@ def test_twenty_processes_debit_a_balance_covering_seven(runtime: Runtime) -> No
     # of this one inherited) that has already imported the service modules.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(
-        ["greenenergy.services.ledger", "greenenergy.config", "tests.api.test_ledger_concurrency"]
+        ["greenenergy.services.ledger.posting", "greenenergy.config", "tests.api.test_ledger_concurrency"]
     )
     start, outcomes = context.Event(), context.Queue()
     processes = [

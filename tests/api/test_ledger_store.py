@@ -14,7 +14,7 @@ from greenenergy.db.tables import LedgerTransaction
 from greenenergy.errors import InsufficientEnergy
 from greenenergy.ledger import GENESIS_HASH, Posting, TransactionDraft, transfer, user_account
 from greenenergy.services import ledger
-from greenenergy.services.audit_verify import verify
+from greenenergy.services.audit.verify import verify
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 

@@ -11,7 +11,7 @@ from greenenergy.ledger import SINK_EXPIRED, user_account
 from greenenergy.scheduler.jobs import JOBS
 from greenenergy.scheduler.runner import start_in_process
 from greenenergy.services import ledger
-from greenenergy.services.ingest import IncomingEvent, ingest
+from greenenergy.services.ingest.batch import IncomingEvent, ingest
 from greenenergy.services.runtime import Runtime
 
 

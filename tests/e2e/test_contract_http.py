@@ -22,8 +22,9 @@ import httpx2 as httpx
 import pytest
 
 from greenenergy.ledger import transfer, user_account
-from greenenergy.services import ledger, planting_catalog
-from greenenergy.services.audit_verify import verify
+from greenenergy.services import ledger
+from greenenergy.services.audit.verify import verify
+from greenenergy.services.planting import catalog as planting_catalog
 from greenenergy.services.runtime import Runtime
 from greenenergy.services.tokens import create_token
 from greenenergy.units import shard_of

@@ -37,8 +37,12 @@ from greenenergy.db.engine import read_tx
 from greenenergy.db.ledger_repo import BALANCES, POSTINGS, TX
 from greenenergy.errors import Conflict, InvalidInput, NotFound
 from greenenergy.forest import WATER_AMOUNTS_G
-from greenenergy.services import forest_balls, forest_items, forest_jobs, forest_steal, forest_water
-from greenenergy.services.audit_verify import verify
+from greenenergy.services.audit.verify import verify
+from greenenergy.services.forest import balls as forest_balls
+from greenenergy.services.forest import items as forest_items
+from greenenergy.services.forest import jobs as forest_jobs
+from greenenergy.services.forest import steal as forest_steal
+from greenenergy.services.forest import water as forest_water
 from greenenergy.services.runtime import Runtime
 from tests.api.forest.conftest import befriend, fund, make_ball, run_at_once
 

@@ -20,7 +20,7 @@ from greenenergy.db.engine import read_tx
 from greenenergy.errors import InsufficientEnergy
 from greenenergy.ledger import PostedTransaction, transfer, user_account
 from greenenergy.services import ledger
-from greenenergy.services.audit_verify import verify
+from greenenergy.services.audit.verify import verify
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 

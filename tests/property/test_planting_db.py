@@ -42,7 +42,9 @@ from greenenergy.db.planting_repo import (
 from greenenergy.errors import GreenEnergyError
 from greenenergy.ledger import transfer, user_account, verify_shard
 from greenenergy.planting import PlantingReport, SurvivalReport, next_status, report_location_key
-from greenenergy.services import ledger, planting_partner, planting_redeem
+from greenenergy.services import ledger
+from greenenergy.services.planting import partner as planting_partner
+from greenenergy.services.planting import redeem as planting_redeem
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 from tests.api.planting.conftest import TREES as TREES_YAML

@@ -14,7 +14,7 @@ from greenenergy.errors import Forbidden, TooLarge
 from greenenergy.ids import ID_PATTERN
 from greenenergy.services import ingest as ingest_service
 from greenenergy.services import moderation
-from greenenergy.services.ingest import MAX_BATCH, IncomingEvent
+from greenenergy.services.ingest.batch import MAX_BATCH, IncomingEvent
 
 router = APIRouter(prefix="/v1", tags=["events"])
 ID_REGEX = f"^{ID_PATTERN.pattern}$"

@@ -19,16 +19,14 @@ from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_role, req
 from greenenergy.api.inputs import Input
 from greenenergy.errors import Forbidden
 from greenenergy.ids import ID_PATTERN
-from greenenergy.services import (
-    forest_achievements,
-    forest_balls,
-    forest_friends,
-    forest_items,
-    forest_leaderboard,
-    forest_statement,
-    forest_steal,
-    forest_water,
-)
+from greenenergy.services.forest import achievements as forest_achievements
+from greenenergy.services.forest import balls as forest_balls
+from greenenergy.services.forest import friends as forest_friends
+from greenenergy.services.forest import items as forest_items
+from greenenergy.services.forest import leaderboard as forest_leaderboard
+from greenenergy.services.forest import statement as forest_statement
+from greenenergy.services.forest import steal as forest_steal
+from greenenergy.services.forest import water as forest_water
 from greenenergy.services.tokens import Principal
 
 router = APIRouter(prefix="/v1", tags=["forest"])

@@ -37,15 +37,13 @@ from greenenergy.api.inputs import Input, Instant
 from greenenergy.errors import Forbidden
 from greenenergy.ids import ID_PATTERN
 from greenenergy.planting import PlantingReport, SurvivalReport
-from greenenergy.services import (
-    planting_catalog,
-    planting_certificates,
-    planting_coplant,
-    planting_jobs,
-    planting_partner,
-    planting_queries,
-    planting_redeem,
-)
+from greenenergy.services.planting import catalog as planting_catalog
+from greenenergy.services.planting import certificates as planting_certificates
+from greenenergy.services.planting import coplant as planting_coplant
+from greenenergy.services.planting import jobs as planting_jobs
+from greenenergy.services.planting import partner as planting_partner
+from greenenergy.services.planting import queries as planting_queries
+from greenenergy.services.planting import redeem as planting_redeem
 from greenenergy.services.tokens import Principal
 
 router = APIRouter(prefix="/v1", tags=["planting"])

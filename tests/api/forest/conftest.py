@@ -18,7 +18,7 @@ from greenenergy.db.engine import write_tx
 from greenenergy.errors import GreenEnergyError
 from greenenergy.forest import Ball, new_event_ball
 from greenenergy.ledger import mint_account, transfer, user_account
-from greenenergy.services import forest_friends
+from greenenergy.services.forest import friends as forest_friends
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 

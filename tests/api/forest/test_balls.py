@@ -8,9 +8,10 @@ from datetime import datetime
 from fastapi.testclient import TestClient
 
 from greenenergy.clock import ManualClock
-from greenenergy.services import forest_jobs, forest_steal
 from greenenergy.services import ledger as ledger_service
-from greenenergy.services.audit_verify import verify
+from greenenergy.services.audit.verify import verify
+from greenenergy.services.forest import jobs as forest_jobs
+from greenenergy.services.forest import steal as forest_steal
 from greenenergy.services.runtime import Runtime
 from tests.api.forest.conftest import befriend, make_ball, make_ripe_ball
 from tests.helpers import bearer

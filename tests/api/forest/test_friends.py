@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from greenenergy.services import forest_friends
+from greenenergy.services.forest import friends as forest_friends
 from greenenergy.services.runtime import Runtime
 from tests.api.forest.conftest import befriend, make_ripe_ball, run_at_once
 from tests.helpers import bearer

@@ -10,8 +10,10 @@ from greenenergy.clock import ManualClock
 from greenenergy.db import forest_repo
 from greenenergy.db.engine import read_tx
 from greenenergy.forest import parse_achievements
-from greenenergy.services import forest_achievements, forest_balls, forest_items
-from greenenergy.services.ingest import IncomingEvent, ingest
+from greenenergy.services.forest import achievements as forest_achievements
+from greenenergy.services.forest import balls as forest_balls
+from greenenergy.services.forest import items as forest_items
+from greenenergy.services.ingest.batch import IncomingEvent, ingest
 from greenenergy.services.runtime import Runtime
 from tests.api.forest.conftest import make_ripe_ball, run_at_once
 from tests.helpers import bearer

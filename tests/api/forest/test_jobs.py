@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from greenenergy.clock import ManualClock
-from greenenergy.services import forest_balls, forest_jobs, forest_steal
 from greenenergy.services import ledger as ledger_service
-from greenenergy.services.audit_verify import verify
+from greenenergy.services.audit.verify import verify
+from greenenergy.services.forest import balls as forest_balls
+from greenenergy.services.forest import jobs as forest_jobs
+from greenenergy.services.forest import steal as forest_steal
 from greenenergy.services.runtime import Runtime
 from tests.api.forest.conftest import befriend, make_ball, make_ripe_ball, run_at_once
 

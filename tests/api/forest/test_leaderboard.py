@@ -16,7 +16,8 @@ from greenenergy.db import forest_repo
 from greenenergy.db.engine import read_tx, write_tx
 from greenenergy.db.ledger_repo import POSTINGS, TX
 from greenenergy.forest import Credit, board_entries, period_scores, rank_among, top, week_window
-from greenenergy.services import forest_leaderboard, forest_steal
+from greenenergy.services.forest import leaderboard as forest_leaderboard
+from greenenergy.services.forest import steal as forest_steal
 from greenenergy.services.runtime import Runtime
 from tests.api.forest.conftest import befriend, make_ripe_ball
 from tests.helpers import bearer

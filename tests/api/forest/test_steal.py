@@ -8,9 +8,11 @@ from fastapi.testclient import TestClient
 from greenenergy.clock import ManualClock
 from greenenergy.errors import GreenEnergyError
 from greenenergy.forest import MAX_THIEVES_PER_BALL, steal_pct
-from greenenergy.services import forest_balls, forest_items, forest_steal
 from greenenergy.services import ledger as ledger_service
-from greenenergy.services.audit_verify import verify
+from greenenergy.services.audit.verify import verify
+from greenenergy.services.forest import balls as forest_balls
+from greenenergy.services.forest import items as forest_items
+from greenenergy.services.forest import steal as forest_steal
 from greenenergy.services.runtime import Runtime
 from tests.api.forest.conftest import befriend, make_ball, make_ripe_ball, run_at_once
 from tests.helpers import bearer

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 
 from greenenergy.clock import ManualClock
 from greenenergy.errors import GreenEnergyError
-from greenenergy.services import forest_water
 from greenenergy.services import ledger as ledger_service
-from greenenergy.services.audit_verify import verify
+from greenenergy.services.audit.verify import verify
+from greenenergy.services.forest import water as forest_water
 from greenenergy.services.runtime import Runtime
 from tests.api.forest.conftest import befriend, fund, run_at_once
 from tests.helpers import bearer

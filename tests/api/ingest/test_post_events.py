@@ -16,7 +16,7 @@ from greenenergy.db.tables_events import EventRow
 from greenenergy.errors import InvalidInput
 from greenenergy.ledger import user_account
 from greenenergy.services import ledger, moderation
-from greenenergy.services.audit_verify import verify
+from greenenergy.services.audit.verify import verify
 from greenenergy.services.runtime import Runtime
 from tests.api.ingest.conftest import event
 from tests.helpers import bearer
@@ -365,7 +365,7 @@ def test_the_same_batch_sent_concurrently_is_scored_once(runtime: Runtime, earli
     the same (source, event_id) is retried and answers duplicates -- never two mints."""
     import threading
 
-    from greenenergy.services.ingest import IncomingEvent, ingest
+    from greenenergy.services.ingest.batch import IncomingEvent, ingest
 
     users = [f"u-{n}" for n in range(40)]  # many shards, so the batches overlap on most heads
     batch = [IncomingEvent(f"race-{n}", "recycling.box", user, earlier(), {"boxes": 1}) for n, user in enumerate(users)]

@@ -12,8 +12,8 @@ from greenenergy.db import balls_repo
 from greenenergy.db.engine import read_tx
 from greenenergy.ledger import user_account
 from greenenergy.services import ledger
-from greenenergy.services.audit_verify import verify
-from greenenergy.services.ingest import IncomingEvent, ingest
+from greenenergy.services.audit.verify import verify
+from greenenergy.services.ingest.batch import IncomingEvent, ingest
 from greenenergy.services.runtime import Runtime
 from tests.api.ingest.conftest import event
 

@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from greenenergy.clock import ManualClock
 from greenenergy.db import planting_repo
 from greenenergy.planting import DuplicatePhoto
-from greenenergy.services import planting_partner, planting_redeem
+from greenenergy.services.planting import partner as planting_partner
+from greenenergy.services.planting import redeem as planting_redeem
 from greenenergy.services.runtime import Runtime
 from tests.api.planting.conftest import SAXAUL_G, fund, photo
 from tests.helpers import bearer

@@ -12,8 +12,10 @@ from greenenergy.db.engine import read_tx
 from greenenergy.db.planting_repo import OCCUPANCY, TREES
 from greenenergy.errors import GreenEnergyError
 from greenenergy.planting import PlantingReport
-from greenenergy.services import ledger, planting_partner, planting_redeem
-from greenenergy.services.audit_verify import verify
+from greenenergy.services import ledger
+from greenenergy.services.audit.verify import verify
+from greenenergy.services.planting import partner as planting_partner
+from greenenergy.services.planting import redeem as planting_redeem
 from greenenergy.services.runtime import Runtime
 from tests.api.planting.conftest import IN_A01, SAXAUL_G, available, fund, photo
 

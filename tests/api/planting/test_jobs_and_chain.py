@@ -13,7 +13,10 @@ from greenenergy.db.engine import read_tx, write_tx
 from greenenergy.db.planting_repo import CONFIRMATIONS, CONFIRMATIONS_CHAIN, confirmation_chain_records
 from greenenergy.ledger import verify_shard
 from greenenergy.planting import PlantingReport, SurvivalReport
-from greenenergy.services import planting_jobs, planting_partner, planting_queries, planting_redeem
+from greenenergy.services.planting import jobs as planting_jobs
+from greenenergy.services.planting import partner as planting_partner
+from greenenergy.services.planting import queries as planting_queries
+from greenenergy.services.planting import redeem as planting_redeem
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import SHARD_COUNT, shard_of
 from tests.api.planting.conftest import IN_A02, SAXAUL_G, fund, photo

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from greenenergy.cli.main import app
 from greenenergy.clock import ManualClock
-from greenenergy.services import planting_redeem
+from greenenergy.services.planting import redeem as planting_redeem
 from greenenergy.services.runtime import Runtime
 from tests.api.planting.conftest import SAXAUL_G, fund
 from tests.helpers import bearer

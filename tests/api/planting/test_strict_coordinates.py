@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from greenenergy.clock import ManualClock
-from greenenergy.services import planting_redeem
+from greenenergy.services.planting import redeem as planting_redeem
 from greenenergy.services.runtime import Runtime
 from tests.api.planting.conftest import SAXAUL_G, fund, photo
 from tests.helpers import bearer

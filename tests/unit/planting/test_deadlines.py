@@ -10,7 +10,6 @@ from greenenergy.planting import deadline, is_overdue, order_status
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-
 def test_order_inside_the_season_is_due_deadline_days_later(catalog):
     plot = catalog.get_plot("a-01")  # season 03-15..05-31, 90 days
     ordered_at = datetime(2026, 4, 2, 3, 0, tzinfo=UTC)

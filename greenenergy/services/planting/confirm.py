@@ -56,8 +56,8 @@ from greenenergy.planting import (
     report_location_key,
 )
 from greenenergy.planting.canonical import coordinate_text, sha256_hex
-from greenenergy.services import planting_certificates
-from greenenergy.services.planting_redeem import new_id
+from greenenergy.services.planting import certificates as planting_certificates
+from greenenergy.services.planting.redeem import new_id
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from sqlalchemy import Connection
 from greenenergy.db import forest_repo
 from greenenergy.db.engine import read_tx, write_tx
 from greenenergy.forest import NotFriends
-from greenenergy.services import forest_achievements
-from greenenergy.services.forest_errors import FriendshipNotFound, SelfFriend
+from greenenergy.services.forest import achievements as forest_achievements
+from greenenergy.services.forest.errors import FriendshipNotFound, SelfFriend
 from greenenergy.services.runtime import Runtime
 
 FriendStatus = Literal["friends", "requested", "incoming"]

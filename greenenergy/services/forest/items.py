@@ -15,8 +15,8 @@ from greenenergy.db import forest_repo
 from greenenergy.db.engine import read_tx, write_tx
 from greenenergy.forest import Item, grant_item, item_status, mark_used
 from greenenergy.forest import use_item as start_effect
-from greenenergy.services import forest_achievements
-from greenenergy.services.forest_errors import ItemNotFound, NotYourItem
+from greenenergy.services.forest import achievements as forest_achievements
+from greenenergy.services.forest.errors import ItemNotFound, NotYourItem
 from greenenergy.services.runtime import Runtime
 
 

@@ -27,9 +27,9 @@ from greenenergy.db import balls_repo, forest_repo, ledger_repo
 from greenenergy.db.engine import write_tx
 from greenenergy.forest import steal as steal_from
 from greenenergy.ledger import transfer, user_account
-from greenenergy.services import forest_achievements
-from greenenergy.services.forest_errors import BallNotFound
-from greenenergy.services.forest_friends import require_friends
+from greenenergy.services.forest import achievements as forest_achievements
+from greenenergy.services.forest.errors import BallNotFound
+from greenenergy.services.forest.friends import require_friends
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from greenenergy.scoring import RuleBook, load_rules, score_frame
 from greenenergy.services.catalogs import rulebook as rules_in_force
-from greenenergy.services.eventfiles import read_events
+from greenenergy.services.ingest.files import read_events
 from greenenergy.services.runtime import Runtime
 
 

@@ -43,8 +43,8 @@ from greenenergy.planting import (
     new_pool,
 )
 from greenenergy.planting.coplanting import DEFAULT_MAX_MEMBERS, remaining_g, shares, total_g
-from greenenergy.services import planting_catalog
-from greenenergy.services.planting_redeem import new_id, redeem_in_tx
+from greenenergy.services.planting import catalog as planting_catalog
+from greenenergy.services.planting.redeem import new_id, redeem_in_tx
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 

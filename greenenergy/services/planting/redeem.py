@@ -31,7 +31,7 @@ from greenenergy.db.engine import write_tx
 from greenenergy.ids import check_id
 from greenenergy.ledger import SINK_TREES, TransactionDraft, transfer, user_account
 from greenenergy.planting import PlantingCatalog, Plot, PlotFull, choose_plot, deadline, redemption_price_g
-from greenenergy.services import planting_catalog
+from greenenergy.services.planting import catalog as planting_catalog
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 

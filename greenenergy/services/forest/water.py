@@ -27,9 +27,9 @@ from greenenergy.forest import MAX_WATERINGS_PER_DAY
 from greenenergy.forest import water as plan_watering
 from greenenergy.ledger import transfer, user_account
 from greenenergy.periods import local_date
-from greenenergy.services import forest_achievements
-from greenenergy.services.forest_errors import Busy
-from greenenergy.services.forest_friends import require_friends
+from greenenergy.services.forest import achievements as forest_achievements
+from greenenergy.services.forest.errors import Busy
+from greenenergy.services.forest.friends import require_friends
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 

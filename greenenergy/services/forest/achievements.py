@@ -35,7 +35,7 @@ from greenenergy.errors import GreenEnergyError
 from greenenergy.forest import Achievement, Award, UserStats, grant_item, load_achievements, metric_value, streak_days
 from greenenergy.forest import evaluate as evaluate_awards
 from greenenergy.periods import local_date, local_midnight_utc
-from greenenergy.services import planting_queries
+from greenenergy.services.planting import queries as planting_queries
 from greenenergy.services.runtime import Runtime
 
 CACHE_KEY = "forest.achievements"

@@ -28,8 +28,8 @@ from greenenergy.db import planting_repo
 from greenenergy.db.engine import read_tx, write_tx
 from greenenergy.errors import GreenEnergyError, InvalidInput, InvalidJson, NotFound, TooLarge
 from greenenergy.planting import InvalidCoordinates, InvalidTimestamp, PlantingReport, SurvivalReport, order_status
-from greenenergy.services import planting_catalog
-from greenenergy.services.planting_confirm import Outcome, confirm_in_tx, duplicate_error, survival_in_tx
+from greenenergy.services.planting import catalog as planting_catalog
+from greenenergy.services.planting.confirm import Outcome, confirm_in_tx, duplicate_error, survival_in_tx
 from greenenergy.services.runtime import Runtime
 
 BULK_MAX_ROWS = 10_000

@@ -23,7 +23,7 @@ from greenenergy.db.tables_events import EventRow as EventTableRow
 from greenenergy.errors import InvalidInput
 from greenenergy.forest import EventRow, Statement, build_statement
 from greenenergy.periods import local_date, local_midnight_utc
-from greenenergy.services import planting_queries
+from greenenergy.services.planting import queries as planting_queries
 from greenenergy.services.runtime import Runtime
 
 EVENTS = EventTableRow.__table__

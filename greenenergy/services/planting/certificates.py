@@ -35,7 +35,7 @@ from greenenergy.planting import (
     national_certificate_number,
     normalize_certificate_number,
 )
-from greenenergy.services import planting_catalog
+from greenenergy.services.planting import catalog as planting_catalog
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 

@@ -34,8 +34,9 @@ from greenenergy.forest import Ball, Collection, ball_status
 from greenenergy.forest import collect as collect_ball
 from greenenergy.forest import collect_all as collect_balls
 from greenenergy.ledger import TransactionDraft, transfer, user_account
-from greenenergy.services import forest_achievements, planting_queries
-from greenenergy.services.forest_errors import BallNotFound, NotYourBall
+from greenenergy.services.forest import achievements as forest_achievements
+from greenenergy.services.forest.errors import BallNotFound, NotYourBall
+from greenenergy.services.planting import queries as planting_queries
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 

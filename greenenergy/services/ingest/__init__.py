@@ -1,0 +1,5 @@
+"""Ingestion use cases: a batch of events from a business unit, event files, back-tests."""
+
+from greenenergy.services.ingest.batch import MAX_BATCH, EventResult, IncomingEvent, IngestSummary, event_result, ingest
+
+__all__ = ["MAX_BATCH", "EventResult", "IncomingEvent", "IngestSummary", "event_result", "ingest"]

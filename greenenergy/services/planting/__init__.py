@@ -1,0 +1,1 @@
+"""Planting use cases."""
