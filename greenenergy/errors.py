@@ -98,6 +98,13 @@ class InsufficientEnergy(Conflict):
     code = "insufficient_energy"
 
 
+class Busy(Conflict):
+    """A write lost a race to concurrent writers several times in a row; sending the request
+    again is safe."""
+
+    code = "busy"
+
+
 class UnbalancedTransaction(GreenEnergyError):
     """Postings that do not sum to zero: a programming error, never a user error."""
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 import zlib
 
 SHARD_COUNT = 256
+# Lanes of each shard's ``events`` chain: concurrent ingestion batches each hold one lane, so
+# they append side by side instead of queueing on the shard's one chain head.
+EVENT_LANES = 8
 
 
 def shard_of(user_id: str) -> int:

@@ -11,8 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from greenenergy.services.catalogs import rulebook
+from greenenergy.services.ingest import ingest
 from greenenergy.services.ingest.backtest import BacktestReport
-from greenenergy.services.ingest.batch import ingest
 from greenenergy.services.ingest.files import count_rows, read_events
 from greenenergy.services.runtime import Runtime
 

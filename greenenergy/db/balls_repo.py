@@ -36,6 +36,7 @@ def to_ball(row) -> Ball:
         expired_g=int(row.expired_g),
         collected_at=row.collected_at,
         giver_id=row.giver_id,
+        mint_rule=row.mint_rule,
     )
 
 
@@ -90,6 +91,7 @@ _BALL_COLUMNS = (
     "collected_at",
     "giver_id",
     "created_at",
+    "mint_rule",
 )
 
 
@@ -127,6 +129,7 @@ def insert_balls(connection: Connection, balls: Sequence[Ball], *, now: datetime
                 stored(b.collected_at),
                 b.giver_id,
                 stored(now),
+                b.mint_rule,
             )
             for b in balls
         ],
@@ -166,3 +169,14 @@ def user_balls(connection: Connection, user_id: str, *, expiring_after: datetime
         query = query.where(BALLS.c.expires_at > expiring_after)
     query = query.order_by(BALLS.c.visible_at, BALLS.c.ball_id)
     return [to_ball(row) for row in connection.execute(query)]
+
+
+def grow_balls(connection: Connection, grown: Sequence[tuple[Ball, int]]) -> None:
+    """Add grams to existing (locked) balls: ``(ball, grams added)``."""
+    if not grown:
+        return
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
+    connection.exec_driver_sql(
+        f"UPDATE balls SET energy_g = energy_g + {mark} WHERE ball_id = {mark}",
+        [(grams, ball.ball_id) for ball, grams in grown],
+    )

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from greenenergy.errors import Busy
+
+T = TypeVar("T")
+Tx = Connection  # what services pass from a transaction to the repositories, without importing SQLAlchemy
 
 WRITE_OPTION = "greenenergy_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -97,6 +103,28 @@ def _sqlite_writer_lock(engine: Engine) -> threading.RLock | nullcontext:
     key = database if database == ":memory:" else os.path.realpath(database)
     with _WRITER_LOCKS_GUARD:
         return _WRITER_LOCKS.setdefault(key, threading.RLock())
+
+
+def in_write_tx(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 3) -> T:
+    """Run ``work(connection)`` in one write transaction; run it again, from the start and in
+    a new transaction, when it lost a race that a fresh read settles: a unique key another
+    writer stored first (an idempotency key, an event id, a watering slot), a PostgreSQL
+    serialization failure or deadlock. ``work`` must load what it decides on, so a second run
+    sees what the winner wrote. After ``attempts`` lost races: ``Busy`` (safe to send again).
+    """
+    for _attempt in range(attempts):
+        try:
+            with write_tx(engine) as connection:
+                return work(connection)
+        except (IntegrityError, OperationalError) as error:
+            if isinstance(error, OperationalError) and not _is_serialization_failure(error):
+                raise
+    raise Busy("this change lost a race with concurrent writers several times; send the request again")
+
+
+def _is_serialization_failure(error: OperationalError) -> bool:
+    code = getattr(error.orig, "sqlstate", None)
+    return code in ("40001", "40P01")  # serialization_failure, deadlock_detected
 
 
 @contextmanager

@@ -1,21 +1,24 @@
-"""Storing accepted events and the scoring state (cap usage, running totals, blocks)."""
+"""Storing accepted events, latest rejections and blocked users; loading and storing one
+ingestion batch (``load_batch`` / ``store_batch``)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Row, func, select
 
-from greenenergy.audit.records import EventRecord
-from greenenergy.db.bulk import SQLITE_PARAMETERS, db_date, db_instant, insert_tuples, select_by_keys, upsert_tuples
-from greenenergy.db.tables_events import CapUsageRow, EventRejectionRow, EventRow, RunningTotalRow, UserBlockRow
+from greenenergy.db import balls_repo, users_repo
+from greenenergy.db.bulk import db_instant, insert_tuples, sqlite_instant, upsert_tuples
+from greenenergy.db.chains import acquire_event_lane, lock_heads, store_heads
+from greenenergy.db.tables import ChainHead
+from greenenergy.db.tables_events import EventRejectionRow, EventRow, UserBlockRow
+from greenenergy.ingestion import Decision, EventRecord, Loaded, Needs, StoredResult, data_text
 from greenenergy.units import shard_of
 
 EVENTS = EventRow.__table__
-CAPS = CapUsageRow.__table__
-RUNNING = RunningTotalRow.__table__
+HEADS = ChainHead.__table__
 BLOCKS = UserBlockRow.__table__
 REJECTIONS = EventRejectionRow.__table__
 EVENTS_CHAIN = "events"
@@ -52,7 +55,7 @@ def stored_results(connection: Connection, source_id: str, event_ids: Sequence[s
     return found
 
 
-def get_event(connection: Connection, source_id: str, event_id: str):
+def get_event(connection: Connection, source_id: str, event_id: str) -> Row | None:
     return connection.execute(
         select(EVENTS).where(EVENTS.c.source_id == source_id, EVENTS.c.event_id == event_id)
     ).first()
@@ -86,7 +89,7 @@ def save_rejections(
     )
 
 
-def get_rejection(connection: Connection, source_id: str, event_id: str):
+def get_rejection(connection: Connection, source_id: str, event_id: str) -> Row | None:
     return connection.execute(
         select(REJECTIONS).where(REJECTIONS.c.source_id == source_id, REJECTIONS.c.event_id == event_id)
     ).first()
@@ -106,138 +109,9 @@ def blocked_users(connection: Connection, user_ids: Sequence[str]) -> set[str]:
     return out
 
 
-def hourly_counts(
-    connection: Connection, wanted: Sequence[tuple[str, str, datetime]]
-) -> dict[tuple[str, str, datetime], int]:
-    """Stored events of each wanted (user, type, UTC hour start), by occurred_at.
-
-    Reads only the events of those users in those hours (the ``(user_id, occurred_at)``
-    index, one range per wanted hour), however long the users' histories are.
-    """
-    counts: dict[tuple[str, str, datetime], int] = {}
-    postgres = connection.dialect.name == "postgresql"
-    bounds: dict[datetime, tuple[object, object]] = {}  # a batch spans few distinct hours
-    for _user_id, _event_type, hour in wanted:
-        if hour not in bounds:
-            start, end = db_instant(connection, hour), db_instant(connection, hour + timedelta(hours=1))
-            bounds[hour] = (start.isoformat(), end.isoformat()) if postgres else (start, end)
-    rows = [(user_id, event_type, *bounds[hour]) for user_id, event_type, hour in wanted]
-    join = (
-        "JOIN events e ON e.user_id = w.user_id AND e.event_type = w.event_type"
-        " AND e.occurred_at >= w.h0 AND e.occurred_at < w.h1 GROUP BY w.i"
-    )
-    if connection.dialect.name == "postgresql":
-        if not rows:
-            return counts
-        # One index range per wanted hour (see stored_results for why LATERAL).
-        sql = (
-            "SELECT w.i, c.n FROM json_array_elements(%s::json) WITH ORDINALITY AS w(r, i) CROSS JOIN LATERAL"
-            " (SELECT count(*) AS n FROM events e WHERE e.user_id = w.r->>0"
-            " AND e.occurred_at >= (w.r->>2)::timestamptz AND e.occurred_at < (w.r->>3)::timestamptz"
-            " AND e.event_type = w.r->>1) AS c WHERE c.n > 0"
-        )
-        for index, count in connection.exec_driver_sql(sql, (json.dumps(rows),)):
-            counts[wanted[index - 1]] = int(count)
-        return counts
-    per_chunk = SQLITE_PARAMETERS // 5
-    for start in range(0, len(rows), per_chunk):
-        chunk = rows[start : start + per_chunk]
-        sql = (
-            "WITH w(i, user_id, event_type, h0, h1) AS (VALUES "
-            + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk))
-            + ") SELECT w.i, count(*) FROM w "
-            + join
-        )
-        params = [value for index, row in enumerate(chunk) for value in (index, *row)]
-        for index, count in connection.exec_driver_sql(sql, tuple(params)):
-            counts[wanted[start + index]] = int(count)
-    return counts
-
-
-_USAGE_KEY = ("user_id", "rule_id", "per", "period_start", "key_value")
-_RUNNING_KEY = ("user_id", "rule_id", "local_date")
-
-
-def load_usage(connection: Connection, keys: Iterable[tuple]) -> list[tuple[tuple, tuple[int, int]]]:
-    """The stored cap usage of exactly ``keys`` (user_id, rule_id, per, period_start, key_value)."""
-    wanted = sorted({tuple(k) for k in keys})
-    stored = [(k[0], k[1], k[2], db_date(connection, k[3]), k[4]) for k in wanted]
-    by_stored = dict(zip(stored, wanted, strict=True))
-    return [
-        (by_stored[key], (int(count), int(energy_g)))
-        for key, count, energy_g in select_by_keys(connection, CAPS, _USAGE_KEY, ("count", "energy_g"), stored)
-    ]
-
-
-def load_running(connection: Connection, keys: Iterable[tuple]) -> list[tuple[tuple, int]]:
-    """The stored running totals of exactly ``keys`` (user_id, rule_id, local_date)."""
-    wanted = sorted({tuple(k) for k in keys})
-    stored = [(k[0], k[1], db_date(connection, k[2])) for k in wanted]
-    by_stored = dict(zip(stored, wanted, strict=True))
-    return [
-        (by_stored[key], int(total))
-        for key, total in select_by_keys(connection, RUNNING, _RUNNING_KEY, ("total",), stored)
-    ]
-
-
-_USAGE_COLUMNS = ("user_id", "rule_id", "per", "period_start", "key_value", "shard", "count", "energy_g")
-_RUNNING_COLUMNS = ("user_id", "rule_id", "local_date", "shard", "total")
-
-
-def save_usage(connection: Connection, usage: dict[tuple, tuple[int, int]]) -> None:
-    """Upsert absolute cap usage values ``{(user, rule, per, period_start, key): (count, energy_g)}``."""
-    days: dict[date, object] = {}  # a batch's rows share a few period starts
-    for key in usage:
-        if key[3] not in days:
-            days[key[3]] = key[3].isoformat()  # the stored form on SQLite; read as a date on PostgreSQL
-    upsert_tuples(
-        connection,
-        CAPS,
-        _USAGE_COLUMNS,
-        _USAGE_COLUMNS[:5],
-        [(k[0], k[1], k[2], days[k[3]], k[4], shard_of(k[0]), v[0], v[1]) for k, v in sorted(usage.items())],
-    )
-
-
-def save_running(connection: Connection, running: dict[tuple, int]) -> None:
-    """Upsert a day's highest running totals ``{(user, rule, local_date): total}``."""
-    upsert_tuples(
-        connection,
-        RUNNING,
-        _RUNNING_COLUMNS,
-        _RUNNING_COLUMNS[:3],
-        [(k[0], k[1], db_date(connection, k[2]), shard_of(k[0]), v) for k, v in sorted(running.items())],
-    )
-
-
-EVENT_COLUMNS = (
-    "source_id",
-    "event_id",
-    "shard",
-    "seq",
-    "user_id",
-    "event_type",
-    "occurred_at",
-    "ingested_at",
-    "data",
-    "energy_g",
-    "rule_ref",
-    "explanation",
-    "transaction_id",
-    "ball_id",
-    "prev_hash",
-    "hash",
-)
-
-
-def insert_event_rows(connection: Connection, rows: Sequence[tuple]) -> None:
-    """Insert accepted events: tuples in ``EVENT_COLUMNS`` order, instants in stored form."""
-    insert_tuples(connection, EVENTS, EVENT_COLUMNS, rows)
-
-
-def event_chain_records(connection: Connection, shard: int) -> Iterable[EventRecord]:
-    """One shard's accepted events in seq order, as chain records (for audit verify)."""
-    query = select(EVENTS).where(EVENTS.c.shard == shard).order_by(EVENTS.c.seq)
+def event_chain_records(connection: Connection, shard: int, lane: int = 0) -> Iterable[EventRecord]:
+    """One chain (shard, lane) of accepted events in seq order, as records (for audit verify)."""
+    query = select(EVENTS).where(EVENTS.c.shard == shard, EVENTS.c.lane == lane).order_by(EVENTS.c.seq)
     for row in connection.execute(query):
         try:
             data = json.loads(row.data)
@@ -257,10 +131,18 @@ def event_chain_records(connection: Connection, shard: int) -> Iterable[EventRec
             transaction_id=row.transaction_id,
             ball_id=row.ball_id,
             shard=row.shard,
+            lane=row.lane,
             seq=row.seq,
+            format=row.format,
             prev_hash=row.prev_hash,
             hash=row.hash,
         )
+
+
+def event_lanes(connection: Connection) -> list[tuple[int, int]]:
+    """Every (shard, lane) of the events chain that has a head."""
+    rows = connection.execute(select(HEADS.c.shard, HEADS.c.lane).where(HEADS.c.chain == EVENTS_CHAIN))
+    return sorted((int(shard), int(lane)) for shard, lane in rows)
 
 
 def block_user(connection: Connection, user_id: str, *, reason: str, by: str, now: datetime) -> bool:
@@ -280,3 +162,80 @@ def unblock_user(connection: Connection, user_id: str) -> bool:
 
 def count_events(connection: Connection) -> int:
     return int(connection.execute(select(func.count()).select_from(EVENTS)).scalar_one())
+
+
+# One ingestion batch: load what ``Prepared.needs`` names, store a ``Decision``. -----------
+
+
+def load_batch(connection: Connection, source_id: str, needs: Needs) -> Loaded:
+    """Everything ``ingestion.decide`` needs for a batch, current under the batch's locks.
+
+    Order (the global lock order): an events lane; the users' state rows; only then the
+    stored results of the request's event ids -- a concurrent batch carrying one of them for
+    the same user has committed by now, so it is seen as a duplicate, never written twice --
+    the blocked users, the balls the events may join (locked), and the lane's heads.
+    """
+    lane = acquire_event_lane(connection)
+    users = users_repo.lock_ingest_states(connection, needs.user_ids)
+    stored = {
+        row.event_id: StoredResult(
+            row.event_id, int(row.energy_g), row.rule_ref, row.transaction_id, row.explanation, row.ball_id
+        )
+        for row in stored_results(connection, source_id, needs.event_ids).values()
+    }
+    return Loaded(
+        stored=stored,
+        users=users,
+        blocked=frozenset(blocked_users(connection, needs.user_ids)),
+        balls=balls_repo.lock_balls(connection, needs.ball_ids),
+        lane=lane,
+        heads=lock_heads(connection, EVENTS_CHAIN, list(needs.shards), lane=lane, lock=False),
+    )
+
+
+EVENT_COLUMNS = (
+    "source_id",
+    "event_id",
+    "shard",
+    "lane",
+    "seq",
+    "format",
+    "user_id",
+    "event_type",
+    "occurred_at",
+    "ingested_at",
+    "data",
+    "energy_g",
+    "rule_ref",
+    "explanation",
+    "transaction_id",
+    "ball_id",
+    "prev_hash",
+    "hash",
+)
+
+
+def store_batch(connection: Connection, source_id: str, decision: Decision, now: datetime) -> None:
+    """Write a decided batch: events, balls, user states, chain heads, latest rejections."""
+    sqlite = connection.dialect.name == "sqlite"
+    stored_now = db_instant(connection, now)
+    rows = []
+    for record in decision.events:
+        occurred = record.occurred_at
+        rows.append((
+            source_id, record.event_id, record.shard, record.lane, record.seq, record.format, record.user_id,
+            record.event_type, sqlite_instant(occurred) if sqlite else occurred, stored_now, data_text(record.data),
+            record.energy_g, record.rule_ref, record.explanation, None, record.ball_id, record.prev_hash, record.hash,
+        ))  # fmt: skip
+    insert_tuples(connection, EVENTS, EVENT_COLUMNS, rows)
+    balls_repo.insert_balls(connection, decision.new_balls, now=now)
+    balls_repo.grow_balls(connection, decision.grown_balls)
+    users_repo.save_ingest_states(connection, decision.users)
+    if decision.heads:
+        store_heads(connection, EVENTS_CHAIN, decision.heads, lane=decision.lane)
+    save_rejections(
+        connection,
+        source_id,
+        [(r.event_id, r.reason or "", r.message or "", r.details) for r in decision.rejections],
+        now,
+    )

@@ -1,10 +1,10 @@
 """Storing and reading ledger transactions.
 
-``post_transactions`` is the write path for the ledger: it appends transactions to their
-shard's hash chain, inserts their postings and updates the cached balances of guarded
-accounts, all on the caller's connection (the caller owns the commit). ``post_mints`` is
-the same append (one ``_append`` loop) for the ingestion hot path's mint transactions,
-without a draft object per event. There is no update or delete path for transactions or
+Appending is load -> decide -> store: ``lock_for_append`` locks and reads the chain heads
+and guarded balances some drafts need, ``greenenergy.ledger.append`` (pure) decides the rows,
+hashes and new balances, ``store_write`` writes them -- all on the caller's connection, in the
+caller's commit. ``post_transactions`` is the three in one, for callers whose drafts are
+known before anything is read. There is no update or delete path for transactions or
 postings.
 
 Locking (PostgreSQL): the shard heads touched are locked first, in shard order, then the
@@ -18,21 +18,19 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from types import MappingProxyType
 
-from sqlalchemy import Connection, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Row, func, select
 
 from greenenergy.db.bulk import db_instant, insert_tuples, update_tuples, upsert_tuples
 from greenenergy.db.chains import lock_heads, store_heads
 from greenenergy.db.tables import LedgerBalance, LedgerPosting, LedgerTransaction
-from greenenergy.errors import InsufficientEnergy
 from greenenergy.ledger.accounts import is_guarded
-from greenenergy.ledger.chain import ChainRecord, format_instant, refs_json, sha256_hex, transaction_canonical_bytes
-from greenenergy.ledger.transactions import Mint, PostedTransaction, Posting, TransactionDraft, validate_mint
+from greenenergy.ledger.append import BalanceKey, LedgerWrite, append, needs
+from greenenergy.ledger.chain import ChainRecord, refs_json
+from greenenergy.ledger.transactions import PostedTransaction, Posting, TransactionDraft
 
 TX = LedgerTransaction.__table__
 POSTINGS = LedgerPosting.__table__
@@ -42,19 +40,45 @@ _TX_COLUMNS = ("id", "shard", "seq", "kind", "created_at", "idempotency_key", "r
 _POSTING_COLUMNS = ("transaction_id", "idx", "account", "shard", "energy_g", "created_at")
 
 
-def new_transaction_id() -> str:
-    """32 hex characters: 16 of nanoseconds since the epoch, then 16 random.
+def new_transaction_ids(count: int) -> list[str]:
+    """``count`` ids of 32 hex characters: 16 of nanoseconds since the epoch, then 16 random.
 
     Roughly time-ordered, so new rows land at the right edge of the primary-key index
     instead of all over it (random UUIDs make every insert touch a random page)."""
-    return new_transaction_ids(1)[0]
-
-
-def new_transaction_ids(count: int) -> list[str]:
-    """``count`` ids as ``new_transaction_id``, with one read of the OS random source."""
     stamp = f"{time.time_ns():016x}"
     noise = secrets.token_hex(8 * count)
     return [stamp + noise[16 * i : 16 * i + 16] for i in range(count)]
+
+
+def lock_for_append(
+    connection: Connection, shards: Iterable[int], keys: Iterable[BalanceKey]
+) -> tuple[dict[int, tuple[int, str]], dict[BalanceKey, int]]:
+    """Lock and read the ledger heads of ``shards`` and the guarded balances ``keys`` (the
+    global lock order: heads, then balances); what ``ledger.append`` needs."""
+    heads = lock_heads(connection, LEDGER_CHAIN, sorted(set(shards)))
+    wanted = sorted({key for key in keys if is_guarded(key[0])})
+    return heads, (_lock_balances(connection, wanted) if wanted else {})
+
+
+def store_write(connection: Connection, write: LedgerWrite, *, now: datetime) -> None:
+    """Insert the transactions and postings of ``write``, advance its heads, write its balances."""
+    if not write.transactions:
+        return
+    stored_now = db_instant(connection, now)
+    insert_tuples(connection, TX, _TX_COLUMNS, [
+        (tx.id, tx.shard, tx.seq, tx.kind, stored_now, tx.idempotency_key, tx.reverses, refs_json(tx.refs),
+         tx.prev_hash, tx.hash)
+        for tx in write.transactions
+    ])  # fmt: skip
+    insert_tuples(connection, POSTINGS, _POSTING_COLUMNS, [(*row, stored_now) for row in write.postings])
+    store_heads(connection, LEDGER_CHAIN, write.heads)
+    if write.balances:
+        if connection.dialect.name == "postgresql":  # the rows exist: _lock_balances created them
+            update_tuples(connection, BALANCES, ("balance_g",), ("account", "shard"),
+                          [(grams, *key) for key, grams in write.balances.items()])  # fmt: skip
+        else:
+            upsert_tuples(connection, BALANCES, ("account", "shard", "balance_g"), ("account", "shard"),
+                          [(*key, grams) for key, grams in write.balances.items()])  # fmt: skip
 
 
 def post_transactions(
@@ -71,215 +95,31 @@ def post_transactions(
     balance would go below zero at any point in the sequence.
     """
     existing = _existing_by_key(connection, [d.idempotency_key for d in drafts if d.idempotency_key])
-    fresh: list[tuple[int, TransactionDraft]] = []
-    seen_keys: dict[str, int] = {}
-    for index, draft in enumerate(drafts):
+    fresh: list[TransactionDraft] = []
+    seen: set[str] = set()
+    for draft in drafts:
         key = draft.idempotency_key
-        if key is not None and (key in existing or key in seen_keys):
-            continue
-        if key is not None:
-            seen_keys[key] = index
-        fresh.append((index, draft))
-
-    results: list[PostedTransaction | None] = [None] * len(drafts)
-    if fresh:
-        entries = [
-            (
-                draft.kind,
-                draft.shard,
-                draft.idempotency_key,
-                draft.reverses,
-                refs_json(draft.refs),
-                tuple(
-                    (p.account, posting_shard, p.energy_g)
-                    for p, posting_shard in zip(draft.postings, draft.posting_shards, strict=True)
-                ),
-            )
-            for _, draft in fresh
-        ]
-        appended = _append(
-            connection, entries, now, before_rows=lambda: _apply_guarded_balances(connection, [d for _, d in fresh])
-        )
-        for (index, draft), (tx_id, seq, prev_hash, digest) in zip(fresh, appended, strict=True):
-            results[index] = PostedTransaction(
-                id=tx_id,
-                shard=draft.shard,
-                seq=seq,
-                kind=draft.kind,
-                created_at=now,
-                postings=draft.postings,
-                refs=draft.refs,
-                idempotency_key=draft.idempotency_key,
-                reverses=draft.reverses,
-                prev_hash=prev_hash,
-                hash=digest,
-            )
-
+        if key is None or (key not in existing and key not in seen):
+            fresh.append(draft)
+            if key is not None:
+                seen.add(key)
+    shards, keys = needs(fresh)
+    heads, balances = lock_for_append(connection, shards, keys) if fresh else ({}, {})
+    write = append(fresh, heads=heads, balances=balances, now=now, ids=new_transaction_ids(len(fresh)))
+    store_write(connection, write, now=now)
+    posted = iter(write.transactions)
     by_key = dict(existing)
-    for index, draft in enumerate(drafts):
-        if results[index] is None:
-            key = draft.idempotency_key
-            assert key is not None  # only keyed drafts are skipped above
-            first = by_key.get(key) or results[seen_keys[key]]
-            assert first is not None
-            results[index] = first
-        elif draft.idempotency_key is not None:
-            by_key.setdefault(draft.idempotency_key, results[index])  # type: ignore[arg-type]
-    return [r for r in results if r is not None]
-
-
-def post_mints(connection: Connection, mints: Sequence[Mint], *, now: datetime) -> list[str]:
-    """Append one mint transaction per ``Mint``, in order; return their transaction ids.
-
-    Exactly the rows, chain links and balance changes of ``post_transactions`` with
-    ``mint_draft(m)`` for each mint (a test compares them byte for byte), without a draft
-    object per event: the ingestion hot path. A mint only credits a guarded account (the
-    user's pending energy), so it can never overdraw one.
-    """
-    if not mints:
-        return []
-    credits: dict[tuple[str, int], int] = {}
-    entries = []
-    for mint in mints:
-        validate_mint(mint)
-        user_pending = "user:" + mint.user_id + ":pending"
-        grams = mint.energy_g
-        shard = mint.shard
-        key = (user_pending, shard)
-        credits[key] = credits.get(key, 0) + grams
-        refs_text = (
-            '{"ball":'
-            + encode_basestring(mint.ball_id)
-            + ',"event":'
-            + encode_basestring(mint.event_ref)
-            + ',"rule":'
-            + encode_basestring(mint.rule_ref)
-            + "}"
-        )  # refs_json of the three refs
-        entries.append(
-            (
-                "mint",
-                shard,
-                None,
-                None,
-                refs_text,
-                (("mint:" + mint.rule_id, shard, -grams), (user_pending, shard, grams)),
-            )
-        )
-    appended = _append(connection, entries, now, before_rows=lambda: _add_credits(connection, credits))
-    return [tx_id for tx_id, _seq, _prev, _digest in appended]
-
-
-def _append(
-    connection: Connection,
-    entries: Sequence[tuple[str, int, str | None, str | None, str, tuple[tuple[str, int, int], ...]]],
-    now: datetime,
-    before_rows: Callable[[], None] | None = None,
-) -> list[tuple[str, int, str, str]]:
-    """Chain and insert ``entries`` (kind, shard, idempotency key, reverses, refs text,
-    postings as (account, storage shard, grams)); return (id, seq, prev_hash, hash) of each.
-
-    Locks the ledger heads of the entries' shards first (the global lock order), then runs
-    ``before_rows`` (the balance updates), then writes transactions, postings and heads.
-    """
-    heads = lock_heads(connection, LEDGER_CHAIN, sorted({entry[1] for entry in entries}))
-    if before_rows is not None:
-        before_rows()
-    created_text = format_instant(now)
-    stored_now = db_instant(connection, now)
-    tx_rows, posting_rows, out = [], [], []
-    for (kind, shard, idempotency_key, reverses, refs_text, postings), tx_id in zip(
-        entries, new_transaction_ids(len(entries)), strict=True
-    ):
-        seq, prev_hash = heads[shard]
-        seq += 1
-        digest = sha256_hex(
-            transaction_canonical_bytes(
-                id=tx_id,
-                shard=shard,
-                seq=seq,
-                kind=kind,
-                created_text=created_text,
-                idempotency_key=idempotency_key,
-                reverses=reverses,
-                refs_text=refs_text,
-                postings=postings,
-                prev_hash=prev_hash,
-            )
-        )
-        heads[shard] = (seq, digest)
-        tx_rows.append((tx_id, shard, seq, kind, stored_now, idempotency_key, reverses, refs_text, prev_hash, digest))
-        for idx, (account, posting_shard, grams) in enumerate(postings):
-            posting_rows.append((tx_id, idx, account, posting_shard, grams, stored_now))
-        out.append((tx_id, seq, prev_hash, digest))
-    insert_tuples(connection, TX, _TX_COLUMNS, tx_rows)
-    insert_tuples(connection, POSTINGS, _POSTING_COLUMNS, posting_rows)
-    store_heads(connection, LEDGER_CHAIN, heads)
-    return out
-
-
-def _add_credits(connection: Connection, credits: dict[tuple[str, int], int]) -> None:
-    """Add positive amounts to guarded balances: one upsert that increments, no read.
-
-    A credit can never overdraw, so the replay of ``_apply_deltas`` is not needed; the
-    upsert locks the rows in (account, shard) order, the global order of balance locks.
-    """
-    if any(grams <= 0 for grams in credits.values()):
-        raise ValueError("credits must be positive amounts")
-    mark = "?" if connection.dialect.name == "sqlite" else "%s"
-    rows = [(account, shard, grams) for (account, shard), grams in sorted(credits.items())]
-    sql = (
-        f"INSERT INTO ledger_balances (account, shard, balance_g) VALUES ({mark}, {mark}, {mark}) "
-        "ON CONFLICT (account, shard) DO UPDATE SET balance_g = ledger_balances.balance_g + excluded.balance_g"
-    )
-    if connection.dialect.name == "postgresql":
-        sql = (
-            "INSERT INTO ledger_balances (account, shard, balance_g) SELECT k->>0, (k->>1)::smallint, "
-            "(k->>2)::bigint FROM json_array_elements(%s::json) AS x(k) ON CONFLICT (account, shard) "
-            "DO UPDATE SET balance_g = ledger_balances.balance_g + excluded.balance_g"
-        )
-        connection.exec_driver_sql(sql, (json.dumps(rows),))
-    else:
-        connection.exec_driver_sql(sql, rows)
-
-
-def _apply_guarded_balances(connection: Connection, drafts: Sequence[TransactionDraft]) -> None:
-    """Apply the drafts to guarded balances; refuse any overdraft, even a transient one."""
-    _apply_deltas(connection, [{k: v for k, v in d.deltas().items() if is_guarded(k[0])} for d in drafts])
-
-
-def _apply_deltas(connection: Connection, per_item: Sequence[dict[tuple[str, int], int]]) -> None:
-    """Apply guarded (account, shard) deltas, item after item; refuse any overdraft, even a transient one.
-
-    The touched balance rows are locked and read (``_lock_balances``), the sequence is
-    replayed in Python from those values, and the new values are written back.
-    """
-    keys = sorted({key for deltas in per_item for key in deltas})
-    if not keys:
-        return
-    running = _lock_balances(connection, keys)
-    for deltas in per_item:
-        for key, delta in deltas.items():
-            if running[key] + delta < 0:
-                raise _overdraft([key[0]], running[key], -delta)
-            running[key] += delta
-    try:
-        # The replayed values: the rows exist (PostgreSQL: created and locked by
-        # _lock_balances) or are created here (SQLite, whose writers are serialised anyway).
-        if connection.dialect.name == "postgresql":
-            update_tuples(
-                connection, BALANCES, ("balance_g",), ("account", "shard"), [(running[key], *key) for key in keys]
-            )
-        else:
-            upsert_tuples(
-                connection,
-                BALANCES,
-                ("account", "shard", "balance_g"),
-                ("account", "shard"),
-                [(*key, running[key]) for key in keys],
-            )
-    except IntegrityError as error:  # the CHECK (balance_g >= 0): cannot happen after the replay above
-        raise _overdraft([k[0] for k in keys], None, None) from error
+    results = []
+    for draft in drafts:
+        key = draft.idempotency_key
+        if key is not None and key in by_key:
+            results.append(by_key[key])
+            continue
+        tx = next(posted)
+        if key is not None:
+            by_key[key] = tx
+        results.append(tx)
+    return results
 
 
 def _lock_balances(connection: Connection, keys: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
@@ -322,16 +162,7 @@ def _lock_balances(connection: Connection, keys: list[tuple[str, int]]) -> dict[
 _LOCK_CHUNK = 900  # keys per statement: under SQLite's 999 host parameters
 
 
-def _overdraft(accounts: list[str], balance_g: int | None, needed_g: int | None) -> InsufficientEnergy:
-    names = ", ".join(accounts) or "a guarded account"
-    if balance_g is not None and needed_g is not None:
-        return InsufficientEnergy(
-            f"{names} holds {balance_g} g; {needed_g} g are needed",
-            accounts=accounts,
-            balance_g=balance_g,
-            needed_g=needed_g,
-        )
-    return InsufficientEnergy(f"not enough energy in {names}", accounts=accounts)
+_LOCK_CHUNK = 900  # keys per statement: under SQLite's 999 host parameters
 
 
 def _existing_by_key(connection: Connection, keys: list[str]) -> dict[str, PostedTransaction]:
@@ -341,7 +172,7 @@ def _existing_by_key(connection: Connection, keys: list[str]) -> dict[str, Poste
     return {tx.idempotency_key: tx for tx in _with_postings(connection, rows)}
 
 
-def _with_postings(connection: Connection, tx_rows: Sequence) -> list[PostedTransaction]:
+def _with_postings(connection: Connection, tx_rows: Sequence[Row]) -> list[PostedTransaction]:
     if not tx_rows:
         return []
     ids = [row.id for row in tx_rows]

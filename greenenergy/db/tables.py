@@ -68,17 +68,20 @@ class LedgerBalance(SQLModel, table=True):
 
 
 class ChainHead(SQLModel, table=True):
-    """The last seq and hash of each hash chain, per shard.
+    """The last seq and hash of each hash chain, per shard and lane.
 
     Chains: ``ledger`` (transactions), ``events`` (accepted events), ``confirmations``
-    (planting confirmations). All 256 rows of a chain are created by its migration, so an
-    append locks only its own (chain, shard) row. Writers lock heads in (chain, shard) order.
+    (planting confirmations). Each shard of a chain has one or more *lanes*, each its own
+    chain: ``events`` has ``EVENT_LANES`` so that concurrent ingestion batches append side by
+    side (a batch holds one lane for its whole commit), the others one (lane 0). Every row is
+    created by a migration, so an append only locks or updates its own rows.
     """
 
     __tablename__ = "chain_heads"
 
     chain: str = Field(primary_key=True, max_length=16)
     shard: int = Field(primary_key=True, sa_type=SmallInteger, sa_column_kwargs={"autoincrement": False})
+    lane: int = Field(default=0, primary_key=True, sa_type=SmallInteger, sa_column_kwargs={"autoincrement": False})
     seq: int = Field(default=0, sa_type=BigInteger, nullable=False)
     head_hash: str = Field(max_length=64, nullable=False)
 

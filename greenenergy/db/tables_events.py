@@ -1,15 +1,16 @@
-"""Tables of ingestion: accepted events (a hash chain per shard), the latest rejection of
-events never accepted, cap usage, running totals, blocked users.
+"""Tables of ingestion: accepted events (a hash chain per shard and lane), the latest
+rejection of events never accepted, blocked users. (Cap usage and running totals live in
+the user's state row, ``tables_users``.)
 
-An event row is written in the same commit as its mint transaction and its ball. The
-primary key (source_id, event_id) is what makes a re-sent event a duplicate.
+An event row is written in the same commit as its ball and its user's state. The primary key
+(source_id, event_id) is what makes a re-sent event a duplicate.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import BigInteger, Date, Index, Integer, SmallInteger, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, SmallInteger, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from greenenergy.db.types import UTCDateTime
@@ -18,14 +19,16 @@ from greenenergy.db.types import UTCDateTime
 class EventRow(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (
-        UniqueConstraint("shard", "seq"),
+        UniqueConstraint("shard", "lane", "seq"),
         Index("ix_events_user_occurred", "user_id", "occurred_at"),
     )
 
     source_id: str = Field(primary_key=True, max_length=64)
     event_id: str = Field(primary_key=True, max_length=64)
     shard: int = Field(sa_type=SmallInteger, nullable=False)
+    lane: int = Field(default=0, sa_type=SmallInteger, nullable=False)
     seq: int = Field(sa_type=BigInteger, nullable=False)
+    format: int = Field(default=1, sa_type=SmallInteger, nullable=False)  # canonical bytes (ingestion.records)
     user_id: str = Field(max_length=64, nullable=False)
     event_type: str = Field(max_length=64, nullable=False)
     occurred_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
@@ -38,29 +41,6 @@ class EventRow(SQLModel, table=True):
     ball_id: str | None = Field(default=None, max_length=40)
     prev_hash: str = Field(max_length=64, nullable=False)
     hash: str = Field(max_length=64, nullable=False)
-
-
-class CapUsageRow(SQLModel, table=True):
-    __tablename__ = "cap_usage"
-
-    user_id: str = Field(primary_key=True, max_length=64)
-    rule_id: str = Field(primary_key=True, max_length=64)
-    per: str = Field(primary_key=True, max_length=8)
-    period_start: date = Field(primary_key=True, sa_type=Date)
-    key_value: str = Field(primary_key=True, max_length=128)
-    shard: int = Field(sa_type=SmallInteger, nullable=False)
-    count: int = Field(sa_type=Integer, nullable=False)
-    energy_g: int = Field(sa_type=BigInteger, nullable=False)
-
-
-class RunningTotalRow(SQLModel, table=True):
-    __tablename__ = "running_totals"
-
-    user_id: str = Field(primary_key=True, max_length=64)
-    rule_id: str = Field(primary_key=True, max_length=64)
-    local_date: date = Field(primary_key=True, sa_type=Date)
-    shard: int = Field(sa_type=SmallInteger, nullable=False)
-    total: int = Field(sa_type=BigInteger, nullable=False)
 
 
 class UserBlockRow(SQLModel, table=True):

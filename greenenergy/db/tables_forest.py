@@ -59,6 +59,7 @@ class BallRow(SQLModel, table=True):
     collected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     giver_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    mint_rule: str | None = Field(default=None, max_length=64)  # greenenergy.forest.Ball.mint_rule
 
 
 class FriendEdgeRow(SQLModel, table=True):

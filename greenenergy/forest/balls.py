@@ -73,6 +73,10 @@ class Ball:
     expired_g: int = 0
     collected_at: datetime | None = None
     giver_id: str | None = None  # the friend who watered, for source == "water"
+    # The rule whose mint account the grams come from when they leave the ball (collected,
+    # stolen, expired): energy not yet in the ledger. None: the grams are already in the
+    # ledger, in the owner's pending account (a watering; an event ball of the first format).
+    mint_rule: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("ripens_at", "visible_at", "expires_at", "collected_at"):
@@ -201,16 +205,20 @@ def expires_at(visible: datetime) -> datetime:
     return ensure_utc(visible) + BALL_LIFETIME
 
 
-def event_ball_id(*, user_id: str, event_type: str, ripening: datetime, ingested_at: datetime, event_ref: str) -> str:
+def event_ball_id(
+    *, user_id: str, event_type: str, ripening: datetime, ingested_at: datetime, event_ref: str, own: bool = False
+) -> str:
     """A deterministic ball id, so a retried ingestion finds the same ball.
 
     An event ingested before its ripening joins the one shared ball of
     ``(user_id, event_type, ripens_at)``; an event that arrives late (at or after the ripening
     instant) gets a ball of its own, named after the event (``event_ref``, e.g.
     ``"<source_id>:<event_id>"``), because the shared ball may already be collected.
+    ``own`` asks for the event's own ball whatever the time (the shared one no longer takes
+    energy).
     """
     key = f"{user_id}\x1f{event_type}\x1f{ensure_utc(ripening).isoformat()}"
-    if ensure_utc(ingested_at) >= ensure_utc(ripening):
+    if own or ensure_utc(ingested_at) >= ensure_utc(ripening):
         key += f"\x1f{event_ref}"
     return "b-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
@@ -223,10 +231,19 @@ def new_event_ball(
     energy_g: int,
     occurred_at: datetime,
     ingested_at: datetime,
-    tz: ZoneInfo,
+    tz: ZoneInfo | None = None,
+    ripening: datetime | None = None,
+    mint_rule: str | None = None,
 ) -> Ball:
-    """The ball an event's energy makes when no open ball of its key exists yet."""
-    ripening = ripens_at(occurred_at, tz)
+    """The ball an event's energy makes when no open ball of its key exists yet.
+
+    ``ripening`` (the event's ``ripens_at``) may be given when known, else ``tz`` computes it.
+    ``mint_rule``: see ``Ball.mint_rule``.
+    """
+    if ripening is None:
+        if tz is None:
+            raise ValueError("new_event_ball needs the ripening instant or the time zone")
+        ripening = ripens_at(occurred_at, tz)
     visible = visible_at(ripening, ingested_at)
     return Ball(
         ball_id=ball_id,
@@ -236,6 +253,7 @@ def new_event_ball(
         ripens_at=ripening,
         visible_at=visible,
         expires_at=expires_at(visible),
+        mint_rule=mint_rule,
     )
 
 

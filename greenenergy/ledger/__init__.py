@@ -17,14 +17,13 @@ from greenenergy.ledger.accounts import (
     pool_account,
     user_account,
 )
+from greenenergy.ledger.append import LedgerWrite, append
 from greenenergy.ledger.balances import apply_draft, balances_from_postings, totals_by_account
-from greenenergy.ledger.chain import GENESIS_HASH, ChainFinding, ChainRecord, format_instant, verify_shard
+from greenenergy.ledger.chain import GENESIS_HASH, ChainFinding, ChainRecord, verify_shard
 from greenenergy.ledger.transactions import (
-    Mint,
     PostedTransaction,
     Posting,
     TransactionDraft,
-    mint_draft,
     reversal_of,
     transfer,
 )
@@ -36,17 +35,16 @@ __all__ = [
     "AccountName",
     "ChainFinding",
     "ChainRecord",
-    "Mint",
+    "LedgerWrite",
     "PostedTransaction",
     "Posting",
     "TransactionDraft",
     "account_shard",
+    "append",
     "apply_draft",
     "balances_from_postings",
-    "format_instant",
     "is_guarded",
     "mint_account",
-    "mint_draft",
     "parse_account",
     "pool_account",
     "reversal_of",

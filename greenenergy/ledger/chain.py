@@ -6,117 +6,61 @@ which include ``prev_hash``. Changing, removing or inserting a row therefore bre
 link of that row or of the one after it; the per-shard head (last seq and hash) catches a
 removed tail.
 
-Canonical bytes of a transaction (documented so anyone can recompute a hash): the UTF-8 of
-compact JSON (``separators=(",", ":")``, keys sorted, non-ASCII kept as is) of::
+Canonical bytes of a transaction (documented so anyone can recompute a hash): the RFC 8785
+(JCS) bytes (``greenenergy.canonical.jcs``) of::
 
     {"created_at": "YYYY-MM-DDTHH:MM:SS.ffffffZ", "id": str, "idempotency_key": str|null,
      "kind": str, "postings": [{"account": str, "energy_g": int, "shard": int}, ...],
      "prev_hash": hex, "refs": {str: str}, "reverses": str|null, "seq": int, "shard": int}
 
-Postings keep their stored order.
+Postings keep their stored order. (These records hold no floats, so their JCS bytes are
+also the compact sorted JSON the first transactions were hashed over: one format.)
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
-from typing import Protocol
+from typing import Any, Protocol
 
-from greenenergy.clock import ensure_utc
+from greenenergy.canonical import format_instant, jcs, sha256_hex
 
 GENESIS_HASH = "0" * 64
 
 
-def format_instant(moment: datetime) -> str:
-    """UTC with microseconds and a Z (``YYYY-MM-DDTHH:MM:SS.ffffffZ``): the one textual form
-    hashed anywhere."""
-    # isoformat is the C fast path; for a UTC instant it ends in "+00:00", replaced by "Z".
-    return ensure_utc(moment).isoformat(timespec="microseconds")[:-6] + "Z"
-
-
-def canonical_json(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _text(value: str) -> str:
-    return encode_basestring(value)  # exactly json.dumps(value, ensure_ascii=False) for a str
-
-
-def _optional(value: str | None) -> str:
-    return "null" if value is None else encode_basestring(value)
-
-
 def refs_json(refs: Mapping[str, str]) -> str:
     """Canonical JSON text of a transaction's refs (what is stored and what is hashed)."""
-    if not refs:
-        return "{}"
-    return "{" + ",".join([encode_basestring(k) + ":" + encode_basestring(refs[k]) for k in sorted(refs)]) + "}"
+    return jcs(dict(refs)).decode("utf-8")
 
 
-def transaction_canonical_bytes(
+def transaction_fields(
     *,
-    id: str,
+    transaction_id: str,
     shard: int,
     seq: int,
     kind: str,
     created_text: str,
     idempotency_key: str | None,
     reverses: str | None,
-    refs_text: str,
+    refs: Mapping[str, str],
     postings: Iterable[tuple[str, int, int]],
     prev_hash: str,
-) -> bytes:
-    """The canonical bytes of one transaction (module docstring), from its parts.
-
-    Assembled by hand in sorted key order: the same bytes as ``canonical_json()`` of the whole
-    record (tests/unit/ledger/test_chain.py checks it), at a fraction of the cost on the
-    ingestion hot path. ``created_text`` is ``format_instant(created_at)`` and ``refs_text``
-    is ``refs_json(refs)``, passed in so a batch sharing one instant formats it once.
-    ``postings`` are ``(account, storage shard, energy_g)`` in stored order.
-    """
-    posting_text = ",".join(
-        [
-            '{"account":'
-            + encode_basestring(account)
-            + ',"energy_g":'
-            + str(int(grams))
-            + ',"shard":'
-            + str(int(posting_shard))
-            + "}"
-            for account, posting_shard, grams in postings
-        ]
-    )
-    return (
-        '{"created_at":"'
-        + created_text
-        + '","id":'
-        + encode_basestring(id)
-        + ',"idempotency_key":'
-        + _optional(idempotency_key)
-        + ',"kind":'
-        + encode_basestring(kind)
-        + ',"postings":['
-        + posting_text
-        + '],"prev_hash":'
-        + encode_basestring(prev_hash)
-        + ',"refs":'
-        + refs_text
-        + ',"reverses":'
-        + _optional(reverses)
-        + ',"seq":'
-        + str(int(seq))
-        + ',"shard":'
-        + str(int(shard))
-        + "}"
-    ).encode("utf-8")
+) -> dict[str, Any]:
+    """The hashed object of one transaction (module docstring); ``created_text`` is
+    ``format_instant(created_at)`` and ``postings`` are ``(account, storage shard, energy_g)``."""
+    return {
+        "created_at": created_text,
+        "id": transaction_id,
+        "idempotency_key": idempotency_key,
+        "kind": kind,
+        "postings": [{"account": a, "energy_g": int(g), "shard": int(s)} for a, s, g in postings],
+        "prev_hash": prev_hash,
+        "refs": dict(refs),
+        "reverses": reverses,
+        "seq": int(seq),
+        "shard": int(shard),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,17 +80,19 @@ class ChainRecord:
     hash: str = ""
 
     def canonical_bytes(self) -> bytes:
-        return transaction_canonical_bytes(
-            id=self.id,
-            shard=self.shard,
-            seq=self.seq,
-            kind=self.kind,
-            created_text=format_instant(self.created_at),
-            idempotency_key=self.idempotency_key,
-            reverses=self.reverses,
-            refs_text=refs_json(self.refs),
-            postings=self.postings,
-            prev_hash=self.prev_hash,
+        return jcs(
+            transaction_fields(
+                transaction_id=self.id,
+                shard=self.shard,
+                seq=self.seq,
+                kind=self.kind,
+                created_text=format_instant(self.created_at),
+                idempotency_key=self.idempotency_key,
+                reverses=self.reverses,
+                refs=self.refs,
+                postings=self.postings,
+                prev_hash=self.prev_hash,
+            )
         )
 
     def computed_hash(self) -> str:

@@ -15,11 +15,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import NamedTuple
 
 from greenenergy.errors import UnbalancedTransaction
-from greenenergy.ledger.accounts import account_shard, mint_account, user_account
-from greenenergy.units import SHARD_COUNT, shard_of
+from greenenergy.ledger.accounts import account_shard
+from greenenergy.units import SHARD_COUNT
 
 MAX_POSTING_G = 10**15  # far above any real amount; keeps every sum inside a signed 64-bit integer
 MAX_REF_LENGTH = 200
@@ -135,44 +134,3 @@ def net_by_account(postings: Iterable[Posting]) -> dict[str, int]:
     for posting in postings:
         out[posting.account] = out.get(posting.account, 0) + posting.energy_g
     return out
-
-
-class Mint(NamedTuple):
-    """One ingested event's energy: ``energy_g`` from ``mint:<rule_id>`` to ``user:<user_id>:pending``.
-
-    The ingestion hot path posts thousands of these per commit; storage appends them with
-    exactly the rows and hashes of ``mint_draft(mint)`` (tests/api/test_ledger_store.py
-    checks it byte for byte) without building a draft per event. ``refs`` are always
-    ``{"ball": ball_id, "event": event_ref, "rule": rule_ref}``.
-    """
-
-    user_id: str
-    shard: int  # shard_of(user_id)
-    rule_id: str
-    energy_g: int
-    event_ref: str  # "<source_id>/<event_id>"
-    rule_ref: str  # "<rule_id>@<version>"
-    ball_id: str
-
-
-def validate_mint(mint: Mint) -> None:
-    """What ``validate_draft`` would refuse in ``mint_draft(mint)``; programming errors too."""
-    grams = mint.energy_g
-    if type(grams) is not int or not 0 < grams <= MAX_POSTING_G:
-        raise UnbalancedTransaction(f"a mint must be between 1 and {MAX_POSTING_G} integer grams, got {grams!r}")
-    if mint.shard != shard_of(mint.user_id):
-        raise UnbalancedTransaction(f"mint for {mint.user_id!r} carries shard {mint.shard}, not its user's shard")
-    if max(len(mint.event_ref), len(mint.rule_ref), len(mint.ball_id)) > MAX_REF_LENGTH:
-        raise UnbalancedTransaction(f"mint references must be at most {MAX_REF_LENGTH} characters")
-
-
-def mint_draft(mint: Mint) -> TransactionDraft:
-    """The general form of ``mint``: what ``post_transactions`` would store for it."""
-    return transfer(
-        "mint",
-        debit=mint_account(mint.rule_id),
-        credit=user_account(mint.user_id, "pending"),
-        energy_g=mint.energy_g,
-        shard=mint.shard,
-        refs={"ball": mint.ball_id, "event": mint.event_ref, "rule": mint.rule_ref},
-    )

@@ -41,7 +41,7 @@ from greenenergy.services.forest import friends as forest_friends
 from greenenergy.services.forest import items as forest_items
 from greenenergy.services.forest import steal as forest_steal
 from greenenergy.services.forest import water as forest_water
-from greenenergy.services.ingest.batch import ingest
+from greenenergy.services.ingest import ingest
 from greenenergy.services.ingest.files import FRAME_IGNORED, rows_from_frame
 from greenenergy.services.planting import catalog as planting_catalog
 from greenenergy.services.planting import partner as planting_partner

@@ -15,7 +15,6 @@ from sqlalchemy.exc import IntegrityError
 
 from greenenergy.db.bulk import (
     SQLITE_PARAMETERS,
-    db_date,
     db_instant,
     insert_tuples,
     select_by_keys,
@@ -23,7 +22,7 @@ from greenenergy.db.bulk import (
     upsert_tuples,
 )
 from greenenergy.db.engine import read_tx, write_tx
-from greenenergy.db.events_repo import CAPS
+from greenenergy.db.forest_repo import SCORES
 from greenenergy.db.tables_forest import BallRow
 from greenenergy.services.runtime import Runtime
 
@@ -80,42 +79,21 @@ def test_a_duplicate_key_is_sqlalchemys_integrity_error_and_nothing_is_kept(runt
 
 def test_upsert_then_update_then_select_by_keys_across_chunks(runtime: Runtime) -> None:
     count = SQLITE_PARAMETERS + 100  # more keys than one SQLite statement takes
-    day = date(2026, 11, 20)
+    period = f"week:{date(2026, 11, 16).isoformat()}"
     with write_tx(runtime.engine) as connection:
-        key = ("user_id", "rule_id", "per", "period_start", "key_value")
-        columns = (*key, "shard", "count", "energy_g")
-        upsert_tuples(
-            connection,
-            CAPS,
-            columns,
-            key,
-            [(f"u-{n}", "payment.offline", "day", db_date(connection, day), "", n % 256, 1, 5) for n in range(count)],
-        )
+        key = ("user_id", "period")
+        columns = (*key, "shard", "score_g")
+        upsert_tuples(connection, SCORES, columns, key, [(f"u-{n}", period, n % 256, 5) for n in range(count)])
         # Half again: existing keys are overwritten, not duplicated.
-        upsert_tuples(
-            connection,
-            CAPS,
-            columns,
-            key,
-            [
-                (f"u-{n}", "payment.offline", "day", db_date(connection, day), "", n % 256, 2, 10)
-                for n in range(0, count, 2)
-            ],
-        )
-        update_tuples(
-            connection,
-            CAPS,
-            ("energy_g",),
-            key,
-            [(99, f"u-{n}", "payment.offline", "day", db_date(connection, day), "") for n in range(0, 30, 3)],
-        )
+        upsert_tuples(connection, SCORES, columns, key, [(f"u-{n}", period, n % 256, 10) for n in range(0, count, 2)])
+        update_tuples(connection, SCORES, ("score_g",), key, [(99, f"u-{n}", period) for n in range(0, 30, 3)])
     with read_tx(runtime.engine) as connection:
-        wanted = [(f"u-{n}", "payment.offline", "day", db_date(connection, day), "") for n in range(count + 50)]
+        wanted = [(f"u-{n}", period) for n in range(count + 50)]
         found = {
-            k[0]: (count_, grams)
-            for k, count_, grams in select_by_keys(connection, CAPS, key, ("count", "energy_g"), wanted)
+            k[0]: (shard, grams)
+            for k, shard, grams in select_by_keys(connection, SCORES, key, ("shard", "score_g"), wanted)
         }
     assert len(found) == count  # the 50 keys never written are simply absent
     assert found["u-1"] == (1, 5)
     assert found["u-2"] == (2, 10)
-    assert found["u-3"] == (1, 99) and found["u-6"] == (2, 99)
+    assert found["u-3"] == (3, 99) and found["u-6"] == (6, 99)

@@ -17,7 +17,7 @@ def test_the_demo_forest_is_alive_consistent_and_loaded_once(runtime: Runtime) -
     assert summary.trees >= 1 and summary.confirmed >= 1
     statuses: Counter[str] = Counter()
     for user in ("u-alice", "u-bob", "u-chen", "u-emma"):
-        statuses.update(ball.status for ball in forest_balls.list_balls(runtime, user))
+        statuses.update(b.status for b in forest_balls.list_balls(runtime, user, statuses=forest_balls.STATUSES))
     assert statuses["collected"] > 0 and statuses["ripe"] + statuses["waiting"] > 0
     trees = [t for user in ("u-alice", "u-chen", "u-gao") for t in planting_queries.list_trees(runtime, user)]
     assert any(t["certificate_no"] for t in trees)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -152,86 +151,3 @@ def test_there_is_no_update_path_the_repository_only_appends(runtime: Runtime) -
             now=runtime.clock.now(),
         )
     assert posted[0].seq == 2
-
-
-def _ledger_rows(connection) -> tuple[list, ...]:
-    return tuple(
-        connection.execute(text(sql)).all()
-        for sql in (
-            "SELECT * FROM ledger_transactions ORDER BY id",
-            "SELECT * FROM ledger_postings ORDER BY transaction_id, idx",
-            "SELECT * FROM ledger_balances ORDER BY account, shard",
-            "SELECT * FROM chain_heads WHERE chain = 'ledger' ORDER BY shard",
-        )
-    )
-
-
-class _Rollback(Exception):
-    pass
-
-
-def test_post_mints_stores_exactly_what_post_transactions_stores_for_the_same_mints(
-    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The ingestion hot path's mints: the same rows, hashes, balances and heads, byte for byte."""
-    from datetime import datetime
-
-    from greenenergy.ledger import Mint, mint_draft
-
-    ledger.post_one(runtime, mint("u-1", 7))  # a chain and a balance that already exist
-    mints = [
-        Mint(u, shard_of(u), rule, grams, f"src/e-{n}", f"{rule}@1", f"b-{n:032x}")
-        for n, (u, rule, grams) in enumerate(
-            [
-                ("u-1", "walking.steps", 20),
-                ("u-2", "recycling.box", 74),
-                ("u-1", "walking.steps", 5),
-                ("u-3", "payment.offline", 5),
-            ]
-        )
-    ]
-    now = datetime(2026, 11, 20, 2, 0, 0, 123456, tzinfo=UTC)
-
-    def stored_by(post) -> tuple[list, tuple]:
-        counter = iter(range(10**6))
-        monkeypatch.setattr(
-            ledger_repo, "new_transaction_ids", lambda count: [f"{next(counter):032x}" for _ in range(count)]
-        )
-        try:
-            with write_tx(runtime.engine) as connection:
-                ids = post(connection)
-                rows = _ledger_rows(connection)
-                raise _Rollback
-        except _Rollback:
-            return ids, rows
-
-    fast_ids, fast = stored_by(lambda c: ledger_repo.post_mints(c, mints, now=now))
-    general_ids, general = stored_by(
-        lambda c: [tx.id for tx in ledger_repo.post_transactions(c, [mint_draft(m) for m in mints], now=now)]
-    )
-    assert fast_ids == general_ids
-    assert fast == general
-    assert len(fast[0]) == 1 + len(mints)
-    with write_tx(runtime.engine) as connection:
-        ledger_repo.post_mints(connection, mints, now=now)
-    assert verify(runtime).ok
-
-
-def test_post_mints_refuses_what_a_draft_would_refuse(runtime: Runtime) -> None:
-    from datetime import datetime
-
-    from greenenergy.errors import UnbalancedTransaction
-    from greenenergy.ledger import Mint
-
-    now = datetime(2026, 11, 20, tzinfo=UTC)
-    bad = [
-        Mint("u-1", shard_of("u-1"), "walking", 0, "s/e", "walking@1", "b-1"),
-        Mint("u-1", shard_of("u-1"), "walking", 2.5, "s/e", "walking@1", "b-1"),  # type: ignore[arg-type]
-        Mint("u-1", (shard_of("u-1") + 1) % 256, "walking", 5, "s/e", "walking@1", "b-1"),
-        Mint("u-1", shard_of("u-1"), "walking", 5, "s/" + "e" * 300, "walking@1", "b-1"),
-    ]
-    for bad_mint in bad:
-        with pytest.raises(UnbalancedTransaction), write_tx(runtime.engine) as connection:
-            ledger_repo.post_mints(connection, [bad_mint], now=now)
-    with read_tx(runtime.engine) as connection:
-        assert _ledger_rows(connection)[0] == []

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typer.testing import CliRunner
 
 from greenenergy.cli.main import app
-from greenenergy.ledger import SINK_EXPIRED, user_account
+from greenenergy.ledger import SINK_EXPIRED
 from greenenergy.scheduler.jobs import JOBS
 from greenenergy.scheduler.runner import start_in_process
 from greenenergy.services import ledger
-from greenenergy.services.ingest.batch import IncomingEvent, ingest
+from greenenergy.services.ingest import IncomingEvent, ingest
 from greenenergy.services.runtime import Runtime
+from tests.helpers import pending_g
 
 
 def tick(runtime: Runtime, now: str):
@@ -31,7 +32,7 @@ def test_tick_expires_balls_once_as_of_the_given_time(runtime: Runtime) -> None:
     assert "balls=1, expired_g=74" in after.output
     again = tick(runtime, "2026-11-24T23:00:00+00:00")
     assert "balls=0, expired_g=0" in again.output
-    assert ledger.balance(runtime, user_account("u-1", "pending")) == 0
+    assert pending_g(runtime, "u-1") == 0
     assert ledger.balance(runtime, SINK_EXPIRED) == 74
 
 

@@ -14,7 +14,7 @@ from greenenergy.errors import Forbidden, TooLarge
 from greenenergy.ids import ID_PATTERN
 from greenenergy.services import ingest as ingest_service
 from greenenergy.services import moderation
-from greenenergy.services.ingest.batch import MAX_BATCH, IncomingEvent
+from greenenergy.services.ingest import MAX_BATCH, EventResult, IncomingEvent
 
 router = APIRouter(prefix="/v1", tags=["events"])
 ID_REGEX = f"^{ID_PATTERN.pattern}$"
@@ -45,11 +45,29 @@ class EventResultOut(BaseModel):
     status: str = Field(description="accepted | duplicate | rejected")
     energy_g: int | None
     rule: str | None
-    transaction_id: str | None
+    transaction_id: str | None = Field(
+        description="the ledger transaction that moved the event's grams; null while they wait in ball_id "
+        "(they reach the ledger when the ball is collected, stolen or expires)"
+    )
     reason: str | None
+    ball_id: str | None = Field(default=None, description="the energy ball holding the event's grams")
     message: str | None = None
     explanation: str | None = None
     details: dict[str, Any] | None = None
+
+
+_ALWAYS = ("event_id", "status", "energy_g", "rule", "transaction_id", "reason", "ball_id")
+_WHEN_SET = ("message", "explanation", "details")
+
+
+def result_json(result: EventResult) -> dict[str, Any]:
+    """One ``EventResultOut`` as JSON: the contract's keys always, the others when set."""
+    out = {name: getattr(result, name) for name in _ALWAYS}
+    for name in _WHEN_SET:
+        value = getattr(result, name)
+        if value:
+            out[name] = value
+    return out
 
 
 class IngestAnswer(BaseModel):
@@ -87,7 +105,7 @@ def post_events(batch: EventBatch, principal: CurrentPrincipal, runtime: Runtime
             "accepted": summary.accepted,
             "duplicates": summary.duplicates,
             "rejected": summary.rejected,
-            "results": [r.as_dict() for r in summary.results],
+            "results": [result_json(r) for r in summary.results],
         }
     )
 
@@ -98,7 +116,7 @@ def get_event_result(source_id: Id, event_id: Id, principal: CurrentPrincipal, r
         principal.role == "source" and principal.subject == source_id
     ):
         raise Forbidden(f"only source {source_id!r}, auditors and admins may read its events", code="not_yours")
-    return ingest_service.event_result(runtime, source_id=source_id, event_id=event_id).as_dict()
+    return result_json(ingest_service.event_result(runtime, source_id=source_id, event_id=event_id))
 
 
 @router.post("/admin/users/{user_id}/block", response_model=BlockOut)

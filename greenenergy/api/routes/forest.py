@@ -219,16 +219,38 @@ def get_energy(user_id: UserId, principal: CurrentPrincipal, runtime: RuntimeDep
     return forest_balls.energy(runtime, user_id)
 
 
+BallStatus = Literal["waiting", "ripe", "collected", "expired"]
+
+
 @router.get("/users/{user_id}/balls", response_model=list[BallOut])
-def get_balls(user_id: UserId, principal: CurrentPrincipal, runtime: RuntimeDep) -> object:
-    """Own balls; a mutual friend may read them too (to steal)."""
+def get_balls(
+    user_id: UserId,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    status_: Annotated[
+        list[BallStatus] | None,
+        Query(
+            alias="status",
+            description="the statuses to list (repeat the parameter for several); default: the balls in play, "
+            "waiting and ripe. Collected and expired balls are kept for 7 days.",
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=forest_balls.MAX_PAGE, description="balls per page")] = 100,
+    after: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Za-z0-9_-]{1,40}$", description="the last ball_id of the previous page"),
+    ] = None,
+) -> object:
+    """The user's balls by the time they became visible, a page at a time; own balls, and a
+    mutual friend may read them too (to steal)."""
     if not (
         principal.role == "user"
         and principal.subject != user_id
         and forest_friends.are_friends(runtime, principal.subject, user_id)
     ):
         require_self_or_reader(principal, role="user", subject=user_id)
-    return forest_balls.list_balls(runtime, user_id)
+    statuses = tuple(status_) if status_ else forest_balls.IN_PLAY
+    return forest_balls.list_balls(runtime, user_id, statuses=statuses, limit=limit, after=after)
 
 
 @router.post("/users/{user_id}/balls/collect-all", response_model=CollectAllOut)

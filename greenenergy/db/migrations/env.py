@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlmodel import SQLModel
+
+from greenenergy.db.models import metadata
 
 config = context.config
-target_metadata = SQLModel.metadata
+target_metadata = metadata
 
 
 def run_migrations_online() -> None:

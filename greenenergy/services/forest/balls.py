@@ -2,46 +2,47 @@
 
 Energy (``energy``):
 
-* ``available_g`` / ``pending_g``: the ledger balances of ``user:<id>:available`` and
-  ``user:<id>:pending``. Pending still holds the grams of a ball that expired but whose
-  expiry the job has not swept yet (the ball already reads ``expired``).
-* ``lifetime_g``: grams ever minted for the user's own events (credits of ``mint``
-  transactions to their pending account, less reversals of them); stolen, watered and
-  collected grams are moves of existing energy and do not count.
-* ``trees``: ``planting_queries.count_trees``.
+* ``available_g``: the ledger balance of ``user:<id>:available``;
+* ``pending_g``: the grams still in the user's balls in play (waiting or ripe) -- energy an
+  event earned waits in its ball, outside the ledger, until it is collected, stolen or
+  expires (``greenenergy.forest.moves``);
+* ``lifetime_g``: grams awarded to the user's own accepted events, ever (stolen, watered and
+  collected grams are moves of existing energy and do not count);
+* ``trees``: the virtual trees the user holds.
 
-Listing (``list_balls``): every ball still ``waiting`` or ``ripe``, plus those collected or
-expired within the last 7 days (``HISTORY``), by the time they became visible. Each with its
-thefts (who took what, and who a cover stopped), so the victim sees them.
+Listing (``list_balls``): the balls in play (waiting, ripe) by default, or those of the
+statuses asked for (``collected`` and ``expired`` ones of the last 7 days, ``HISTORY``), by
+the time they became visible, a page at a time. Each with its thefts (who took what, and who
+a cover stopped), so the victim sees them.
 
-Collecting is one commit per request: lock the ball row(s), ``forest.collect``, save the
-ball(s), add the grams to the user's leaderboard scores, and post one ledger transaction per
-ball (kind ``collect``, ``user:<id>:pending`` -> ``user:<id>:available``, refs ``ball``,
-idempotency key ``collect:<ball_id>``). Collect-all posts one transaction per ball in the
-same commit, so each gram stays traceable to its ball.
+Collecting is load -> decide -> store in one commit (``play_repo.load_collect``,
+``forest.moves.decide_collect``, ``play_repo.store``): the user's state row and the balls are
+locked, each ball collected posts one ledger transaction (kind ``collect``, refs ``ball``,
+idempotency key ``collect:<ball_id>``), the leaderboard scores, ``balls_collected``, the
+streak and the achievements they reach are written with it.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
-from greenenergy.db import balls_repo, forest_repo, ledger_repo
-from greenenergy.db.engine import read_tx, write_tx
-from greenenergy.forest import Ball, Collection, ball_status
-from greenenergy.forest import collect as collect_ball
-from greenenergy.forest import collect_all as collect_balls
-from greenenergy.ledger import TransactionDraft, transfer, user_account
+from greenenergy.db import balls_repo, forest_repo, ledger_repo, play_repo, users_repo
+from greenenergy.db.engine import Tx, in_write_tx, read_tx
+from greenenergy.forest import Ball, ball_status
+from greenenergy.forest.moves import Move, Rules, decide_collect
+from greenenergy.ledger import user_account
 from greenenergy.services.forest import achievements as forest_achievements
 from greenenergy.services.forest.errors import BallNotFound, NotYourBall
-from greenenergy.services.planting import queries as planting_queries
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 
 HISTORY = timedelta(days=7)
-BALLS = balls_repo.BALLS
+IN_PLAY = ("waiting", "ripe")
+STATUSES = ("waiting", "ripe", "collected", "expired")
+MAX_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -97,15 +98,18 @@ class CollectedAll:
 
 
 def energy(runtime: Runtime, user_id: str) -> Energy:
-    shard = shard_of(user_id)
+    now = runtime.clock.now()
     with read_tx(runtime.engine) as connection:
-        return Energy(
-            user_id=user_id,
-            available_g=ledger_repo.guarded_balance(connection, user_account(user_id, "available"), shard),
-            pending_g=ledger_repo.guarded_balance(connection, user_account(user_id, "pending"), shard),
-            lifetime_g=forest_repo.lifetime_minted_g(connection, user_id),
-            trees=planting_queries.count_trees(connection, user_id),
-        )
+        counters = users_repo.counters(connection, [user_id])[user_id]
+        in_play = balls_repo.user_balls(connection, user_id, expiring_after=now)
+        available_g = ledger_repo.guarded_balance(connection, user_account(user_id, "available"), shard_of(user_id))
+    return Energy(
+        user_id=user_id,
+        available_g=available_g,
+        pending_g=sum(b.remaining_g for b in in_play if ball_status(b, now) in IN_PLAY),
+        lifetime_g=counters.lifetime_g,
+        trees=counters.trees,
+    )
 
 
 def _view(ball: Ball, now: datetime, thefts: list) -> BallView:
@@ -129,8 +133,10 @@ def _view(ball: Ball, now: datetime, thefts: list) -> BallView:
     )
 
 
-def _listed(ball: Ball, now: datetime) -> bool:
+def _listed(ball: Ball, now: datetime, statuses: Sequence[str]) -> bool:
     status = ball_status(ball, now)
+    if status not in statuses:
+        return False
     if status == "collected":
         return ball.collected_at is not None and ball.collected_at >= now - HISTORY
     if status == "expired":
@@ -138,82 +144,88 @@ def _listed(ball: Ball, now: datetime) -> bool:
     return True
 
 
-def list_balls(runtime: Runtime, user_id: str) -> list[BallView]:
+def list_balls(
+    runtime: Runtime,
+    user_id: str,
+    *,
+    statuses: Sequence[str] = IN_PLAY,
+    limit: int = 100,
+    after: str | None = None,
+) -> list[BallView]:
+    """The user's balls of ``statuses`` (default: in play), by visible time then id; at most
+    ``limit``, continuing after the ball ``after`` (a ``ball_id`` of the previous page)."""
     now = runtime.clock.now()
     with read_tx(runtime.engine) as connection:
         # A ball collected within HISTORY was collected before it expired, so it expires
         # after now - HISTORY too: one index range on (user_id, expires_at) finds them all.
-        balls = [b for b in balls_repo.user_balls(connection, user_id, expiring_after=now - HISTORY) if _listed(b, now)]
+        balls = [
+            b
+            for b in balls_repo.user_balls(connection, user_id, expiring_after=now - HISTORY)
+            if _listed(b, now, statuses)
+        ]
+        if after is not None:
+            cursor = next((b for b in balls if b.ball_id == after), None)
+            if cursor is None:
+                raise BallNotFound(f"no ball {after!r} in this listing of {user_id}'s balls to continue after",
+                                   ball_id=after)  # fmt: skip
+            key = (cursor.visible_at, cursor.ball_id)
+            balls = [b for b in balls if (b.visible_at, b.ball_id) > key]
+        balls = balls[:limit]
         thefts = forest_repo.theft_rows(connection, [b.ball_id for b in balls])
     return [_view(ball, now, thefts[ball.ball_id]) for ball in balls]
 
 
-def _collect_drafts(collections: list[Collection]) -> list[TransactionDraft]:
-    return [
-        transfer(
-            "collect",
-            debit=user_account(c.user_id, "pending"),
-            credit=user_account(c.user_id, "available"),
-            energy_g=c.collected_g,
-            shard=shard_of(c.user_id),
-            refs={"ball": c.ball_id},
-            idempotency_key=f"collect:{c.ball_id}",
-        )
-        for c in collections
-        if c.collected_g > 0
-    ]
-
-
-def _write_collections(runtime: Runtime, connection, user_id: str, collections: list[Collection], now: datetime) -> int:
-    """Save the balls, credit the scores and post the ledger (last); the new available balance."""
-    balls_repo.save_balls(connection, [c.ball for c in collections])
-    forest_repo.add_scores(
-        connection, {user_id: sum(c.collected_g for c in collections)}, now=now, tz=runtime.settings.zone
+def rules_of(runtime: Runtime) -> Rules:
+    return Rules(
+        tz=runtime.settings.zone,
+        achievements=forest_achievements.catalog(runtime),
+        transaction_ids=ledger_repo.new_transaction_ids,
+        new_id=lambda: uuid.uuid4().hex,
     )
-    ledger_repo.post_transactions(connection, _collect_drafts(collections), now=now)
-    return ledger_repo.guarded_balance(connection, user_account(user_id, "available"), shard_of(user_id))
+
+
+def _collect(runtime: Runtime, user_id: str, ball_ids: list[str] | None) -> tuple[Move, list]:
+    now = runtime.clock.now()
+    rules = rules_of(runtime)
+
+    def work(connection: Tx) -> tuple[Move, list]:
+        loaded = play_repo.load_collect(connection, user_id, ball_ids, now)
+        for ball_id in ball_ids or ():
+            ball = loaded.balls.get(ball_id)
+            if ball is None:
+                raise BallNotFound(f"no ball {ball_id!r}", ball_id=ball_id)
+            if ball.user_id != user_id:
+                raise NotYourBall(
+                    f"ball {ball_id} is not {user_id}'s; a friend's ball can be stolen from, not collected",
+                    ball_id=ball_id,
+                )
+        move, collections = decide_collect(loaded, user_id=user_id, ball_ids=ball_ids, now=now, rules=rules)
+        play_repo.store(connection, move, now=now, tz=rules.tz)
+        return move, collections
+
+    return in_write_tx(runtime.engine, work)
+
+
+def _available(runtime: Runtime, move: Move, user_id: str) -> int:
+    key = (user_account(user_id, "available"), shard_of(user_id))
+    if key in move.ledger.balances:
+        return move.ledger.balances[key]
+    with read_tx(runtime.engine) as connection:
+        return ledger_repo.guarded_balance(connection, *key)
 
 
 def collect(runtime: Runtime, user_id: str, ball_id: str) -> Collected:
     """Collect one ripe ball of ``user_id``; 409 ``not_ripe`` / ``expired`` / ``already_collected``."""
-    now = runtime.clock.now()
-    with write_tx(runtime.engine) as connection:
-        ball = balls_repo.lock_balls(connection, [ball_id]).get(ball_id)
-        if ball is None:
-            raise BallNotFound(f"no ball {ball_id!r}", ball_id=ball_id)
-        if ball.user_id != user_id:
-            raise NotYourBall(
-                f"ball {ball_id} is not {user_id}'s; a friend's ball can be stolen from, not collected", ball_id=ball_id
-            )
-        collection = collect_ball(ball, now)
-        available_g = _write_collections(runtime, connection, user_id, [collection], now)
-    forest_achievements.evaluate_quietly(runtime, user_id, forest_achievements.AFTER_COLLECT, just_collected=True)
-    return Collected(ball_id, collection.collected_g, available_g)
+    move, (collection,) = _collect(runtime, user_id, [ball_id])
+    return Collected(ball_id, collection.collected_g, _available(runtime, move, user_id))
 
 
 def collect_all(runtime: Runtime, user_id: str) -> CollectedAll:
     """Collect every ball of ``user_id`` that is ripe now, in one commit (0 balls is not an error)."""
-    now = runtime.clock.now()
-    candidates = select(BALLS.c.ball_id).where(
-        BALLS.c.user_id == user_id,
-        BALLS.c.expires_at > now,
-        BALLS.c.visible_at <= now,
-        BALLS.c.collected_g == 0,
-        BALLS.c.expired_g == 0,
-    )
-    with write_tx(runtime.engine) as connection:
-        ids = list(connection.execute(candidates).scalars())
-        # The locked rows are the truth: a concurrent collect may have taken one meanwhile.
-        collections = collect_balls(balls_repo.lock_balls(connection, ids).values(), now)
-        if collections:
-            available_g = _write_collections(runtime, connection, user_id, collections, now)
-        else:
-            available_g = ledger_repo.guarded_balance(connection, user_account(user_id, "available"), shard_of(user_id))
-    if collections:
-        forest_achievements.evaluate_quietly(runtime, user_id, forest_achievements.AFTER_COLLECT, just_collected=True)
+    move, collections = _collect(runtime, user_id, None)
     return CollectedAll(
         collected_g=sum(c.collected_g for c in collections),
-        available_g=available_g,
+        available_g=_available(runtime, move, user_id),
         balls=len(collections),
         ball_ids=[c.ball_id for c in collections],
     )

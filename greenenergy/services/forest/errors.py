@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from greenenergy.errors import Conflict, Forbidden, InvalidInput, NotFound
+from greenenergy.errors import Forbidden, InvalidInput, NotFound
 
 
 class BallNotFound(NotFound):
@@ -29,9 +29,3 @@ class ItemNotFound(NotFound):
 
 class NotYourItem(Forbidden):
     code = "not_your_item"
-
-
-class Busy(Conflict):
-    """A write lost a race several times in a row; the request may simply be sent again."""
-
-    code = "busy"

@@ -1,16 +1,16 @@
 """Scheduled forest work: sweep expired balls into ``sink:expired``.
 
 ``expire_balls(runtime, now)`` finds balls whose ``expires_at <= now`` that were neither
-collected nor swept, and in one commit per batch: locks them (in id order), lets
-``forest.expire_due`` decide from the locked rows, writes each ball's ``expired_g`` and
-posts one ledger transaction per ball (kind ``expire``, ``user:<id>:pending`` ->
-``sink:expired``, refs ``ball``, idempotency key ``expire:<ball_id>``).
+collected nor swept and, one commit per chunk: locks them, lets ``forest.moves.decide_expiry``
+decide from the locked rows, writes each ball's ``expired_g`` and one ledger transaction per
+ball (kind ``expire``, from the ball's source account -- its rule's mint account for an event
+ball, the owner's pending energy for a watered one -- to ``sink:expired``, refs ``ball``,
+idempotency key ``expire:<ball_id>``).
 
-Idempotent and safe to run twice at once: a ball already swept (``expired_g > 0``) or
-collected is skipped by the core on the locked row, and the idempotency key refuses a second
-expiry transaction for a ball even if a row were stale. Two concurrent runs queue on the
-ball rows; the second finds nothing left to move. Reads never depend on this job: a ball's
-status is derived from the clock.
+Idempotent and safe to run twice at once: a ball already swept or collected is skipped by
+the core on the locked row, and the idempotency key refuses a second expiry transaction for
+a ball even if a row were stale. Reads never depend on this job: a ball's status is derived
+from the clock.
 """
 
 from __future__ import annotations
@@ -18,16 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
-from greenenergy.db import balls_repo, ledger_repo
-from greenenergy.db.engine import read_tx, write_tx
-from greenenergy.forest import expire_due
-from greenenergy.ledger import SINK_EXPIRED, transfer, user_account
+from greenenergy.db import play_repo
+from greenenergy.db.engine import Tx, in_write_tx, read_tx
+from greenenergy.forest.moves import Move, decide_expiry
+from greenenergy.services.forest.balls import rules_of
 from greenenergy.services.runtime import Runtime
-from greenenergy.units import shard_of
 
-BALLS = balls_repo.BALLS
 BATCH = 500
 
 
@@ -37,45 +33,25 @@ class ExpiryCounts:
     expired_g: int
 
 
-def _due_ids(runtime: Runtime, now: datetime, after: str, limit: int) -> list[str]:
-    query = (
-        select(BALLS.c.ball_id)
-        .where(BALLS.c.expires_at <= now, BALLS.c.collected_g == 0, BALLS.c.expired_g == 0, BALLS.c.ball_id > after)
-        .order_by(BALLS.c.ball_id)
-        .limit(limit)
-    )
-    with read_tx(runtime.engine) as connection:
-        return list(connection.execute(query).scalars())
-
-
 def expire_balls(runtime: Runtime, now: datetime | None = None, *, batch: int = BATCH) -> ExpiryCounts:
     """Sweep every ball expired at ``now`` (default: the runtime's clock); what this run moved."""
     now = now or runtime.clock.now()
+    rules = rules_of(runtime)
     balls = grams = 0
     after = ""
-    while ids := _due_ids(runtime, now, after, batch):
+    while True:
+        with read_tx(runtime.engine) as connection:
+            ids = play_repo.due_ball_ids(connection, now, after, batch)
+        if not ids:
+            break
         after = ids[-1]
-        with write_tx(runtime.engine) as connection:
-            expiries = expire_due(balls_repo.lock_balls(connection, ids).values(), now)
-            if not expiries:
-                continue
-            balls_repo.save_balls(connection, [e.ball for e in expiries])
-            ledger_repo.post_transactions(
-                connection,
-                [
-                    transfer(
-                        "expire",
-                        debit=user_account(e.user_id, "pending"),
-                        credit=SINK_EXPIRED,
-                        energy_g=e.expired_g,
-                        shard=shard_of(e.user_id),
-                        refs={"ball": e.ball_id},
-                        idempotency_key=f"expire:{e.ball_id}",
-                    )
-                    for e in expiries
-                ],
-                now=now,
-            )
-        balls += len(expiries)
-        grams += sum(e.expired_g for e in expiries)
+
+        def work(connection: Tx, ids: list[str] = ids) -> Move:
+            move = decide_expiry(play_repo.load_expiry(connection, ids), now=now, rules=rules)
+            play_repo.store(connection, move, now=now, tz=rules.tz)
+            return move
+
+        move = in_write_tx(runtime.engine, work)
+        balls += len(move.balls_saved)
+        grams += sum(b.expired_g for b in move.balls_saved)
     return ExpiryCounts(balls=balls, expired_g=grams)

@@ -5,35 +5,30 @@ touched: 422 ``invalid_amount`` / ``self_watering``); a mutual friendship (403
 ``not_friends``); the three waterings per friend per local day (409 ``watering_limit``);
 the giver's available balance (409 ``insufficient_energy``, from the ledger).
 
-Written together: the friend's ball (source ``water``, visible at once, expiring 72 h
-later), one ledger transaction of kind ``water`` from ``user:<giver>:available`` to
-``user:<friend>:pending`` (refs ``ball``, in the giver's shard), and the ``waterings`` row.
+Written together (``forest.moves.decide_water``): the friend's ball (source ``water``,
+visible at once, expiring 72 h later), one ledger transaction of kind ``water`` from
+``user:<giver>:available`` to ``user:<friend>:pending`` (refs ``ball``, in the giver's
+shard), the ``waterings`` row, the giver's ``waterings_given`` and the achievements it reaches.
 
-Concurrency: the row takes slot ``n + 1`` of the (giver, friend, local day), unique in the
-table, so two concurrent waterings that both counted ``n`` cannot both commit; the loser
-rolls back and is retried with a fresh count, which then finds the limit if it was reached.
+Concurrency: the giver's state row is locked first, so two waterings by one giver run one
+after the other and the second counts the first. The row also takes slot ``n + 1`` of the
+(giver, friend, local day), unique in the table: a lost race is run again (``in_write_tx``).
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
-from sqlalchemy.exc import IntegrityError
-
-from greenenergy.db import balls_repo, forest_repo, ledger_repo
-from greenenergy.db.engine import write_tx
-from greenenergy.forest import MAX_WATERINGS_PER_DAY
+from greenenergy.db import play_repo
+from greenenergy.db.engine import Tx, in_write_tx
+from greenenergy.forest import NotFriends
 from greenenergy.forest import water as plan_watering
-from greenenergy.ledger import transfer, user_account
+from greenenergy.forest.moves import decide_water
+from greenenergy.ledger import user_account
 from greenenergy.periods import local_date
-from greenenergy.services.forest import achievements as forest_achievements
-from greenenergy.services.forest.errors import Busy
-from greenenergy.services.forest.friends import require_friends
+from greenenergy.services.forest.balls import rules_of
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
-
-ATTEMPTS = MAX_WATERINGS_PER_DAY + 1  # each retry follows a concurrent watering that committed
 
 
 @dataclass(frozen=True)
@@ -48,49 +43,24 @@ class Watered:
 
 def water(runtime: Runtime, *, giver_id: str, friend_id: str, energy_g: int) -> Watered:
     now = runtime.clock.now()
-    tz = runtime.settings.zone
+    rules = rules_of(runtime)
     # The request alone (amount, self) is judged by the core before any database work.
     plan_watering(
-        giver_id=giver_id, friend_id=friend_id, energy_g=energy_g, now=now, tz=tz, earlier=(), ball_id="w-request-check"
-    )
-    day = local_date(now, tz)
-    for _attempt in range(ATTEMPTS):
-        try:
-            with write_tx(runtime.engine) as connection:
-                require_friends(connection, giver_id, friend_id, what="watering")
-                earlier = forest_repo.waterings_on(connection, giver_id, friend_id, day)
-                plan = plan_watering(
-                    giver_id=giver_id,
-                    friend_id=friend_id,
-                    energy_g=energy_g,
-                    now=now,
-                    tz=tz,
-                    earlier=earlier,
-                    ball_id="w-" + uuid.uuid4().hex,
-                )
-                balls_repo.insert_balls(connection, [plan.ball], now=now)
-                posted = ledger_repo.post_transactions(
-                    connection,
-                    [
-                        transfer(
-                            "water",
-                            debit=user_account(giver_id, "available"),
-                            credit=user_account(friend_id, "pending"),
-                            energy_g=energy_g,
-                            shard=shard_of(giver_id),
-                            refs={"ball": plan.ball.ball_id},
-                        )
-                    ],
-                    now=now,
-                )
-                forest_repo.insert_watering(
-                    connection, plan.watering, local_day=day, slot=len(earlier) + 1, transaction_id=posted[0].id
-                )
-                available_g = ledger_repo.guarded_balance(
-                    connection, user_account(giver_id, "available"), shard_of(giver_id)
-                )
-        except IntegrityError:
-            continue  # a concurrent watering took this slot; count again
-        forest_achievements.evaluate_quietly(runtime, giver_id, forest_achievements.AFTER_WATER)
-        return Watered(plan.ball.ball_id, giver_id, friend_id, energy_g, available_g, len(earlier) + 1)
-    raise Busy("too many concurrent waterings of this friend; send the request again")
+        giver_id=giver_id, friend_id=friend_id, energy_g=energy_g, now=now, tz=rules.tz, earlier=(),
+        ball_id="w-request-check",
+    )  # fmt: skip
+
+    def work(connection: Tx) -> Watered:
+        if not play_repo.are_friends(connection, giver_id, friend_id):
+            raise NotFriends(
+                f"you and {friend_id} are not friends; watering needs a mutual friendship", friend_id=friend_id
+            )
+        loaded = play_repo.load_water(connection, giver_id, friend_id, local_date(now, rules.tz))
+        move, ball, slot = decide_water(
+            loaded, giver_id=giver_id, friend_id=friend_id, energy_g=energy_g, now=now, rules=rules
+        )
+        play_repo.store(connection, move, now=now, tz=rules.tz)
+        available = move.ledger.balances[(user_account(giver_id, "available"), shard_of(giver_id))]
+        return Watered(ball.ball_id, giver_id, friend_id, energy_g, available, slot)
+
+    return in_write_tx(runtime.engine, work, attempts=4)

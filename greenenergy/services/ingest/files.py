@@ -27,7 +27,7 @@ import pandas as pd
 from greenenergy.errors import InvalidInput
 from greenenergy.ids import ID_RULE, is_valid_id
 from greenenergy.scoring import RuleBook
-from greenenergy.services.ingest.batch import IncomingEvent
+from greenenergy.services.ingest import IncomingEvent
 
 ENVELOPE = ("event_id", "type", "user_id", "occurred_at")
 INT_TEXT = re.compile(r"[+-]?\d+")

@@ -1,9 +1,11 @@
 """Helpers for the forest API tests: balls made the way ingestion makes them.
 
-``make_ball`` writes, in one commit, a ball and its ``mint`` ledger transaction (debit
-``mint:<rule>``, credit ``user:<uid>:pending``, refs event/rule/ball), as
-``services/ingest.py`` does for one accepted event. Times come from ``forest.new_event_ball``:
-the ball ripens at the first 07:00 (Asia/Shanghai) after ``occurred_at``.
+``make_ball`` writes, in one commit, a ball of any size already funded in the ledger (a
+``mint`` transaction to ``user:<uid>:pending``, as ingestion did before energy waited in the
+ball; what a watered ball is too) and the user's lifetime grams. Balls whose grams wait
+outside the ledger are made by real ingestion in the tests that need them
+(``ingested_ball``). Times come from ``forest.new_event_ball``: the ball ripens at the first
+07:00 (Asia/Shanghai) after ``occurred_at``.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from greenenergy.db import balls_repo, ledger_repo
+from greenenergy.db import balls_repo, ledger_repo, users_repo
 from greenenergy.db.engine import write_tx
 from greenenergy.errors import GreenEnergyError
 from greenenergy.forest import Ball, new_event_ball
 from greenenergy.ledger import mint_account, transfer, user_account
 from greenenergy.services.forest import friends as forest_friends
+from greenenergy.services.ingest import IncomingEvent, ingest
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 
@@ -31,7 +34,7 @@ def make_ball(
     occurred_at: datetime | None = None,
     ingested_at: datetime | None = None,
 ) -> Ball:
-    """A new ball of ``user_id`` worth ``energy_g``, funded by a mint, as ingestion writes it."""
+    """A new ball of ``user_id`` worth ``energy_g``, funded in the ledger (module docstring)."""
     now = runtime.clock.now()
     occurred_at = occurred_at or now
     ingested_at = ingested_at or max(now, occurred_at)
@@ -46,23 +49,35 @@ def make_ball(
         tz=runtime.settings.zone,
     )
     rule_id = event_type.replace(".", "_")
+    mint = transfer(
+        "mint",
+        debit=mint_account(rule_id),
+        credit=user_account(user_id, "pending"),
+        energy_g=energy_g,
+        shard=shard_of(user_id),
+        refs={"event": f"test/{event_id}", "rule": f"{rule_id}@1", "ball": ball.ball_id},
+    )
     with write_tx(runtime.engine) as connection:
-        ledger_repo.post_transactions(
-            connection,
-            [
-                transfer(
-                    "mint",
-                    debit=mint_account(rule_id),
-                    credit=user_account(user_id, "pending"),
-                    energy_g=energy_g,
-                    shard=shard_of(user_id),
-                    refs={"event": f"test/{event_id}", "rule": f"{rule_id}@1", "ball": ball.ball_id},
-                )
-            ],
-            now=ingested_at,
-        )
+        ledger_repo.post_transactions(connection, [mint], now=ingested_at)
         balls_repo.insert_balls(connection, [ball], now=ingested_at)
+        state = users_repo.lock_ingest_states(connection, [user_id])[user_id]
+        state.lifetime_g += energy_g
+        users_repo.save_ingest_states(connection, [state])
     return ball
+
+
+def ingested_ball(runtime: Runtime, user_id: str, boxes: int = 1, *, ripe: bool = True) -> Ball:
+    """A ball made by real ingestion of one ``recycling.box`` event (37 g a box): its grams
+    wait outside the ledger until the ball is collected, stolen or expires."""
+    now = runtime.clock.now()
+    occurred = now - timedelta(days=1) if ripe else now
+    (result,) = ingest(
+        runtime,
+        source_id="test",
+        events=[IncomingEvent(uuid.uuid4().hex[:16], "recycling.box", user_id, occurred, {"boxes": boxes})],
+    ).results
+    with write_tx(runtime.engine) as connection:
+        return balls_repo.lock_balls(connection, [result.ball_id])[result.ball_id]
 
 
 def make_ripe_ball(runtime: Runtime, user_id: str, energy_g: int, event_type: str = "recycling.box") -> Ball:

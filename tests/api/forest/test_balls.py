@@ -87,17 +87,19 @@ def test_a_ball_expires_exactly_72_hours_after_it_became_visible(
 
     clock.set(at("2026-11-23T09:00:00"))
     # Expired by the clock before any job ran: the read says so and collecting is refused.
-    assert client.get("/v1/users/alice/balls", headers=alice).json()[0]["status"] == "expired"
+    assert client.get("/v1/users/alice/balls", headers=alice).json() == []  # no longer in play
+    expired = client.get("/v1/users/alice/balls?status=expired", headers=alice).json()
+    assert [(b["ball_id"], b["status"]) for b in expired] == [(ball.ball_id, "expired")]
     answer = client.post(f"/v1/users/alice/balls/{ball.ball_id}/collect", headers=alice)
     assert answer.status_code == 409 and answer.json()["error"]["code"] == "expired"
-    assert client.get("/v1/users/alice/energy", headers=alice).json()["pending_g"] == 90  # not swept yet
+    assert client.get("/v1/users/alice/energy", headers=alice).json()["pending_g"] == 0  # pending: balls in play
 
     assert forest_jobs.expire_balls(runtime) == forest_jobs.ExpiryCounts(balls=1, expired_g=90)
     assert forest_jobs.expire_balls(runtime) == forest_jobs.ExpiryCounts(balls=0, expired_g=0)
     energy = client.get("/v1/users/alice/energy", headers=alice).json()
     assert (energy["pending_g"], energy["available_g"]) == (0, 0)
     assert ledger_service.balance(runtime, "sink:expired") == 90
-    listed = client.get("/v1/users/alice/balls", headers=alice).json()[0]
+    listed = client.get("/v1/users/alice/balls?status=expired", headers=alice).json()[0]
     assert (listed["status"], listed["expired_g"], listed["remaining_g"]) == ("expired", 90, 0)
     history = client.get("/v1/users/alice/transactions", headers=alice).json()
     assert history[0]["kind"] == "expire" and history[0]["refs"] == {"ball": ball.ball_id}
@@ -127,10 +129,13 @@ def test_listing_keeps_open_balls_and_a_week_of_history(
     recent = make_ripe_ball(runtime, "alice", 20)
     client.post(f"/v1/users/alice/balls/{recent.ball_id}/collect", headers=alice)
     waiting = make_ball(runtime, "alice", 30)
-    listed = {b["ball_id"]: b["status"] for b in client.get("/v1/users/alice/balls", headers=alice).json()}
+    every = "?status=waiting&status=ripe&status=collected&status=expired"
+    listed = {b["ball_id"]: b["status"] for b in client.get(f"/v1/users/alice/balls{every}", headers=alice).json()}
     assert listed == {old.ball_id: "collected", recent.ball_id: "collected", waiting.ball_id: "waiting"}
+    in_play = client.get("/v1/users/alice/balls", headers=alice).json()
+    assert [b["ball_id"] for b in in_play] == [waiting.ball_id]  # the default: the balls in play
     clock.advance(days=1, seconds=1)  # the first collect is now more than 7 days old
-    listed = {b["ball_id"] for b in client.get("/v1/users/alice/balls", headers=alice).json()}
+    listed = {b["ball_id"] for b in client.get(f"/v1/users/alice/balls{every}", headers=alice).json()}
     assert listed == {recent.ball_id, waiting.ball_id}
 
 

@@ -13,7 +13,7 @@ from greenenergy.forest import parse_achievements
 from greenenergy.services.forest import achievements as forest_achievements
 from greenenergy.services.forest import balls as forest_balls
 from greenenergy.services.forest import items as forest_items
-from greenenergy.services.ingest.batch import IncomingEvent, ingest
+from greenenergy.services.ingest import IncomingEvent, ingest
 from greenenergy.services.runtime import Runtime
 from tests.api.forest.conftest import make_ripe_ball, run_at_once
 from tests.helpers import bearer
@@ -187,8 +187,16 @@ def test_a_streak_the_hook_missed_is_awarded_by_the_next_full_evaluation(runtime
     collect_once_a_day(runtime, clock, "alice", 7)
     runtime.cache[forest_achievements.CACHE_KEY] = parse_achievements(STREAKS_ONLY)
     clock.advance(days=20)
-    forest_balls.collect(runtime, "alice", make_ripe_ball(runtime, "alice", 5).ball_id)
-    assert awarded_ids(runtime, "alice") == []  # the hook looks at the last 7 days only
+    assert awarded_ids(runtime, "alice") == []  # nothing could award it while there was no catalog
     [view] = forest_achievements.list_achievements(runtime, "alice")
     assert (view.achievement_id, view.awarded, view.value) == ("streak_7", True, 7)
     assert awarded_ids(runtime, "alice") == ["streak_7"]
+
+
+def test_the_best_streak_is_a_counter_so_a_later_collect_awards_a_missed_one(runtime: Runtime, clock: ManualClock) -> None:
+    runtime.cache[forest_achievements.CACHE_KEY] = ()
+    collect_once_a_day(runtime, clock, "alice", 7)
+    runtime.cache[forest_achievements.CACHE_KEY] = parse_achievements(STREAKS_ONLY)
+    clock.advance(days=20)
+    forest_balls.collect(runtime, "alice", make_ripe_ball(runtime, "alice", 5).ball_id)  # a new run of 1 day
+    assert awarded_ids(runtime, "alice") == ["streak_7"]  # the best run (7 days) is kept, not re-read

@@ -28,7 +28,7 @@ def test_expiry_moves_the_remaining_grams_of_expired_balls_only(runtime: Runtime
     clock.advance(days=2)
     assert forest_jobs.expire_balls(runtime) == forest_jobs.ExpiryCounts(balls=1, expired_g=70)
     assert forest_jobs.expire_balls(runtime) == forest_jobs.ExpiryCounts(balls=0, expired_g=0)
-    balls = {b.ball_id: b for b in forest_balls.list_balls(runtime, "alice")}
+    balls = {b.ball_id: b for b in forest_balls.list_balls(runtime, "alice", statuses=forest_balls.STATUSES)}
     assert (balls[stolen_from.ball_id].expired_g, balls[stolen_from.ball_id].stolen_g) == (200 - taken, taken)
     assert balls[collected.ball_id].expired_g == 0 and balls[later.ball_id].expired_g == 70
     assert ledger_service.balance(runtime, "sink:expired") == 270 - taken

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from greenenergy.clock import ManualClock
 from greenenergy.services.forest import jobs as forest_jobs
-from greenenergy.services.ingest.batch import IncomingEvent, ingest
+from greenenergy.services.ingest import IncomingEvent, ingest
 from greenenergy.services.runtime import Runtime
 from tests.helpers import bearer
 

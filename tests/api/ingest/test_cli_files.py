@@ -12,9 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from greenenergy.cli.main import app
-from greenenergy.ledger import user_account
-from greenenergy.services import ledger
 from greenenergy.services.runtime import Runtime
+from tests.helpers import pending_g
 
 PROJECT = Path(__file__).resolve().parents[3]
 
@@ -50,10 +49,10 @@ def test_ingest_csv_reports_rejects_with_lines_and_rerun_changes_nothing(runtime
     assert "3 accepted, 0 duplicates, 2 rejected" in first.output
     assert "invalid_data 1" in first.output and "unreadable 1" in first.output
     assert "must be an integer, got str 'lots'" in first.output
-    assert ledger.balance(runtime, user_account("u-1", "pending")) == 111 + 5
+    assert pending_g(runtime, "u-1") == 111 + 5
     second = run(runtime, "ingest", str(path), "--source", "cainiao")
     assert "0 accepted, 3 duplicates, 2 rejected" in second.output
-    assert ledger.balance(runtime, user_account("u-1", "pending")) == 116
+    assert pending_g(runtime, "u-1") == 116
 
 
 def test_ingest_jsonl_and_parquet_give_the_same_grams_as_csv(runtime: Runtime, tmp_path: Path) -> None:
@@ -66,7 +65,7 @@ def test_ingest_jsonl_and_parquet_give_the_same_grams_as_csv(runtime: Runtime, t
     jsonl.write_text("\n".join(json.dumps(r) for r in rows) + "\n{not json}\n")
     result = run(runtime, "ingest", str(jsonl), "--source", "s-json")
     assert "2 accepted" in result.output and "unreadable 1" in result.output
-    jsonl_g = ledger.balance(runtime, user_account("u-7", "pending"))
+    jsonl_g = pending_g(runtime, "u-7")
     frame = pd.DataFrame(
         [
             {
@@ -83,7 +82,7 @@ def test_ingest_jsonl_and_parquet_give_the_same_grams_as_csv(runtime: Runtime, t
     frame.to_parquet(parquet)
     result = run(runtime, "ingest", str(parquet), "--source", "s-parquet")
     assert result.exit_code == 0, result.output
-    assert ledger.balance(runtime, user_account("u-8", "pending")) == jsonl_g > 0
+    assert pending_g(runtime, "u-8") == jsonl_g > 0
 
 
 def test_ingest_refuses_unknown_files_clearly(runtime: Runtime, tmp_path: Path) -> None:
@@ -126,7 +125,7 @@ def test_backtest_shows_what_a_rule_change_would_do_and_writes_nothing(runtime: 
     assert result.exit_code == 0, result.output
     assert "recycling.box" in result.output
     assert "+9" in result.output  # 3 boxes x 3 g more
-    assert ledger.balance(runtime, user_account("u-1", "pending")) == 0
+    assert pending_g(runtime, "u-1") == 0
 
 
 @pytest.mark.parametrize("args", [["rules", "backtest", "missing.csv"], ["rules", "check", "/no/such/dir"]])

@@ -11,25 +11,26 @@ from sqlalchemy import func, select, text
 from greenenergy.clock import ManualClock
 from greenenergy.db import balls_repo
 from greenenergy.db.engine import read_tx
-from greenenergy.db.tables import LedgerTransaction
 from greenenergy.db.tables_events import EventRow
+from greenenergy.db.tables_forest import BallRow
 from greenenergy.errors import InvalidInput
-from greenenergy.ledger import user_account
-from greenenergy.services import ledger, moderation
+from greenenergy.services import moderation
 from greenenergy.services.audit.verify import verify
 from greenenergy.services.runtime import Runtime
 from tests.api.ingest.conftest import event
-from tests.helpers import bearer
+from tests.helpers import bearer, pending_g
 
 
 def counts(runtime: Runtime) -> tuple[int, int]:
+    """(events, balls): the rows accepted events wrote (a ball holds an event's grams until
+    they reach the ledger when it is collected, stolen or expires)."""
     with read_tx(runtime.engine) as connection:
         events = connection.execute(select(func.count()).select_from(EventRow.__table__)).scalar_one()
-        txs = connection.execute(select(func.count()).select_from(LedgerTransaction.__table__)).scalar_one()
-    return events, txs
+        balls = connection.execute(select(func.count()).select_from(BallRow.__table__)).scalar_one()
+    return events, balls
 
 
-def test_accepted_event_mints_pending_energy_and_answers_the_contract_shape(post, runtime: Runtime, earlier) -> None:
+def test_accepted_event_puts_its_grams_in_a_ball_and_answers_the_contract_shape(post, runtime: Runtime, earlier) -> None:
     answer = post(event("cn-81723", "recycling.box", "u-42", earlier(), boxes=2))
     assert (answer["accepted"], answer["duplicates"], answer["rejected"]) == (1, 0, 0)
     (result,) = answer["results"]
@@ -38,13 +39,15 @@ def test_accepted_event_mints_pending_energy_and_answers_the_contract_shape(post
     assert result["energy_g"] == 74
     assert result["rule"].startswith("recycling.box@")
     assert result["reason"] is None
-    tx = ledger.balance(runtime, user_account("u-42", "pending"))
-    assert tx == 74
+    assert pending_g(runtime, "u-42") == 74
+    # The grams wait in the ball the result names; they reach the ledger when it is collected.
+    assert result["transaction_id"] is None
     with read_tx(runtime.engine) as connection:
-        stored = connection.execute(
-            text("SELECT refs FROM ledger_transactions WHERE id = :id"), {"id": result["transaction_id"]}
+        ball = balls_repo.get_ball(connection, result["ball_id"])
+        named = connection.execute(
+            text("SELECT ball_id FROM events WHERE source_id = 'cainiao' AND event_id = 'cn-81723'")
         ).scalar_one()
-    assert '"event":"cainiao/cn-81723"' in stored
+    assert (ball.user_id, ball.energy_g, ball.mint_rule, named) == ("u-42", 74, "recycling.box", result["ball_id"])
     assert verify(runtime).ok
 
 
@@ -61,7 +64,7 @@ def test_resending_returns_the_first_result_and_changes_nothing(post, runtime: R
         first["transaction_id"],
     )
     assert counts(runtime) == before
-    assert ledger.balance(runtime, user_account("u-1", "pending")) == 37
+    assert pending_g(runtime, "u-1") == 37
 
 
 def test_a_repeated_event_id_inside_one_batch_is_a_duplicate(post, earlier) -> None:
@@ -159,7 +162,7 @@ def test_a_batch_mixing_good_and_bad_keeps_every_good_one(post, runtime: Runtime
     ]
     assert (answer["accepted"], answer["rejected"]) == (3, 3)
     assert counts(runtime) == (3, 3)
-    assert ledger.balance(runtime, user_account("u-3", "pending")) == 52
+    assert pending_g(runtime, "u-3") == 52
 
 
 def test_data_outside_the_contract_bounds_is_rejected_and_the_rest_kept(post, runtime: Runtime, earlier) -> None:
@@ -175,7 +178,7 @@ def test_data_outside_the_contract_bounds_is_rejected_and_the_rest_kept(post, ru
     assert (good["event_id"], good["status"], good["energy_g"]) == ("g-1", "accepted", 37)
     assert (answer["accepted"], answer["rejected"]) == (1, 1)
     assert counts(runtime) == (1, 1)
-    assert ledger.balance(runtime, user_account("u-1", "pending")) == 37
+    assert pending_g(runtime, "u-1") == 37
     for kind, data in (
         ("recycling.clothes", {"weight_g": 0}),
         ("office.paperless", {"pages": 0}),
@@ -365,7 +368,7 @@ def test_the_same_batch_sent_concurrently_is_scored_once(runtime: Runtime, earli
     the same (source, event_id) is retried and answers duplicates -- never two mints."""
     import threading
 
-    from greenenergy.services.ingest.batch import IncomingEvent, ingest
+    from greenenergy.services.ingest import IncomingEvent, ingest
 
     users = [f"u-{n}" for n in range(40)]  # many shards, so the batches overlap on most heads
     batch = [IncomingEvent(f"race-{n}", "recycling.box", user, earlier(), {"boxes": 1}) for n, user in enumerate(users)]
@@ -386,5 +389,5 @@ def test_the_same_batch_sent_concurrently_is_scored_once(runtime: Runtime, earli
     for position in range(len(batch)):
         assert sorted(a[position] for a in answers) == ["accepted"] + ["duplicate"] * 5
     assert counts(runtime) == (len(batch), len(batch))
-    assert sum(ledger.balance(runtime, user_account(u, "pending")) for u in users) == 37 * len(users)
+    assert sum(pending_g(runtime, u) for u in users) == 37 * len(users)
     assert verify(runtime).ok

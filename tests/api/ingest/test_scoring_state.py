@@ -10,12 +10,11 @@ from fastapi.testclient import TestClient
 from greenenergy.clock import ManualClock
 from greenenergy.db import balls_repo
 from greenenergy.db.engine import read_tx
-from greenenergy.ledger import user_account
-from greenenergy.services import ledger
 from greenenergy.services.audit.verify import verify
-from greenenergy.services.ingest.batch import IncomingEvent, ingest
+from greenenergy.services.ingest import IncomingEvent, ingest
 from greenenergy.services.runtime import Runtime
 from tests.api.ingest.conftest import event
+from tests.helpers import pending_g
 
 SHANGHAI_0930 = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)  # 09:30 local, clock is 10:00 local
 
@@ -79,7 +78,7 @@ def test_events_before_ripening_share_one_ball_and_late_ones_get_their_own(
     assert [(b.energy_g, b.ripens_at) for b in on_time] == [(111, datetime(2026, 11, 20, 23, 0, tzinfo=UTC))]
     assert sorted(b.energy_g for b in late) == [37, 37]
     assert all(b.visible_at == clock.now() for b in late)
-    assert sum(b.energy_g for b in balls) == ledger.balance(runtime, user_account("u-1", "pending"))
+    assert sum(b.energy_g for b in balls) == pending_g(runtime, "u-1")
 
 
 def test_concurrent_batches_for_one_user_respect_the_daily_cap(runtime: Runtime) -> None:
@@ -105,7 +104,7 @@ def test_concurrent_batches_for_one_user_respect_the_daily_cap(runtime: Runtime)
     for thread in threads:
         thread.join()
     assert errors == []
-    assert ledger.balance(runtime, user_account("u-1", "pending")) == 50  # 10 payments x 5 g, of 24 sent
+    assert pending_g(runtime, "u-1") == 50  # 10 payments x 5 g, of 24 sent
     assert verify(runtime).ok
 
 
@@ -125,7 +124,7 @@ def test_the_same_batch_sent_twice_at_once_is_accepted_once(runtime: Runtime) ->
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == [(0, 30), (30, 0)]
-    assert sum(ledger.balance(runtime, user_account(f"u-{n}", "pending")) for n in range(30)) == 30 * 37
+    assert sum(pending_g(runtime, f"u-{n}") for n in range(30)) == 30 * 37
     assert verify(runtime).ok
 
 
@@ -135,4 +134,4 @@ def test_balls_endpoint_data_matches_the_ledger(client: TestClient, post, runtim
     )
     with read_tx(runtime.engine) as connection:
         (ball,) = balls_repo.user_balls(connection, "u-1")
-    assert ball.energy_g == 37 * 6 == ledger.balance(runtime, user_account("u-1", "pending"))
+    assert ball.energy_g == 37 * 6 == pending_g(runtime, "u-1")
