@@ -125,3 +125,12 @@ class CatalogError(GreenEnergyError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(self.problems) or "invalid catalog")
+
+
+class ProofError(InvalidInput, ValueError):
+    """A Merkle tree size, leaf index or stored node that no proof can be built or checked
+    for: a negative size, an index past the end, a node hash that is not 32 bytes, a node
+    the caller did not load. The message names the value and what to pass instead."""
+
+    code = "invalid_proof_request"
+
