@@ -134,3 +134,13 @@ class ProofError(InvalidInput, ValueError):
 
     code = "invalid_proof_request"
 
+
+class NoteError(InvalidInput, ValueError):
+    """A signed note, key, checkpoint or cosignature that is malformed or does not verify.
+
+    ``code`` says which: ``malformed_note`` (the text breaks the C2SP format),
+    ``invalid_key`` (a vkey or private key that does not parse or whose key id is wrong),
+    ``unknown_key`` (no trusted key has that name and key id), ``invalid_signature`` (a
+    trusted key's signature fails), ``unverified_note`` (no trusted key signed it)."""
+
+    code = "malformed_note"
