@@ -1,18 +1,13 @@
-"""C2SP signed notes, checkpoints and cosignatures, with Ed25519 from ``cryptography``.
+"""C2SP signed notes, checkpoints and cosignatures.
 
 A signed note (c2sp.org/signed-note) is a UTF-8 text ending in a newline, a blank line,
-then one line ``— <key name> <base64(key id ‖ signature)>`` per signature. The key id is
-the first 4 bytes of SHA-256(name ‖ "\\n" ‖ signature type ‖ public key): type 0x01 signs
-the note text with Ed25519, type 0x04 is a timestamped Ed25519 cosignature
-(c2sp.org/tlog-cosignature) over ``cosignature/v1\\ntime <unix seconds>\\n<note text>``
-whose signature bytes are the 8-byte big-endian timestamp then the Ed25519 signature.
-
-Keys are written as golang.org/x/mod/sumdb/note writes them: a verifier key (vkey)
-``<name>+<8 hex key id>+<base64(type ‖ 32-byte public key)>``, a private key
-``PRIVATE+KEY+<name>+<8 hex key id>+<base64(type ‖ 32-byte Ed25519 seed)>``.
-
-A checkpoint (c2sp.org/tlog-checkpoint) is a note whose text is ``<origin>\\n<tree
-size>\\n<base64 root hash>\\n`` and then optional, non-empty extension lines.
+then one line ``— <key name> <base64(key id ‖ signature)>`` per signature (keys and key
+ids: ``greenenergy.audit.keys``, re-exported here). A checkpoint
+(c2sp.org/tlog-checkpoint) is a note whose text is ``<origin>\\n<tree size>\\n<base64
+root hash>\\n`` then optional, non-empty extension lines. A cosignature
+(c2sp.org/tlog-cosignature, ``cosignature/v1``) is a signature line by a type-0x04 key
+over ``cosignature/v1\\ntime <unix seconds>\\n<checkpoint text>``, its bytes being key id
+‖ 8-byte big-endian time ‖ Ed25519 signature.
 
 Invariants: a note is only read through ``open_note``, which refuses malformed text and
 returns the text only if a trusted key's signature verified; a signature from a trusted
@@ -24,31 +19,37 @@ Every refusal is a ``NoteError`` whose ``code`` says which rule was broken.
 from __future__ import annotations
 
 import base64
-import binascii
-import hashlib
 import re
-import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
+from greenenergy.audit.keys import (
+    ALG_COSIGNATURE_V1,
+    ALG_ED25519,
+    KEY_ID_SIZE_BYTES,
+    MAX_TIMESTAMP_S,
+    TIMESTAMP_SIZE_BYTES,
+    SignerKey,
+    VerifierKey,
+    cosignature_v1_message,
+    decode_base64,
+    generate_signer_key,
+    is_utf8,
+    is_valid_name,
+    key_id,
+    parse_signer_key,
+    parse_vkey,
 )
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
 from greenenergy.errors import NoteError
 
-ALG_ED25519 = 0x01  # note signature over the text
-ALG_COSIGNATURE_V1 = 0x04  # timestamped Ed25519 checkpoint cosignature
-ALGORITHMS = (ALG_ED25519, ALG_COSIGNATURE_V1)
-KEY_ID_SIZE_BYTES = 4
-TIMESTAMP_SIZE_BYTES = 8
-ED25519_KEY_SIZE_BYTES = 32
-ED25519_SIGNATURE_SIZE_BYTES = 64
-MAX_TIMESTAMP_S = 2**63 - 1
+__all__ = [
+    "ALG_COSIGNATURE_V1", "ALG_ED25519", "Checkpoint", "NoteSignature", "OpenedNote", "SignerKey",
+    "VerifierKey", "cosign", "cosignature_message", "format_checkpoint", "generate_signer_key",
+    "is_valid_name", "key_id", "open_note", "parse_checkpoint", "parse_signer_key", "parse_vkey",
+    "sign_note", "signature_line", "verify_cosignature",
+]
+
 MAX_SIGNATURES = 100  # the spec asks to accept at least 16; golang's note package stops at 100
 MAX_TREE_SIZE = 2**63 - 1
 ROOT_HASH_SIZE_BYTES = 32
@@ -56,140 +57,6 @@ SIGNATURE_PREFIX = "\u2014 "  # em dash, space
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")  # every ASCII control character but newline
 _DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)\Z", re.ASCII)
-_HEX_KEY_ID = re.compile(r"[0-9a-f]{8}\Z", re.ASCII)
-
-
-def key_id(name: str, algorithm: int, public_key: bytes) -> bytes:
-    """SHA-256(name ‖ "\\n" ‖ algorithm ‖ public key)[:4]: names a key in signature lines."""
-    return hashlib.sha256(name.encode() + b"\n" + bytes([algorithm]) + public_key).digest()[:KEY_ID_SIZE_BYTES]
-
-
-def is_valid_name(name: str) -> bool:
-    """A key name: non-empty, no space of any kind, no plus, no control character."""
-    return (isinstance(name, str) and name != "" and "+" not in name
-            and not any(ch.isspace() or ord(ch) < 0x20 for ch in name) and _encodable(name))
-
-
-# -- keys -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VerifierKey:
-    """A public key that checks one signer's signatures: name, signature type, 32-byte key."""
-
-    name: str
-    algorithm: int
-    public_key: bytes
-
-    def __post_init__(self) -> None:
-        if not is_valid_name(self.name):
-            raise NoteError(f"key name {self.name!r} must be non-empty, without spaces or '+'", code="invalid_key")
-        if self.algorithm not in ALGORITHMS:
-            raise NoteError(f"signature type 0x{self.algorithm:02x} is not supported (0x01 Ed25519, "
-                            "0x04 Ed25519 cosignature/v1)", code="invalid_key")
-        if not isinstance(self.public_key, bytes) or len(self.public_key) != ED25519_KEY_SIZE_BYTES:
-            raise NoteError(f"an Ed25519 public key is {ED25519_KEY_SIZE_BYTES} bytes", code="invalid_key")
-
-    @property
-    def key_id(self) -> bytes:
-        return key_id(self.name, self.algorithm, self.public_key)
-
-    @property
-    def vkey(self) -> str:
-        """``<name>+<hex key id>+<base64(type ‖ key)>``."""
-        encoded = base64.b64encode(bytes([self.algorithm]) + self.public_key).decode()
-        return f"{self.name}+{self.key_id.hex()}+{encoded}"
-
-    def verify(self, text: bytes, signature: bytes) -> bool:
-        """Whether ``signature`` (a signature line's bytes after the key id) signs ``text``."""
-        if self.algorithm == ALG_COSIGNATURE_V1:
-            if len(signature) != TIMESTAMP_SIZE_BYTES + ED25519_SIGNATURE_SIZE_BYTES:
-                return False
-            timestamp_s = int.from_bytes(signature[:TIMESTAMP_SIZE_BYTES], "big")
-            if timestamp_s > MAX_TIMESTAMP_S:
-                return False
-            text = _cosignature_message(text, timestamp_s)
-            signature = signature[TIMESTAMP_SIZE_BYTES:]
-        try:
-            Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, text)
-        except InvalidSignature:
-            return False
-        return True
-
-
-@dataclass(frozen=True)
-class SignerKey:
-    """A private key: name, signature type and the 32-byte Ed25519 seed (never shown by repr)."""
-
-    name: str
-    algorithm: int
-    seed: bytes = field(repr=False)
-    public_key: bytes = field(init=False)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.seed, bytes) or len(self.seed) != ED25519_KEY_SIZE_BYTES:
-            raise NoteError(f"an Ed25519 seed is {ED25519_KEY_SIZE_BYTES} bytes", code="invalid_key")
-        public = Ed25519PrivateKey.from_private_bytes(self.seed).public_key()
-        object.__setattr__(self, "public_key", public.public_bytes(Encoding.Raw, PublicFormat.Raw))
-        VerifierKey(self.name, self.algorithm, self.public_key)  # checks name and algorithm
-
-    @property
-    def verifier(self) -> VerifierKey:
-        return VerifierKey(self.name, self.algorithm, self.public_key)
-
-    @property
-    def key_id(self) -> bytes:
-        return key_id(self.name, self.algorithm, self.public_key)
-
-    @property
-    def private_key(self) -> str:
-        """``PRIVATE+KEY+<name>+<hex key id>+<base64(type ‖ seed)>``: keep it secret."""
-        encoded = base64.b64encode(bytes([self.algorithm]) + self.seed).decode()
-        return f"PRIVATE+KEY+{self.name}+{self.key_id.hex()}+{encoded}"
-
-    def sign(self, message: bytes) -> bytes:
-        """The raw 64-byte Ed25519 signature of ``message``."""
-        return Ed25519PrivateKey.from_private_bytes(self.seed).sign(message)
-
-
-def generate_signer_key(name: str, algorithm: int = ALG_ED25519) -> SignerKey:
-    """A new private key from the operating system's randomness."""
-    return SignerKey(name, algorithm, secrets.token_bytes(ED25519_KEY_SIZE_BYTES))
-
-
-def parse_vkey(text: str) -> VerifierKey:
-    """A verifier key from ``<name>+<hex key id>+<base64(type ‖ key)>``; the key id must match."""
-    name, _, rest = text.partition("+") if isinstance(text, str) else ("", "", "")
-    hex_id, _, encoded = rest.partition("+")
-    return _parse_key(name, hex_id, encoded, "verifier key")[0]
-
-
-def parse_signer_key(text: str) -> SignerKey:
-    """A private key from ``PRIVATE+KEY+<name>+<hex key id>+<base64(type ‖ seed)>``."""
-    parts = text.split("+", 4) if isinstance(text, str) else []
-    if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
-        raise NoteError("a private key reads PRIVATE+KEY+<name>+<hex key id>+<base64 key>", code="invalid_key")
-    verifier, seed = _parse_key(parts[2], parts[3], parts[4], "private key")
-    return SignerKey(verifier.name, verifier.algorithm, seed)
-
-
-def _parse_key(name: str, hex_id: str, encoded: str, what: str) -> tuple[VerifierKey, bytes]:
-    raw = _b64decode(encoded, canonical=True)
-    if not is_valid_name(name) or not _HEX_KEY_ID.match(hex_id) or raw is None or len(raw) != 33:
-        raise NoteError(f"a {what} reads <name>+<8 lowercase hex key id>+<base64(type ‖ 32-byte key)>",
-                        code="invalid_key")
-    algorithm, material = raw[0], raw[1:]
-    if what == "private key":
-        if algorithm not in ALGORITHMS:
-            raise NoteError(f"signature type 0x{algorithm:02x} is not supported", code="invalid_key")
-        public = SignerKey(name, algorithm, material).public_key
-    else:
-        public = material
-    verifier = VerifierKey(name, algorithm, public)
-    if verifier.key_id.hex() != hex_id:
-        raise NoteError(f"the key id {hex_id} does not match the {what} (expected {verifier.key_id.hex()})",
-                        code="invalid_key")
-    return verifier, material
 
 
 # -- notes ----------------------------------------------------------------------------
@@ -205,6 +72,8 @@ class NoteSignature(NamedTuple):
 
 
 class OpenedNote(NamedTuple):
+    """What ``open_note`` returns: the text, its verified signatures, the lines it ignored."""
+
     body: str
     signatures: tuple[NoteSignature, ...]
     unknown_lines: tuple[str, ...]
@@ -239,7 +108,7 @@ def open_note(text: str | bytes, verifiers: Iterable[VerifierKey | str]) -> Open
             text = text.decode("utf-8")
         except UnicodeDecodeError as error:
             raise NoteError("a signed note must be UTF-8") from error
-    if not isinstance(text, str) or not _encodable(text) or _CONTROL.search(text):
+    if not isinstance(text, str) or not is_utf8(text) or _CONTROL.search(text):
         raise NoteError("a signed note is UTF-8 text without control characters other than newline")
     split = text.rfind("\n\n")
     if split < 0:
@@ -265,7 +134,7 @@ def open_note(text: str | bytes, verifiers: Iterable[VerifierKey | str]) -> Open
             continue
         if not keys[0].verify(body.encode(), raw[KEY_ID_SIZE_BYTES:]):
             raise NoteError(f"the signature of {name}+{raw[:4].hex()} does not verify", code="invalid_signature")
-        timestamp_s = (int.from_bytes(raw[4:12], "big") if keys[0].algorithm == ALG_COSIGNATURE_V1 else None)
+        timestamp_s = (_timestamp(raw) if keys[0].algorithm == ALG_COSIGNATURE_V1 else None)
         verified[name, keys[0].key_id] = NoteSignature(name, keys[0].key_id, line, timestamp_s)
     if not verified:
         raise NoteError("no trusted key signed this note", code="unverified_note")
@@ -317,7 +186,7 @@ def parse_checkpoint(body: str) -> Checkpoint:
         raise NoteError("a checkpoint's origin line is empty")
     if not _DECIMAL.match(size_text) or int(size_text) > MAX_TREE_SIZE:
         raise NoteError(f"a checkpoint's tree size is a decimal without leading zeros, got {size_text!r}")
-    root_hash = _b64decode(root_text, canonical=True)
+    root_hash = decode_base64(root_text, canonical=True)
     if root_hash is None or len(root_hash) != ROOT_HASH_SIZE_BYTES:
         raise NoteError(f"a checkpoint's root hash is base64 of {ROOT_HASH_SIZE_BYTES} bytes, got {root_text!r}")
     if any(not line for line in extensions):
@@ -332,7 +201,7 @@ def cosignature_message(checkpoint_body: str, timestamp_s: int) -> bytes:
     """What a cosigner signs: ``cosignature/v1\\ntime <seconds>\\n`` then the whole checkpoint text."""
     parse_checkpoint(checkpoint_body)
     _check_timestamp(timestamp_s)
-    return _cosignature_message(checkpoint_body.encode(), timestamp_s)
+    return cosignature_v1_message(checkpoint_body.encode(), timestamp_s)
 
 
 def cosign(checkpoint_body: str, witness_key: SignerKey, timestamp_s: int) -> str:
@@ -340,7 +209,7 @@ def cosign(checkpoint_body: str, witness_key: SignerKey, timestamp_s: int) -> st
     if witness_key.algorithm != ALG_COSIGNATURE_V1:
         raise NoteError("a cosignature needs a cosigner key (signature type 0x04)", code="invalid_key")
     signature = witness_key.sign(cosignature_message(checkpoint_body, timestamp_s))
-    return _line(witness_key.name, witness_key.key_id + timestamp_s.to_bytes(8, "big") + signature)
+    return _line(witness_key.name, witness_key.key_id + timestamp_s.to_bytes(TIMESTAMP_SIZE_BYTES, "big") + signature)
 
 
 def verify_cosignature(line: str, checkpoint_body: str, witness_vkey: VerifierKey | str) -> int:
@@ -355,14 +224,10 @@ def verify_cosignature(line: str, checkpoint_body: str, witness_vkey: VerifierKe
                         f"{witness.key_id.hex()}", code="unknown_key")
     if not witness.verify(checkpoint_body.encode(), raw[KEY_ID_SIZE_BYTES:]):
         raise NoteError(f"the cosignature of {name} does not verify", code="invalid_signature")
-    return int.from_bytes(raw[KEY_ID_SIZE_BYTES:KEY_ID_SIZE_BYTES + TIMESTAMP_SIZE_BYTES], "big")
+    return _timestamp(raw)
 
 
 # -- helpers --------------------------------------------------------------------------
-
-
-def _cosignature_message(body: bytes, timestamp_s: int) -> bytes:
-    return b"cosignature/v1\ntime %d\n" % timestamp_s + body
 
 
 def _check_timestamp(timestamp_s: int) -> None:
@@ -373,27 +238,13 @@ def _check_timestamp(timestamp_s: int) -> None:
 def _check_body(body: str) -> None:
     if not isinstance(body, str) or not body.endswith("\n"):
         raise NoteError("a note text must end with a newline")
-    if not _encodable(body) or _CONTROL.search(body):
+    if not is_utf8(body) or _CONTROL.search(body):
         raise NoteError("a note text is UTF-8 without control characters other than newline")
 
 
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _b64decode(text: str, *, canonical: bool = False) -> bytes | None:
-    """Standard base64 (RFC 4648 §4, padded); ``None`` if not; with ``canonical``, also the one encoding."""
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    if canonical and base64.b64encode(raw).decode() != text:
-        return None
-    return raw
+def _timestamp(raw: bytes) -> int:
+    """The Unix seconds of a cosignature's bytes (key id ‖ timestamp ‖ signature)."""
+    return int.from_bytes(raw[KEY_ID_SIZE_BYTES:KEY_ID_SIZE_BYTES + TIMESTAMP_SIZE_BYTES], "big")
 
 
 def _line(name: str, raw: bytes) -> str:
@@ -405,7 +256,7 @@ def _parse_signature_line(line: str) -> tuple[str, bytes]:
     if not isinstance(line, str) or not line.startswith(SIGNATURE_PREFIX):
         raise NoteError(f"a signature line starts with an em dash and a space, got {line!r}")
     name, _, encoded = line[len(SIGNATURE_PREFIX):].partition(" ")
-    raw = _b64decode(encoded)
+    raw = decode_base64(encoded)
     if not is_valid_name(name) or raw is None or len(raw) <= KEY_ID_SIZE_BYTES:
         raise NoteError(f"a signature line reads '— <name> <base64(key id ‖ signature)>', got {line!r}")
     return name, raw
