@@ -136,3 +136,22 @@ class CatalogError(GreenEnergyError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(self.problems) or "invalid catalog")
+
+
+class ProofError(InvalidInput, ValueError):
+    """A Merkle tree size, leaf index or stored node that no proof can be built or checked
+    for: a negative size, an index past the end, a node hash that is not 32 bytes, a node
+    the caller did not load. The message names the value and what to pass instead."""
+
+    code = "invalid_proof_request"
+
+
+class NoteError(InvalidInput, ValueError):
+    """A signed note, key, checkpoint or cosignature that is malformed or does not verify.
+
+    ``code`` says which: ``malformed_note`` (the text breaks the C2SP format),
+    ``invalid_key`` (a vkey or private key that does not parse or whose key id is wrong),
+    ``unknown_key`` (no trusted key has that name and key id), ``invalid_signature`` (a
+    trusted key's signature fails), ``unverified_note`` (no trusted key signed it)."""
+
+    code = "malformed_note"
