@@ -2,6 +2,7 @@
 
     python bench/play.py [--quick] [--clients 16] [--few-clients 4] [--calls 1600] [--seconds S]
                          [--board-users 1000000] [--board-friends 5000] [--reads 200] [--parts play,boards]
+                         [--backends sqlite,postgresql] [--workers 1]
     python scripts/with_postgres.py --durable -- .venv/bin/python bench/play.py   # also on PostgreSQL
     make bench   # runs it with the others
 
@@ -27,14 +28,16 @@ evenly; ``--seconds`` stops an operation early):
   saxaul each; no plot asked, so all redemptions share the plot with the most room);
 * ``event``: ``POST /v1/events`` with one new event;
 * ``floor``: ``POST /bench/floor/{id}``, same app and token dependency, ONE write transaction
-  (update two rows, insert one, bench-only tables); run first and last, the faster run is
-  the floor the others are divided by.
+  (update two rows, insert one, bench-only tables); run first (after 20 unmeasured calls
+  per client) and last, the faster run is the floor the others are divided by.
 
 Every answer's status and body are checked (a 409 from an exhausted resource counts as a
 failure; the workload is sized so none should occur). Printed per operation: calls/s, p50
 and p99 latency, calls/s / floor calls/s (target >= 0.5), p99 / floor p99 (target <= 2.0),
-and SQL statements and transactions per call (counted in the server by SQLAlchemy event
-listeners that bench/play_seed.py attaches; only with one uvicorn worker). A second pass
+SQL statements and transactions per call (counted in the server by SQLAlchemy event
+listeners that bench/play_seed.py attaches; only with one uvicorn worker), and CPU
+milliseconds per call of the server process (Linux ``/proc``; one worker) and of this
+process (the client threads, which share the machine with the server). A second pass
 with ``--few-clients`` on SQLite only (target p99 <= 25 ms).
 
 Boards: ``--board-users`` users with scores, one with ``--board-friends`` friends; p50/p99
@@ -89,8 +92,10 @@ class Outcome:
     wall_s: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
     failures: Counter = field(default_factory=Counter)
-    statements: float | None = None
+    statements: float | None = None  # per call, counted in the server
     transactions: float | None = None
+    client_cpu_ms: float | None = None  # per call: this process's CPU (the client threads)
+    server_cpu_ms: float | None = None  # per call: uvicorn's CPU (Linux /proc, one worker only)
 
     @property
     def rate(self) -> float:
@@ -126,9 +131,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` so far (Linux), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def serve(database_url: str, workers: int) -> Iterator[str]:
-    """uvicorn serving play_seed:app (the real app plus the bench endpoints); its base URL."""
+def serve(database_url: str, workers: int) -> Iterator[tuple[str, int]]:
+    """uvicorn serving play_seed:app (the real app plus the bench endpoints); its base URL and pid."""
     port = free_port()
     env = dict(os.environ, BENCH_DATABASE_URL=database_url, GREENENERGY_SCHEDULER="off",
                PYTHONPATH=f"{ROOT / 'bench'}{os.pathsep}{ROOT}")
@@ -147,7 +162,7 @@ def serve(database_url: str, workers: int) -> Iterator[str]:
                 time.sleep(0.1)
         else:
             raise RuntimeError("uvicorn did not come up")
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -423,21 +438,27 @@ def play(backend: str, clients: int, calls: int, seconds: float | None, workers:
     with play_seed.fresh_database(backend) as db:
         forest.seed_internal(db)
         play_seed.release(db)
-        with serve(play_seed.database_url(db), workers) as base:
+        with serve(play_seed.database_url(db), workers) as (base, pid):
             pool = [new_client(base) for _ in range(clients)]
             try:
                 forest.build(db, pool)
                 print(f"  {backend}, {clients} clients: forest ready in {time.perf_counter() - started:.0f} s "
                       f"({len(forest.tokens):,} users)", flush=True)
+                floor_jobs, floor_check = forest.ops["floor"]
+                drive(pool, [jobs[:20] for jobs in floor_jobs], floor_check, None)  # warm-up, not measured
                 results = []
                 for name in ORDER:
                     jobs, check = forest.ops[name]
-                    before = sql_counts(pool[0])
+                    before, server_before, client_before = sql_counts(pool[0]), cpu_seconds(pid), time.process_time()
                     outcome = drive(pool, jobs, check, seconds)
-                    after = sql_counts(pool[0])
+                    client_after, server_after, after = time.process_time(), cpu_seconds(pid), sql_counts(pool[0])
+                    if outcome.calls:
+                        outcome.client_cpu_ms = (client_after - client_before) * 1000 / outcome.calls
                     if workers == 1 and outcome.calls:
                         outcome.statements = (after["statements"] - before["statements"]) / outcome.calls
                         outcome.transactions = (after["transactions"] - before["transactions"]) / outcome.calls
+                        if server_before is not None and server_after is not None:
+                            outcome.server_cpu_ms = (server_after - server_before) * 1000 / outcome.calls
                     results.append((name, outcome))
             finally:
                 for client in pool:
@@ -469,6 +490,8 @@ def play_rows(backend: str, clients: int, results: list[tuple[str, Outcome]], fe
                      outcome.p50, outcome.p99, rate_ratio, p99_ratio,
                      "-" if outcome.statements is None else outcome.statements,
                      "-" if outcome.transactions is None else outcome.transactions,
+                     "-" if outcome.server_cpu_ms is None else outcome.server_cpu_ms,
+                     "-" if outcome.client_cpu_ms is None else outcome.client_cpu_ms,
                      ", ".join(missed) or "met"])
     return rows
 
@@ -488,7 +511,7 @@ def boards(backend: str, users: int, friends: int, reads: int, workers: int) -> 
         cases = [(focus, "friends", "week"), (focus, "friends", "lifetime"), (focus, "global", "week"),
                  (focus, "global", "lifetime"), (lowest, "global", "lifetime"), (focus, None, None)]
         rows = []
-        with serve(play_seed.database_url(db), workers) as base, new_client(base) as client:
+        with serve(play_seed.database_url(db), workers) as (base, _), new_client(base) as client:
             for user, scope, period in cases:
                 if scope is None:
                     call, label = Call("GET", f"/bench/floor/{user}", tokens[user]), "floor: 1 indexed read"
@@ -527,13 +550,15 @@ def main() -> None:
     parser.add_argument("--reads", type=int, help="reads per board (default 200)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (SQL counts need 1)")
     parser.add_argument("--parts", default="play,boards", help="play, boards, or both (comma-separated)")
+    parser.add_argument("--backends", default="sqlite,postgresql",
+                        help="of these, the ones available (PostgreSQL needs GREENENERGY_TEST_DATABASE_URL)")
     args = parser.parse_args()
     calls = args.calls or (320 if args.quick else 1600)
     board_users = args.board_users or (50_000 if args.quick else 1_000_000)
     reads = args.reads or (50 if args.quick else 200)
     parts = set(args.parts.split(","))
     play_table, board_table, failures = [], [], []
-    for backend in backends():
+    for backend in [b for b in backends() if b in args.backends.split(",")]:
         passes = [args.clients] + ([args.few_clients] if args.few_clients and backend == "sqlite" else [])
         for clients in passes if "play" in parts else []:
             results = play(backend, clients, calls, args.seconds, args.workers)
@@ -543,11 +568,13 @@ def main() -> None:
         if "boards" in parts:
             board_table += boards(backend, board_users, args.board_friends, reads, args.workers)
     if play_table:
+        few = f"; with {args.few_clients} clients on SQLite p99 <= {TARGET_FEW_P99_MS:g} ms" if args.few_clients else ""
         print_table(f"Interactive calls over HTTP (uvicorn, {args.workers} worker(s), closed loop, {calls:,} calls per "
-                    f"operation; targets: calls/s / floor >= {TARGET_RATE}, p99 / floor p99 <= {TARGET_P99_RATIO}; "
-                    f"with {args.few_clients} clients on SQLite p99 <= {TARGET_FEW_P99_MS:g} ms)",
+                    f"operation; targets: calls/s / floor >= {TARGET_RATE}, p99 / floor p99 <= {TARGET_P99_RATIO}"
+                    f"{few})",
                     ["backend", "clients", "operation", "calls", "failed", "calls/s", "p50 ms", "p99 ms",
-                     "/ floor rate", "/ floor p99", "stmts/call", "tx/call", "targets missed"], play_table)
+                     "/ floor rate", "/ floor p99", "stmts/call", "tx/call", "server CPU ms/call",
+                     "client CPU ms/call", "targets missed"], play_table)
         if failures:
             print_table("Failed calls (non-2xx, or a 2xx whose body was not what was asked)",
                         ["backend", "clients", "operation", "reason", "calls"], failures)
@@ -558,6 +585,9 @@ def main() -> None:
                     f"5 warm-up reads; target p99 <= {TARGET_BOARD_P99_MS:g} ms)",
                     ["backend", "board", "rank", "total", "reads", "failed", "p50 ms", "p99 ms", "target"],
                     board_table)
+    if failures:
+        sys.exit(f"bench/play.py: {sum(f[-1] for f in failures):,} calls failed (table above); the workload "
+                 "is sized so that none should: its figures are not comparable")
 
 
 if __name__ == "__main__":
