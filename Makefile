@@ -39,7 +39,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
 
-BENCHES ?= ledger scoring ingest forest planting
+BENCHES ?= ledger scoring ingest forest planting play
 
 bench: $(BENCH_STAMP)
 	$(PY) scripts/with_postgres.py --durable -- sh -c 'for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done'
