@@ -25,8 +25,11 @@ USERS = UserStateRow.__table__
 _INGEST_COLUMNS = ("user_id", "shard", "lifetime_g", "scoring", "tallies")
 
 
-def lock_ingest_states(connection: Connection, user_ids: Sequence[str]) -> dict[str, UserIngestState]:
-    """The ingestion state of every user in ``user_ids`` (a new user: an empty state), locked."""
+def lock_ingest_states(
+    connection: Connection, user_ids: Sequence[str]
+) -> dict[str, tuple[int, str | None, str | None] | None]:
+    """The stored ingestion state ``(lifetime_g, scoring, tallies)`` of every user in
+    ``user_ids`` (None for a user without a row), locked."""
     wanted = sorted(set(user_ids))
     if not wanted:
         return {}
@@ -54,11 +57,8 @@ def lock_ingest_states(connection: Connection, user_ids: Sequence[str]) -> dict[
                 connection, USERS, ("user_id",), ("lifetime_g", "scoring", "tallies"), [(u,) for u in wanted]
             )
         )
-    found = {
-        user_id: UserIngestState.from_texts(user_id, lifetime_g, scoring, tallies)
-        for user_id, lifetime_g, scoring, tallies in rows
-    }
-    return {u: found.get(u) or UserIngestState(u) for u in wanted}
+    found = {user_id: (int(lifetime_g), scoring, tallies) for user_id, lifetime_g, scoring, tallies in rows}
+    return {u: found.get(u) for u in wanted}
 
 
 def save_ingest_states(connection: Connection, states: Sequence[UserIngestState]) -> None:
