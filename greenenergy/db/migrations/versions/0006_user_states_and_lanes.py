@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.Column("last_collect_day", sa.Date(), nullable=True),
         sa.Column("collect_run_days", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("collect_best_days", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("awards", sa.Text(), nullable=False, server_default=""),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_user_states")),
     )
     _backfill(bind)
@@ -85,7 +86,7 @@ def _backfill(bind: sa.Connection) -> None:
     tz = ZoneInfo(os.environ.get("GREENENERGY_TZ") or "Asia/Shanghai")
     users: dict[str, dict] = defaultdict(lambda: {"lifetime_g": 0, "u": {}, "r": {}, "h": {}, "n": {}, "t": {},
                                                  "balls_collected": 0, "steals": 0, "waterings_given": 0,
-                                                 "trees": 0, "days": set()})
+                                                 "trees": 0, "days": set(), "awards": []})
     latest = bind.execute(sa.text("SELECT max(occurred_at) FROM events")).scalar()
     since = None
     if latest is not None:
@@ -124,6 +125,10 @@ def _backfill(bind: sa.Connection) -> None:
         who = {"thefts": "thief_id", "waterings": "giver_id", "tree_holders": "holder_id"}[table]
         for user_id, count in bind.execute(sa.text(f"SELECT {who}, count(*) FROM {table} WHERE {condition} GROUP BY {who}")):
             users[user_id][column] = int(count)
+    for user_id, achievement_id in bind.execute(
+        sa.text("SELECT user_id, achievement_id FROM achievement_awards ORDER BY user_id, achievement_id")
+    ):
+        users[user_id]["awards"].append(achievement_id)
     rows = []
     for user_id, s in sorted(users.items()):
         days = sorted(s["days"])
@@ -134,11 +139,11 @@ def _backfill(bind: sa.Connection) -> None:
             "tallies": json.dumps({"n": s["n"], "t": s["t"]}, separators=(",", ":"), sort_keys=True),
             "balls_collected": s["balls_collected"], "steals": s["steals"], "waterings_given": s["waterings_given"],
             "trees": s["trees"], "last_collect_day": days[-1] if days else None, "collect_run_days": run,
-            "collect_best_days": best,
+            "collect_best_days": best, "awards": ",".join(s["awards"]),
         })
     table = sa.table("user_states", *(sa.column(name) for name in (
         "user_id", "shard", "lifetime_g", "scoring", "tallies", "balls_collected", "steals", "waterings_given",
-        "trees", "last_collect_day", "collect_run_days", "collect_best_days")))
+        "trees", "last_collect_day", "collect_run_days", "collect_best_days", "awards")))
     for start in range(0, len(rows), 1000):
         op.bulk_insert(table, rows[start:start + 1000])
 
