@@ -166,15 +166,16 @@ def lock_places(
             room = plots_with_room(catalog, species_id, taken, quantity)
         if not room:
             return Places(taken, frozenset())  # full: final, no lock needed to refuse
-        if requested is not None or (room[0].plot_id, species_id) not in taken:
-            target = room[0]  # the plot asked for, or the freest one, whose row is new
-        else:
+        fresh = (room[0].plot_id, species_id) not in taken  # the freest plot has no row yet
+        held = None
+        if requested is None and not fresh:
             held = _lock_first_free(connection, species_id, room, taken, quantity)
-            # Every row with room is held by another redemption: wait for one, chosen by the user.
-            target = room[shard_of(spread_key) % len(room)] if held is None else None
-        if target is not None:
-            held = _lock_row(connection, species_id, target.plot_id, target.capacity_of(species_id),
-                             missing=(target.plot_id, species_id) not in taken)  # fmt: skip
+        if held is None:
+            # The plot asked for, or the freest one (its row is new); or, every row with room
+            # being held by another redemption, the one this user waits for.
+            target = room[0] if requested is not None or fresh else room[shard_of(spread_key) % len(room)]
+            missing = (target.plot_id, species_id) not in taken
+            held = _lock_row(connection, species_id, target.plot_id, target.capacity_of(species_id), missing=missing)
         plot_id, occupied = held
         taken[(plot_id, species_id)] = occupied
         if free_places(catalog.get_plot(plot_id), species_id, taken) >= quantity:
@@ -236,8 +237,8 @@ def store_redeem(connection: Connection, redeemed: Redeemed, *, now: datetime) -
         raise PlotFull(f"plot {place.plot_id} filled up while this request ran; send it again", plot_id=place.plot_id)
     ledger_repo.store_write(connection, redeemed.ledger, now=now)
     insert_rows(connection, "trees", TREE_COLUMNS, [stored_values(connection, redeemed.tree, TREE_COLUMNS)])
-    insert_rows(connection, "tree_holders", ("tree_id", "holder_id", "shard", "share_g"),
-            [(h.tree_id, h.holder_id, h.shard, h.share_g) for h in redeemed.holders])  # fmt: skip
+    holders = [(h.tree_id, h.holder_id, h.shard, h.share_g) for h in redeemed.holders]
+    insert_rows(connection, "tree_holders", ("tree_id", "holder_id", "shard", "share_g"), holders)
     insert_rows(connection, "tree_events", EVENT_COLUMNS, [stored_values(connection, redeemed.event, EVENT_COLUMNS)])
     insert_rows(
         connection, "planting_orders", ORDER_COLUMNS, [stored_values(connection, redeemed.order, ORDER_COLUMNS)]

@@ -8,12 +8,12 @@ A user "has" a tree when they hold it: a solo redemption, or a share of a co-pla
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
-from greenenergy.db.planting_repo import CERTIFICATES, EVENTS, HOLDERS, ORDERS, TREES
+from greenenergy.db.planting_repo import CERTIFICATES, EVENTS, HOLDERS, ORDERS, TREES, state_of
 from greenenergy.planting.records import OPEN_ORDER, OrderState, TreeEventRecord, TreeState
 from greenenergy.planting.status import IN_THE_GROUND
 
@@ -29,10 +29,6 @@ class HeldTree:
     certificate_nos: list[str]  # the user's, oldest first
 
 
-def _state(cls: type, row: object) -> object:
-    return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
-
-
 def held_trees(connection: Connection, holder_id: str) -> list[HeldTree]:
     """The trees ``holder_id`` holds, oldest redemption first."""
     query = (
@@ -41,7 +37,7 @@ def held_trees(connection: Connection, holder_id: str) -> list[HeldTree]:
         .where(HOLDERS.c.holder_id == holder_id)
         .order_by(TREES.c.redeemed_at, TREES.c.tree_id)
     )
-    held = [(_state(TreeState, row), int(row.share_g)) for row in connection.execute(query)]
+    held = [(state_of(TreeState, row), int(row.share_g)) for row in connection.execute(query)]
     ids = [tree.tree_id for tree, _ in held]  # type: ignore[attr-defined]
     history: dict[str, list[TreeEventRecord]] = {i: [] for i in ids}
     orders: dict[str, list[OrderState]] = {i: [] for i in ids}
@@ -50,11 +46,11 @@ def held_trees(connection: Connection, holder_id: str) -> list[HeldTree]:
         for row in connection.execute(
             select(EVENTS).where(EVENTS.c.tree_id.in_(ids)).order_by(EVENTS.c.tree_id, EVENTS.c.seq)
         ):
-            history[row.tree_id].append(_state(TreeEventRecord, row))  # type: ignore[arg-type]
+            history[row.tree_id].append(state_of(TreeEventRecord, row))  # type: ignore[arg-type]
         for row in connection.execute(
             select(ORDERS).where(ORDERS.c.tree_id.in_(ids)).order_by(ORDERS.c.tree_id, ORDERS.c.planting_no)
         ):
-            orders[row.tree_id].append(_state(OrderState, row))  # type: ignore[arg-type]
+            orders[row.tree_id].append(state_of(OrderState, row))  # type: ignore[arg-type]
         for row in connection.execute(
             select(CERTIFICATES.c.tree_id, CERTIFICATES.c.certificate_no)
             .where(CERTIFICATES.c.holder_id == holder_id)
@@ -72,7 +68,8 @@ def trees_by_id(connection: Connection, tree_ids: list[str]) -> dict[str, TreeSt
     if not ids:
         return {}
     return {
-        row.tree_id: _state(TreeState, row) for row in connection.execute(select(TREES).where(TREES.c.tree_id.in_(ids)))
+        row.tree_id: state_of(TreeState, row)
+        for row in connection.execute(select(TREES).where(TREES.c.tree_id.in_(ids)))
     }  # type: ignore[misc]
 
 
@@ -128,21 +125,21 @@ def partner_orders(
             )
         )
     query = query.order_by(ORDERS.c.ordered_at, ORDERS.c.order_id).limit(limit)
-    orders: list[OrderState] = [_state(OrderState, row) for row in connection.execute(query)]  # type: ignore[misc]
+    orders: list[OrderState] = [state_of(OrderState, row) for row in connection.execute(query)]  # type: ignore[misc]
     trees = trees_by_id(connection, [o.tree_id for o in orders])
     return [(order, trees[order.tree_id]) for order in orders]
 
 
 def get_order(connection: Connection, order_id: str) -> OrderState | None:
     row = connection.execute(select(ORDERS).where(ORDERS.c.order_id == order_id)).first()
-    return None if row is None else _state(OrderState, row)  # type: ignore[return-value]
+    return None if row is None else state_of(OrderState, row)  # type: ignore[return-value]
 
 
 def overdue_orders(connection: Connection, *, now: datetime, limit: int) -> list[tuple[OrderState, TreeState]]:
     """Unplanted orders that read ``overdue`` at ``now`` (marked or past the deadline) with
     their trees, the longest overdue first."""
     query = select(ORDERS).where(_overdue_at(now)).order_by(ORDERS.c.deadline, ORDERS.c.order_id).limit(limit)
-    orders: list[OrderState] = [_state(OrderState, row) for row in connection.execute(query)]  # type: ignore[misc]
+    orders: list[OrderState] = [state_of(OrderState, row) for row in connection.execute(query)]  # type: ignore[misc]
     trees = trees_by_id(connection, [o.tree_id for o in orders])
     return [(order, trees[order.tree_id]) for order in orders]
 

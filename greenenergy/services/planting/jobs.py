@@ -24,7 +24,7 @@ from greenenergy.planting.deadlines import overdue_marks
 from greenenergy.services.runtime import Runtime
 
 MAX_OVERDUE_PAGE = 1000
-MARK_PAGE = 1000  # orders marked per commit
+MARK_PAGE = 500  # orders marked per commit
 
 
 @dataclass(frozen=True)
