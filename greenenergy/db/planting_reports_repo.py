@@ -42,6 +42,7 @@ from greenenergy.db.planting_repo import (
 )
 from greenenergy.errors import Conflict, GreenEnergyError
 from greenenergy.planting import DuplicateLocation, DuplicatePhoto, DuplicateTag
+from greenenergy.planting.certificates import Certificate
 from greenenergy.planting.errors import AlreadyPlanted
 from greenenergy.planting.records import OPEN_ORDER, Holder, OrderState, TreeState
 from greenenergy.planting.reports import Confirmations, ReportsLoaded, SurvivalChecked, UsedKeys
@@ -56,6 +57,7 @@ def used_keys(
     already used (one lookup per chunk of keys)."""
     found: tuple[set[str], set[str], set[str]] = (set(), set(), set())
     wanted = (sorted(set(photos)), sorted(set(tags)), sorted(set(locations)))
+    lookup = (set(photos), set(tags), set(locations))
     names = ("photo_sha256", "tag", "location_key")
     m = mark(connection)
     size = max(len(keys) for keys in wanted) if any(wanted) else 0
@@ -67,7 +69,7 @@ def used_keys(
         for row in connection.exec_driver_sql(
             f"SELECT {', '.join(names)} FROM planting_confirmations WHERE {where}", params
         ):
-            for value, into, keys in zip(row, found, wanted, strict=True):
+            for value, into, keys in zip(row, found, lookup, strict=True):
                 if value is not None and value in keys:
                     into.add(value)
     return UsedKeys(frozenset(found[0]), frozenset(found[1]), frozenset(found[2]))
@@ -134,15 +136,15 @@ def _write_confirmations(connection: Connection, decided: Confirmations) -> None
     store_heads(connection, CONFIRMATIONS_CHAIN, decided.heads)
 
 
-def _certificate_row(connection: Connection, certificate: object) -> tuple:
-    facts = certificate.facts  # type: ignore[attr-defined]
+def _certificate_row(connection: Connection, certificate: Certificate) -> tuple:
+    facts = certificate.facts
     values = {
         **{f.name: getattr(facts, f.name) for f in fields(facts)},
-        "shard": certificate.shard,  # type: ignore[attr-defined]
-        "confirmation_id": certificate.confirmation_id,  # type: ignore[attr-defined]
-        "issued_at": certificate.issued_at,  # type: ignore[attr-defined]
-        "ledger_tx_id": certificate.ledger_tx_id,  # type: ignore[attr-defined]
-        "certificate_hash": certificate.certificate_hash,  # type: ignore[attr-defined]
+        "shard": certificate.shard,
+        "confirmation_id": certificate.confirmation_id,
+        "issued_at": certificate.issued_at,
+        "ledger_tx_id": certificate.ledger_tx_id,
+        "certificate_hash": certificate.certificate_hash,
     }
     values["issued_on"] = db_date(connection, values["issued_on"])
     return tuple(

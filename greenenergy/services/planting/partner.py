@@ -27,7 +27,14 @@ from typing import Literal
 from greenenergy.db import planting_views_repo
 from greenenergy.db.engine import Tx, in_write_tx, read_tx
 from greenenergy.errors import GreenEnergyError, InvalidInput, InvalidJson, NotFound, TooLarge
-from greenenergy.planting import InvalidCoordinates, InvalidTimestamp, PlantingReport, SurvivalReport, order_status
+from greenenergy.planting import (
+    InvalidCoordinates,
+    InvalidTimestamp,
+    PlantingCatalog,
+    PlantingReport,
+    SurvivalReport,
+    order_status,
+)
 from greenenergy.planting.records import OrderState, TreeState
 from greenenergy.services.planting import catalog as planting_catalog
 from greenenergy.services.planting.confirm import Outcome, SurvivalOutcome, confirm_chunk, confirm_one, record_survival
@@ -163,30 +170,34 @@ def confirm_bulk(runtime: Runtime, partner_id: str, body: bytes, content_type: s
     for start in range(0, len(rows), BULK_CHUNK_ROWS):
         chunk = rows[start : start + BULK_CHUNK_ROWS]
         reports = [item for _, item in chunk if isinstance(item, PlantingReport)]
-        outcomes = iter([])
-        if reports:
-
-            def work(connection: Tx, reports: list[PlantingReport] = reports) -> list[Outcome]:
-                return confirm_chunk(connection, current, tz=runtime.settings.zone, now=runtime.clock.now(),
-                                     reports=reports)  # fmt: skip
-
-            outcomes = iter(in_write_tx(runtime.engine, work))
+        outcomes = iter(_confirm_chunk(runtime, current, reports) if reports else [])
         for row_no, item in chunk:
             if isinstance(item, PlantingReport):
-                outcome = next(outcomes)
-                error, tree_id = outcome.error, outcome.tree_id
+                results.append(_bulk_row(row_no, next(outcomes)))
             else:
-                outcome, (tree_id, error) = None, item
-            if error is None and outcome is not None:
-                view = confirmation_view(outcome)
-                results.append(BulkRow(view.tree_id, view.status, view.confirmation_id, view.certificate_no,
-                                       view.certificate_nos, row=row_no, result="confirmed"))  # fmt: skip
-            else:
-                assert error is not None
-                results.append(BulkRow(tree_id, None, None, None, [], row=row_no, result="rejected", code=error.code,
+                tree_id, error = item
+                results.append(BulkRow(tree_id, None, None, None, row=row_no, result="rejected", code=error.code,
                                        message=error.message))  # fmt: skip
     confirmed = sum(1 for r in results if r.result == "confirmed")
     return BulkResult(confirmed, len(results) - confirmed, results)
+
+
+def _confirm_chunk(runtime: Runtime, catalog: PlantingCatalog, reports: list[PlantingReport]) -> list[Outcome]:
+    """One commit for the reports of one chunk."""
+
+    def work(connection: Tx) -> list[Outcome]:
+        return confirm_chunk(connection, catalog, tz=runtime.settings.zone, now=runtime.clock.now(), reports=reports)
+
+    return in_write_tx(runtime.engine, work)
+
+
+def _bulk_row(row_no: int, outcome: Outcome) -> BulkRow:
+    if outcome.error is not None:
+        return BulkRow(outcome.tree_id, None, None, None, row=row_no, result="rejected", code=outcome.error.code,
+                       message=outcome.error.message)  # fmt: skip
+    view = confirmation_view(outcome)
+    return BulkRow(view.tree_id, view.status, view.confirmation_id, view.certificate_no, view.certificate_nos,
+                   row=row_no, result="confirmed")  # fmt: skip
 
 
 def parse_bulk(body: bytes, content_type: str, partner_id: str) -> list[tuple[int, PlantingReport | tuple]]:
