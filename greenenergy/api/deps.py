@@ -57,3 +57,13 @@ def require_self_or_reader(principal: Principal, *, role: str, subject: str) -> 
             code="not_yours",
         )
     return principal
+
+
+def require_self(principal: Principal, *, role: str, subject: str) -> Principal:
+    """Writes: only the subject itself (an auditor or admin token may read, never write)."""
+    require_role(principal, role)
+    if principal.subject != subject:
+        raise Forbidden(
+            f"this token belongs to {role} {principal.subject!r} and may not act for {subject!r}", code="not_yours"
+        )
+    return principal
