@@ -279,6 +279,18 @@ def test_backtest_refuses_rows_whose_type_or_data_disagree(runtime: Runtime, tmp
     assert "line 2: data must be a JSON object" in result.output
     # Without ingested_at the row is not a stored event: a time without an offset stays refused.
     assert "line 3: occurred_at" in result.output and "is not an ISO 8601 time with an offset" in result.output
+    # A field given both as a column and in data must say the same in both.
+    both = tmp_path / "both.csv"
+    both.write_text(
+        "event_id,event_type,user_id,occurred_at,boxes,data\n"
+        f'y5,recycling.box,u-1,{t},2,"{{""boxes"": 3}}"\n'
+        f'y6,recycling.box,u-1,{t},3,"{{""boxes"": 3}}"\n'
+    )
+    result = run(runtime, "rules", "backtest", str(both))
+    assert result.exit_code == 0, result.output
+    assert "1 events scored; 1 unreadable rows" in result.output
+    assert "line 2: field boxes is 2 in its column but 3 in data" in result.output
+    assert total_row(result.output)[:3] == ["total", "", "111"]
 
 
 def test_ingest_still_refuses_export_columns(runtime: Runtime, tmp_path: Path) -> None:
