@@ -24,6 +24,7 @@ accepted events earned, and the store holds exactly the events answered ``accept
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import random
 import threading
@@ -44,6 +45,7 @@ from greenenergy.config import load_settings
 from greenenergy.db import balls_repo
 from greenenergy.db.engine import make_engine, read_tx
 from greenenergy.ingestion import EventResult, IncomingEvent
+from greenenergy.scoring.expr import compile_expression
 from greenenergy.services.audit.verify import verify
 from greenenergy.services.forest import balls as forest_balls
 from greenenergy.services.ingest import batch as ingest_batch
@@ -64,6 +66,7 @@ PROCESS_ROUNDS = 40
 PROCESS_KINDS = ("A", "A2", "B", "C", "D", "E")
 
 Answer = dict[str, Any]  # one result, as POST /v1/events answers it
+FIELDS = {"weight_g": "int", "boxes": "int"}
 
 
 @dataclass(frozen=True)
@@ -371,6 +374,48 @@ def test_a_shared_ball_collected_while_the_batch_was_planned_gets_the_event_its_
     assert (own.user_id, own.energy_g, own.remaining_g) == ("u-late", 74, 74)
     assert pending_g(runtime, "u-late") == 74
     assert verify(runtime).ok
+
+
+class _FreedLate:
+    """Garbage whose finaliser releases the GIL, as a dropped connection's does."""
+
+    def __init__(self) -> None:
+        self.cycle = self  # freed by the cyclic GC, at an allocation of whichever thread
+
+    def __del__(self) -> None:
+        time.sleep(0)
+
+
+def test_rule_expressions_compile_safely_from_many_threads() -> None:
+    """Found by the PostgreSQL run of these races: concurrent first requests each loaded the
+    rules, and CPython 3.11's AST constructor, whose recursion count all threads share,
+    failed one of them with SystemError (a 500) when a finaliser let another thread parse
+    mid-tree. Expressions are now parsed one at a time. A collection at every allocation
+    makes the interleaving happen at once (it did, every run, before the fix)."""
+    errors: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def compile_many() -> None:
+        barrier.wait()
+        for _ in range(300):
+            _FreedLate()
+            try:
+                compile_expression("floor(weight_g * 36 / 10) + max(boxes, 2) * (3 if boxes > 1 else 4)", FIELDS)
+            except Exception as error:  # noqa: BLE001 - collected: none may happen
+                errors.append(repr(error))
+                return
+
+    thresholds = gc.get_threshold()
+    gc.set_threshold(1, 1, 1)
+    try:
+        threads = [threading.Thread(target=compile_many) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        gc.set_threshold(*thresholds)
+    assert errors == []
 
 
 @pytest.fixture
