@@ -70,6 +70,8 @@ def print_backtest(report: BacktestReport, console: Console, top_users: int) -> 
         f"{report.events} events scored; {len(report.unreadable)} unreadable rows; "
         f"{report.invalid} refused by the candidate rules"
     )
+    if report.ignored:
+        console.print(f"ignored columns: {', '.join(report.ignored)} (not event data)")
     for line, problem in report.unreadable[:SHOWN_REJECTS]:
         console.print(f"  line {line}: {problem}")
     rules_table = Table(

@@ -249,11 +249,16 @@ def rules_check(
 @rules_app.command("backtest")
 @friendly
 def rules_backtest(
-    events_file: Annotated[Path, typer.Argument(help="events as .csv, .jsonl or .parquet")],
+    events_file: Annotated[
+        Path, typer.Argument(help="events as .csv, .jsonl or .parquet; a file of stored or exported events as it is")
+    ],
     rules: Annotated[Path | None, typer.Option("--rules", help="candidate rules folder")] = None,
     top: Annotated[int, typer.Option(help="users shown, most changed first")] = 20,
 ) -> None:
-    """Score a file with candidate rules and with the rules in force; write nothing."""
+    """Score a file with candidate rules and with the rules in force; write nothing.
+
+    Columns an export carries beside the event (source, stored result, chain position) are
+    ignored and named in the summary."""
     with runtime(schema=False) as rt:
         report = backtest(rt, events_file, rules)
     print_backtest(report, Console(), top)

@@ -7,6 +7,12 @@ user and ``sink:expired``. After every step it checks that each ball's
 thieves took at most half and were at most six, that each user's pending equals the
 remaining grams of their balls, that no balance is negative, and that the grams moved
 (collected + stolen + expired) equal what the balls lost.
+
+Every refusal must be deserved, and every move that is due must happen: the machine works
+out on its own (``status_of``, ``steal_refusals``, ``water_refusals``: the rules written
+out here, not imported) which refusals the inputs justify; a refusal outside that set, a
+success where a refusal was due, a ripe ball ``collect_all`` left or a due ball the expiry
+left, fails the test -- so a core that refused everything, or did nothing, would fail.
 """
 
 from __future__ import annotations
@@ -56,6 +62,21 @@ START = datetime.fromisoformat("2026-11-27T05:00:00+08:00")  # days before a mon
 users = st.sampled_from(USERS)
 picks = st.integers(min_value=0, max_value=10**6)
 STATUS_OF_ERROR = {NotRipe: "waiting", BallExpired: "expired", AlreadyCollected: "collected"}
+REFUSAL_OF_STATUS = {"waiting": "not_ripe", "expired": "expired", "collected": "already_collected"}
+AMOUNTS_G = (10, 18, 33, 66)  # what a watering may send
+
+
+def status_of(ball: Ball, now: datetime) -> str:
+    """A ball's status by the rules of the module docstring of ``forest.balls``."""
+    if ball.collected_g > 0:
+        return "collected"
+    if ball.expired_g > 0 or now >= ball.expires_at:
+        return "expired"
+    return "waiting" if now < ball.visible_at else "ripe"
+
+
+def active(effects: list[ActiveEffect], kind: str, user: str, now: datetime) -> bool:
+    return any(e.kind == kind and e.user_id == user and e.starts_at <= now < e.ends_at for e in effects)
 
 
 class ForestMachine(RuleBasedStateMachine):
@@ -120,11 +141,15 @@ class ForestMachine(RuleBasedStateMachine):
         ball = self.pick(index)
         if ball is None:
             return
+        status = status_of(ball, self.now)
         try:
             done = collect(ball, self.now)
         except GreenEnergyError as error:
-            assert STATUS_OF_ERROR[type(error)] == ball_status(ball, self.now)
+            assert STATUS_OF_ERROR[type(error)] == ball_status(ball, self.now) == status
+            assert error.code == REFUSAL_OF_STATUS[status]
             return
+        assert status == "ripe", f"collected a {status} ball"
+        assert done.collected_g == ball.remaining_g > 0
         self.balls[ball.ball_id] = done.ball
         self.pending[ball.user_id] -= done.collected_g
         self.available[ball.user_id] += done.collected_g
@@ -132,7 +157,11 @@ class ForestMachine(RuleBasedStateMachine):
 
     @rule(user=users)
     def collect_everything(self, user: str) -> None:
-        for done in collect_all([b for b in self.balls.values() if b.user_id == user], self.now):
+        mine = [b for b in self.balls.values() if b.user_id == user]
+        ripe = {b.ball_id for b in mine if status_of(b, self.now) == "ripe"}
+        collected = collect_all(mine, self.now)
+        assert {done.ball_id for done in collected} == ripe  # every ripe ball, and only those
+        for done in collected:
             self.balls[done.ball_id] = done.ball
             self.pending[user] -= done.collected_g
             self.available[user] += done.collected_g
@@ -153,7 +182,27 @@ class ForestMachine(RuleBasedStateMachine):
         for thief in USERS:
             self.attempt(thief, self.balls[ball.ball_id])
 
+    def steal_refusals(self, thief: str, ball: Ball) -> set[str]:
+        """The refusals this attempt deserves (``forest.theft``'s limits, written out): the
+        core must raise one of them, and must not refuse when there is none."""
+        deserved = set()
+        if thief == ball.user_id:
+            deserved.add("own_ball")
+        status = status_of(ball, self.now)
+        if status != "ripe":
+            deserved.add(REFUSAL_OF_STATUS[status])
+        real = [t for t in self.thefts[ball.ball_id] if t.stolen_g > 0]
+        mine = sum(1 for t in real if t.thief_id == thief)
+        if mine >= (2 if active(self.effects, "double_collect_card", thief, self.now) else 1):
+            deserved.add("already_stolen")
+        if mine == 0 and len({t.thief_id for t in real}) >= MAX_THIEVES_PER_BALL:
+            deserved.add("too_many_thieves")
+        if ball.stolen_g >= ball.energy_g // 2:
+            deserved.add("nothing_left")
+        return deserved
+
     def attempt(self, thief: str, ball: Ball) -> None:
+        deserved = self.steal_refusals(thief, ball)
         try:
             result = steal(
                 ball,
@@ -168,10 +217,16 @@ class ForestMachine(RuleBasedStateMachine):
             return
         except (NotRipe, BallExpired, AlreadyCollected) as error:
             assert STATUS_OF_ERROR[type(error)] == ball_status(ball, self.now)
+            assert error.code in deserved, (error.code, deserved)
             return
         except (AlreadyStolen, TooManyThieves, NothingLeft) as error:
+            assert error.code in deserved, (error.code, deserved)
             event(f"steal refused: {error.code}")
             return
+        assert not deserved, f"the steal went through though it deserved {sorted(deserved)}"
+        covered = active(self.effects, "protection_cover", ball.user_id, self.now)
+        assert result.reason == ("protected" if covered else "stolen")
+        assert (result.stolen_g == 0) == covered
         second = any(t.thief_id == thief and t.stolen_g > 0 for t in self.thefts[ball.ball_id])
         event(f"steal: {result.reason}" + (" (second, double card)" if second and result.stolen_g else ""))
         # Record protected attempts too: they must not count against anyone.
@@ -187,6 +242,7 @@ class ForestMachine(RuleBasedStateMachine):
         if self.available[giver] < energy_g and energy_g != 20:
             return  # the ledger would refuse: InsufficientEnergy
         self.serial += 1
+        deserved = self.water_refusals(giver, friend, energy_g)
         try:
             plan = water(
                 giver_id=giver,
@@ -197,20 +253,42 @@ class ForestMachine(RuleBasedStateMachine):
                 earlier=self.waterings,
                 ball_id=f"w-{self.serial}",
             )
-        except InvalidAmount:
+        except InvalidAmount as error:
             assert energy_g == 20
+            assert error.code in deserved, (error.code, deserved)
             return
-        except WateringLimit:
+        except WateringLimit as error:
+            assert error.code in deserved, (error.code, deserved)
             event("watering_limit")
             return
-        except GreenEnergyError:
+        except GreenEnergyError as error:
             assert giver == friend
+            assert error.code in deserved, (error.code, deserved)
             return
+        assert not deserved, f"the watering went through though it deserved {sorted(deserved)}"
+        assert (plan.ball.user_id, plan.ball.energy_g, plan.ball.visible_at) == (friend, energy_g, self.now)
         self.waterings.append(plan.watering)
         self.balls[plan.ball.ball_id] = plan.ball
         self.thefts[plan.ball.ball_id] = []
         self.available[giver] -= energy_g
         self.pending[friend] += energy_g
+
+    def water_refusals(self, giver: str, friend: str, energy_g: int) -> set[str]:
+        """The refusals this watering deserves (``forest.watering``'s rules, written out)."""
+        deserved = set()
+        if energy_g not in AMOUNTS_G:
+            deserved.add("invalid_amount")
+        if giver == friend:
+            deserved.add("self_watering")
+        today = self.now.astimezone(TZ).date()
+        done = sum(
+            1
+            for w in self.waterings
+            if (w.giver_id, w.friend_id) == (giver, friend) and w.watered_at.astimezone(TZ).date() == today
+        )
+        if done >= 3:
+            deserved.add("watering_limit")
+        return deserved
 
     @rule(giver=users, friend=users)
     def water_four_times(self, giver: str, friend: str) -> None:
@@ -225,7 +303,15 @@ class ForestMachine(RuleBasedStateMachine):
 
     @rule()
     def run_expiry(self) -> None:
-        for expiry in expire_due(self.balls.values(), self.now):
+        due = {
+            b.ball_id
+            for b in self.balls.values()
+            if self.now >= b.expires_at and b.collected_g == 0 and b.expired_g == 0 and b.remaining_g > 0
+        }
+        expiries = expire_due(self.balls.values(), self.now)
+        assert {e.ball_id for e in expiries} == due  # every due ball, once
+        for expiry in expiries:
+            assert expiry.expired_g == self.balls[expiry.ball_id].remaining_g
             self.balls[expiry.ball_id] = expiry.ball
             self.pending[expiry.user_id] -= expiry.expired_g
             self.sink_expired += expiry.expired_g

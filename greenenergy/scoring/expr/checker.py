@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import math
+import threading
 from collections.abc import Mapping
 
 from greenenergy.scoring.errors import ExpressionError
@@ -51,6 +52,14 @@ REFUSED = {
 }
 
 
+# CPython 3.11's AST constructor counts its recursion depth in state that all threads
+# share: while one thread builds a tree, a garbage-collected finaliser that releases the GIL
+# lets another thread parse, and the first then fails with SystemError "AST constructor
+# recursion depth mismatch" (seen when concurrent first requests loaded the rules). Parse
+# one expression at a time; re-entrant, for a finaliser of this thread that parses.
+_PARSE_LOCK = threading.RLock()
+
+
 def check_expression(text: str, fields: Mapping[str, ValueType]) -> Node:
     """The typed, folded, bounded tree of ``text`` over the declared ``fields``."""
     if not isinstance(text, str):
@@ -61,7 +70,8 @@ def check_expression(text: str, fields: Mapping[str, ValueType]) -> Node:
     if not source:
         raise ExpressionError("expression is empty")
     try:
-        tree = ast.parse(source, mode="eval")
+        with _PARSE_LOCK:
+            tree = ast.parse(source, mode="eval")
     except SyntaxError as error:
         where = f" at column {error.offset}" if error.offset else ""
         raise ExpressionError(f"syntax error{where}: {error.msg}") from error

@@ -153,21 +153,19 @@ def list_balls(
     after: str | None = None,
 ) -> list[BallView]:
     """The user's balls of ``statuses`` (default: in play), by visible time then id; at most
-    ``limit``, continuing after the ball ``after`` (a ``ball_id`` of the previous page)."""
+    ``limit``, continuing after the ball ``after`` (a ``ball_id`` of the previous page) --
+    after its place, even if it left the listing since (collected, expired); ``BallNotFound``
+    if the user has no such ball."""
     now = runtime.clock.now()
     with read_tx(runtime.engine) as connection:
         # A ball collected within HISTORY was collected before it expired, so it expires
         # after now - HISTORY too: one index range on (user_id, expires_at) finds them all.
-        balls = [
-            b
-            for b in balls_repo.user_balls(connection, user_id, expiring_after=now - HISTORY)
-            if _listed(b, now, statuses)
-        ]
+        kept = balls_repo.user_balls(connection, user_id, expiring_after=now - HISTORY)
+        balls = [b for b in kept if _listed(b, now, statuses)]
         if after is not None:
-            cursor = next((b for b in balls if b.ball_id == after), None)
-            if cursor is None:
-                raise BallNotFound(f"no ball {after!r} in this listing of {user_id}'s balls to continue after",
-                                   ball_id=after)  # fmt: skip
+            cursor = next((b for b in kept if b.ball_id == after), None) or balls_repo.get_ball(connection, after)
+            if cursor is None or cursor.user_id != user_id:
+                raise BallNotFound(f"user {user_id} has no ball {after!r} to continue after", ball_id=after)
             key = (cursor.visible_at, cursor.ball_id)
             balls = [b for b in balls if (b.visible_at, b.ball_id) > key]
         balls = balls[:limit]

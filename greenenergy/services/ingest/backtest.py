@@ -4,11 +4,15 @@ force, through the pandas batch path, writing nothing.
 Both runs start from empty cap usage (a file is scored as if its events were the only
 ones), so the difference isolates the rule change. The report gives per-rule and per-user
 totals under each rule set and their difference.
+
+The file may be one of stored or exported events, as it is: the columns such a file
+carries beside the event (its source, the stored result, the chain position:
+``files.EXPORT_COLUMNS``) are ignored and named in ``BacktestReport.ignored``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -28,11 +32,16 @@ class BacktestReport:
     per_user: pd.DataFrame  # user_id, grams_current, grams_candidate, diff_g (sorted by |diff|)
     total_current_g: int
     total_candidate_g: int
+    ignored: list[str] = field(default_factory=list)  # columns (keys) of the file that are not event data
 
 
-def events_frame(path: Path, rules: RuleBook) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+def events_frame(path: Path, rules: RuleBook) -> tuple[pd.DataFrame, list[tuple[int, str]], list[str]]:
+    """The file's events as a frame, its unreadable rows, and the export columns it carried
+    (in the order first seen)."""
     records, unreadable = [], []
-    for row in read_events(path, rules):
+    ignored: dict[str, None] = {}
+    for row in read_events(path, rules, export=True):
+        ignored.update(dict.fromkeys(row.ignored))
         if row.event is None:
             unreadable.append((row.line, row.problem or "unreadable"))
             continue
@@ -55,13 +64,13 @@ def events_frame(path: Path, rules: RuleBook) -> tuple[pd.DataFrame, list[tuple[
             numeric = pd.to_numeric(frame[column], errors="coerce")
             if numeric.notna().sum() == frame[column].notna().sum():
                 frame[column] = numeric  # a numeric field column (NA where other types lack it)
-    return frame, unreadable
+    return frame, unreadable, list(ignored)
 
 
 def backtest(runtime: Runtime, path: Path, candidate_dir: Path | None) -> BacktestReport:
     current = rules_in_force(runtime)
     candidate = load_rules(candidate_dir, runtime.settings.zone) if candidate_dir else current
-    frame, unreadable = events_frame(path, candidate)
+    frame, unreadable, ignored = events_frame(path, candidate)
     scored_current = score_frame(current, frame)
     scored_candidate = score_frame(candidate, frame)
     per_rule = _per_rule(scored_current, scored_candidate)
@@ -83,6 +92,7 @@ def backtest(runtime: Runtime, path: Path, candidate_dir: Path | None) -> Backte
         per_user=per_user.reset_index(drop=True),
         total_current_g=int(scored_current["energy_g"].sum()) if len(frame) else 0,
         total_candidate_g=int(scored_candidate["energy_g"].sum()) if len(frame) else 0,
+        ignored=ignored,
     )
 
 

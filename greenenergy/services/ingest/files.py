@@ -9,6 +9,14 @@ str); a cell that does not convert is passed on as text and the event is rejecte
 
 A row whose envelope is unusable (no event_id, a time without an offset, bad JSON) is
 reported with its line number instead of stopping the file.
+
+``rules backtest`` also reads files of stored or exported events as they are
+(``read_events(..., export=True)``): the columns an export carries beside the event
+(``EXPORT_COLUMNS``: the source, the stored result, the chain position, ...) are ignored
+and named in ``FileRow.ignored``; the type may be given as ``event_type`` and the data as
+one ``data`` column (a JSON object; text in CSV) instead of (or beside) one column per
+field. A stored event's time without an offset (SQLite keeps UTC as naive text) is read
+as UTC when the row also carries ``ingested_at``, the mark of a stored event.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +42,39 @@ INT_TEXT = re.compile(r"[+-]?\d+")
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 
 
+# What a file of stored events (``db/events_repo.EVENT_COLUMNS``) or an export of events and
+# their results carries beside the event itself: ignored by ``rules backtest``.
+EXPORT_COLUMNS = (
+    "source",
+    "source_id",
+    "ingested_at",
+    "energy_g",
+    "rule",
+    "rule_ref",
+    "explanation",
+    "ball_id",
+    "transaction_id",
+    "shard",
+    "lane",
+    "seq",
+    "format",
+    "hash",
+    "prev_hash",
+)
+TYPE_ALIAS = "event_type"  # the stored events' name of ``type``
+DATA = "data"  # the stored events' data: one JSON object
+
+
 @dataclass(frozen=True, slots=True)
 class FileRow:
-    """One row of an event file: the event, or why it could not be read."""
+    """One row of an event file: the event, or why it could not be read; ``ignored`` names
+    the export columns the row carried (``read_events(..., export=True)``)."""
 
     line: int
     event: IncomingEvent | None
     event_id: str | None = None
     problem: str | None = None
+    ignored: tuple[str, ...] = ()
 
 
 def file_format(path: Path) -> str:
@@ -80,11 +113,12 @@ def count_rows(path: Path) -> int:
     return lines - 1 if kind == "csv" else lines
 
 
-def read_events(path: Path, rules: RuleBook) -> Iterator[FileRow]:
-    """Every row of ``path`` as an ``IncomingEvent`` (or the reason it could not be read)."""
+def read_events(path: Path, rules: RuleBook, *, export: bool = False) -> Iterator[FileRow]:
+    """Every row of ``path`` as an ``IncomingEvent`` (or the reason it could not be read);
+    with ``export``, stored or exported events as they are (module docstring)."""
     kind = file_format(path)
     if kind == "jsonl":
-        yield from _read_jsonl(path)
+        yield from _read_jsonl(path, export=export)
         return
     if kind == "csv":
         try:
@@ -98,37 +132,81 @@ def read_events(path: Path, rules: RuleBook) -> Iterator[FileRow]:
         except (OSError, ValueError) as error:
             raise _unreadable(path, "Parquet", error) from None
         first_line = 1
-    missing = [c for c in ENVELOPE if c not in frame.columns]
+    present = set(frame.columns) | ({"type"} if export and TYPE_ALIAS in frame.columns else set())
+    missing = [c for c in ENVELOPE if c not in present]
     if missing:
         raise InvalidInput(
             f"{path}: missing column(s) {', '.join(missing)}; need {', '.join(ENVELOPE)} and the data fields",
             code="missing_columns",
         )
-    yield from rows_from_frame(frame, rules, source=kind, first_line=first_line)
+    yield from rows_from_frame(frame, rules, source=kind, first_line=first_line, export=export)
 
 
 FRAME_IGNORED = ("source", "local_day")  # columns of seed files that are not event data
 
 
-def rows_from_frame(frame: pd.DataFrame, rules: RuleBook, *, source: str, first_line: int = 1) -> Iterator[FileRow]:
-    """Rows of a CSV-like (``source="csv"``: text cells) or typed (``"parquet"``) frame."""
-    data_columns = [c for c in frame.columns if c not in ENVELOPE]
+def rows_from_frame(
+    frame: pd.DataFrame, rules: RuleBook, *, source: str, first_line: int = 1, export: bool = False
+) -> Iterator[FileRow]:
+    """Rows of a CSV-like (``source="csv"``: text cells) or typed (``"parquet"``) frame;
+    with ``export``, the columns of stored or exported events too (module docstring)."""
+    columns = [str(c) for c in frame.columns]
+    special = (TYPE_ALIAS, DATA) if export else ()
+    # An export column is event data when some rule declares a field of that name.
+    declared = {name for version in rules.versions() for name in version.fields} if export else set()
+    ignored = tuple(c for c in columns if export and c in EXPORT_COLUMNS and c not in declared)
+    data_columns = [c for c in columns if c not in ENVELOPE and c not in ignored and c not in special]
     for offset, values in enumerate(frame.itertuples(index=False, name=None)):
-        row = dict(zip(frame.columns, values, strict=True))
+        line = first_line + offset
+        row = dict(zip(columns, values, strict=True))
         data = {c: row[c] for c in data_columns if not _absent(row[c])}
+        typed: dict[str, Any] = {}
+        event_type = row.get("type")
+        if export:
+            try:
+                event_type = _export_type(row)
+                typed = _export_data(row.get(DATA))
+            except ValueError as error:
+                yield FileRow(line, None, event_id=_text(row.get("event_id")), problem=str(error), ignored=ignored)
+                continue
         yield _row(
-            first_line + offset,
+            line,
             row["event_id"],
-            row["type"],
+            event_type,
             row["user_id"],
             row["occurred_at"],
             data,
             rules,
             source=source,
+            typed=typed,
+            naive_utc=export and "ingested_at" in row and not _absent(row["ingested_at"]),
+            ignored=ignored,
         )
 
 
-def _read_jsonl(path: Path) -> Iterator[FileRow]:
+def _export_type(row: dict[str, Any]) -> Any:
+    """``type``, or the stored events' ``event_type``; both must agree when both are given."""
+    given = [row[c] for c in ("type", TYPE_ALIAS) if c in row and not _absent(row[c])]
+    if len(set(map(str, given))) > 1:
+        raise ValueError(f"type {given[0]!r} and event_type {given[1]!r} disagree")
+    return given[0] if given else None
+
+
+def _export_data(value: Any) -> dict[str, Any]:
+    """A ``data`` cell: a JSON object (as text in CSV and in stored events), or absent."""
+    if value is None or (not isinstance(value, dict) and _absent(value)):
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"data is not valid JSON ({error.msg})") from None
+    if not isinstance(value, dict):
+        raise ValueError("data must be a JSON object")
+    return value
+
+
+def _read_jsonl(path: Path, *, export: bool = False) -> Iterator[FileRow]:
     try:
         handle = path.open("rb")  # bytes: a line that is not UTF-8 is reported, not fatal
     except OSError as error:
@@ -152,25 +230,39 @@ def _read_jsonl(path: Path) -> Iterator[FileRow]:
             if not isinstance(obj, dict):
                 yield FileRow(number, None, problem="a line must hold one JSON object")
                 continue
-            unknown = sorted(set(obj) - {*ENVELOPE, "data"})
+            ignored = tuple(k for k in obj if export and k in EXPORT_COLUMNS)
+            known = {*ENVELOPE, DATA, *ignored, *((TYPE_ALIAS,) if export else ())}
+            unknown = sorted(set(obj) - known)
             if unknown:
                 yield FileRow(
                     number, None, event_id=_text(obj.get("event_id")), problem=f"unknown key(s) {', '.join(unknown)}"
                 )
                 continue
-            data = obj.get("data", {})
+            event_type = obj.get("type")
+            data = obj.get(DATA, {})
+            if export:
+                try:
+                    event_type = _export_type(obj)
+                    data = _export_data(obj.get(DATA))
+                except ValueError as error:
+                    yield FileRow(
+                        number, None, event_id=_text(obj.get("event_id")), problem=str(error), ignored=ignored
+                    )
+                    continue
             if not isinstance(data, dict):
                 yield FileRow(number, None, event_id=_text(obj.get("event_id")), problem="data must be an object")
                 continue
             yield _row(
                 number,
                 obj.get("event_id"),
-                obj.get("type"),
+                event_type,
                 obj.get("user_id"),
                 obj.get("occurred_at"),
                 data,
                 None,
                 source="jsonl",
+                naive_utc=export and obj.get("ingested_at") is not None,
+                ignored=ignored,
             )
 
 
@@ -184,25 +276,38 @@ def _row(
     rules: RuleBook | None,
     *,
     source: str,
+    typed: dict[str, Any] | None = None,
+    naive_utc: bool = False,
+    ignored: tuple[str, ...] = (),
 ) -> FileRow:
+    """One event from its parts; ``typed``: data fields given as JSON values (a ``data``
+    column), merged with the per-field columns in ``data``."""
     event_id = _text(event_id)
+
+    def refused(problem: str) -> FileRow:
+        return FileRow(line, None, event_id=event_id, problem=problem, ignored=ignored)
+
     if not is_valid_id(event_id):
-        return FileRow(line, None, event_id=event_id, problem=f"event_id {event_id!r} is not valid: {ID_RULE}")
+        return refused(f"event_id {event_id!r} is not valid: {ID_RULE}")
     if not is_valid_id(_text(user_id)):
-        return FileRow(line, None, event_id=event_id, problem=f"user_id {user_id!r} is not valid: {ID_RULE}")
+        return refused(f"user_id {user_id!r} is not valid: {ID_RULE}")
     if not isinstance(event_type, str) or not event_type:
-        return FileRow(line, None, event_id=event_id, problem="type is missing")
-    moment = _instant(occurred_at)
+        return refused("type is missing")
+    moment = _instant(occurred_at, naive_utc=naive_utc)
     if moment is None:
-        return FileRow(
-            line, None, event_id=event_id, problem=f"occurred_at {occurred_at!r} is not an ISO 8601 time with an offset"
-        )
+        return refused(f"occurred_at {occurred_at!r} is not an ISO 8601 time with an offset")
     if source == "parquet":
         data = {k: _plain(v) for k, v in data.items()}
     elif source == "csv" and rules is not None:
         data = _convert_text(rules, event_type, moment, data)
     # JSONL data is used exactly as sent, as POST /v1/events would.
-    return FileRow(line, IncomingEvent(event_id, event_type, str(user_id), moment, data), event_id=event_id)
+    for name, value in (typed or {}).items():
+        if name in data and data[name] != value:
+            return refused(f"field {name} is {data[name]!r} in its column but {value!r} in data")
+        data[name] = value
+    return FileRow(
+        line, IncomingEvent(event_id, event_type, str(user_id), moment, data), event_id=event_id, ignored=ignored
+    )
 
 
 def _convert_text(rules: RuleBook, event_type: str, moment: datetime, data: dict[str, Any]) -> dict[str, Any]:
@@ -262,7 +367,8 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _instant(value: Any) -> datetime | None:
+def _instant(value: Any, *, naive_utc: bool = False) -> datetime | None:
+    """An aware instant, or None; ``naive_utc``: a time without an offset is UTC (stored events)."""
     if isinstance(value, pd.Timestamp):
         value = value.to_pydatetime()
     if isinstance(value, datetime):
@@ -275,5 +381,5 @@ def _instant(value: Any) -> datetime | None:
     else:
         return None
     if moment.tzinfo is None or moment.utcoffset() is None:
-        return None
+        return moment.replace(tzinfo=UTC) if naive_utc else None
     return moment

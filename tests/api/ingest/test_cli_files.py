@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from greenenergy.cli.main import app
+from greenenergy.services.ingest import IncomingEvent, ingest
 from greenenergy.services.runtime import Runtime
+from tests.conftest import START
 from tests.helpers import pending_g
 
 PROJECT = Path(__file__).resolve().parents[3]
@@ -133,3 +136,181 @@ def test_rules_commands_refuse_missing_paths(runtime: Runtime, args: list[str]) 
     result = run(runtime, *args)
     assert result.exit_code in (1, 2)
     assert "Traceback" not in result.output
+
+
+def candidate_rules(tmp_path: Path, grams_per_box: int = 40) -> Path:
+    """The shipped rules with recycling.box paying ``grams_per_box`` instead of 37."""
+    candidate = tmp_path / "rules"
+    shutil.copytree(PROJECT / "rules", candidate)
+    for path in candidate.glob("*.yaml"):
+        content = path.read_text()
+        if "event_type: recycling.box" in content:
+            path.write_text(content.replace("37 * boxes", f"{grams_per_box} * boxes"))
+    return candidate
+
+
+def total_row(output: str) -> list[str]:
+    """The cells of the per-rule table's total row."""
+    (line,) = [line for line in output.splitlines() if line.strip("│┃ ").startswith("total")]
+    return [cell.strip() for cell in line.strip("│┃ ").split("│")]
+
+
+def stored_events(runtime: Runtime) -> pd.DataFrame:
+    """The events table as it is stored (SQLite: times as naive UTC text)."""
+    with runtime.engine.connect() as connection:
+        return pd.read_sql_query(text("SELECT * FROM events ORDER BY source_id, event_id"), connection)
+
+
+def ingest_some(runtime: Runtime) -> int:
+    """Ingest a few events from two sources; the grams accepted."""
+    t = START - timedelta(minutes=30)
+    summary = ingest(
+        runtime,
+        source_id="cainiao",
+        events=[
+            IncomingEvent("e1", "recycling.box", "u-1", t, {"boxes": 3}),
+            IncomingEvent("e2", "payment.offline", "u-1", t, {"amount_fen": 500}),
+            IncomingEvent("e3", "office.paperless", "u-2", t, {"pages": 4}),
+        ],
+    )
+    other = ingest(runtime, source_id="xianyu", events=[IncomingEvent("e1", "recycling.box", "u-2", t, {"boxes": 1})])
+    assert summary.accepted == 3 and other.accepted == 1
+    return sum(r.energy_g or 0 for r in [*summary.results, *other.results])
+
+
+@pytest.mark.parametrize("kind", ["csv", "jsonl"])
+def test_backtest_reads_a_file_of_stored_events_as_it_is(runtime: Runtime, tmp_path: Path, kind: str) -> None:
+    accepted_g = ingest_some(runtime)
+    assert accepted_g == 111 + 5 + 20 + 37
+    stored = stored_events(runtime)
+    assert {"source_id", "event_type", "data", "ingested_at", "hash", "prev_hash", "lane"} <= set(stored.columns)
+    path = tmp_path / f"stored.{kind}"
+    if kind == "csv":
+        stored.to_csv(path, index=False)
+    else:
+        stored.to_json(path, orient="records", lines=True, date_format="iso")
+    result = run(runtime, "rules", "backtest", str(path), "--rules", str(candidate_rules(tmp_path)))
+    assert result.exit_code == 0, result.output
+    assert "4 events scored; 0 unreadable rows; 0 refused by the candidate rules" in result.output
+    # Scored from empty cap usage, the stored events earn what they earned when ingested.
+    assert total_row(result.output)[:5] == ["total", "", f"{accepted_g:,}", "", f"{accepted_g + 4 * 3:,}"]
+    ignored = result.output.split("ignored columns: ", 1)[1].split(" (not event data)", 1)[0].split(", ")
+    expected = [c for c in stored.columns if c not in ("event_id", "user_id", "occurred_at", "event_type", "data")]
+    assert ignored == expected
+    assert "source_id" in ignored and "hash" in ignored and "unknown" not in result.output
+
+
+def test_backtest_accepts_an_export_of_events_with_their_results_and_names_what_it_ignored(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    t = recent()
+    rows = [
+        {"event_id": "x1", "type": "recycling.box", "user_id": "u-1", "occurred_at": t, "data": {"boxes": 2},
+         "source": "cainiao", "ingested_at": t, "energy_g": 74, "rule": "recycling.box@2", "ball_id": "b-1"},
+        {"event_id": "x2", "type": "payment.offline", "user_id": "u-1", "occurred_at": t, "data": {"amount_fen": 500},
+         "source": "alipay", "energy_g": 5, "rule_ref": "payment.offline@1", "transaction_id": None},
+        {"event_id": "x3", "type": "recycling.box", "user_id": "u-2", "occurred_at": t, "data": {"boxes": 1},
+         "colour": "red"},
+    ]  # fmt: skip
+    jsonl = tmp_path / "export.jsonl"
+    jsonl.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    result = run(runtime, "rules", "backtest", str(jsonl))
+    assert result.exit_code == 0, result.output
+    assert "2 events scored; 1 unreadable rows" in result.output
+    assert "line 3: unknown key(s) colour" in result.output  # only export columns are ignored
+    assert "ignored columns: source, ingested_at, energy_g, rule, ball_id, rule_ref, transaction_id" in result.output
+    assert total_row(result.output)[:3] == ["total", "", "79"]
+    # The same export as CSV, data fields as columns; the seed file's `source` column too.
+    csv = tmp_path / "export.csv"
+    csv.write_text(
+        "event_id,source,type,user_id,occurred_at,boxes,amount_fen,energy_g,rule\n"
+        f"x1,cainiao,recycling.box,u-1,{t},2,,74,recycling.box@2\n"
+        f"x2,alipay,payment.offline,u-1,{t},,500,5,payment.offline@1\n"
+    )
+    result = run(runtime, "rules", "backtest", str(csv))
+    assert result.exit_code == 0, result.output
+    assert "2 events scored; 0 unreadable rows; 0 refused by the candidate rules" in result.output
+    assert "ignored columns: source, energy_g, rule (not event data)" in result.output
+    assert total_row(result.output)[:3] == ["total", "", "79"]
+    seed = run(runtime, "rules", "backtest", str(PROJECT / "seed_data" / "events.csv"))
+    assert seed.exit_code == 0, seed.output
+    assert "ignored columns: source (not event data)" in seed.output
+    assert " 0 refused by the candidate rules" in seed.output
+
+
+def test_backtest_refuses_rows_whose_type_or_data_disagree(runtime: Runtime, tmp_path: Path) -> None:
+    t = recent()
+    path = tmp_path / "odd.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {
+                    "event_id": "y1",
+                    "type": "recycling.box",
+                    "event_type": "payment.offline",
+                    "user_id": "u-1",
+                    "occurred_at": t,
+                    "data": {"boxes": 1},
+                },
+                {"event_id": "y2", "event_type": "recycling.box", "user_id": "u-1", "occurred_at": t, "data": "[1]"},
+                {
+                    "event_id": "y3",
+                    "event_type": "recycling.box",
+                    "user_id": "u-1",
+                    "occurred_at": t[:19],
+                    "data": '{"boxes": 1}',
+                },
+                {
+                    "event_id": "y4",
+                    "event_type": "recycling.box",
+                    "user_id": "u-1",
+                    "occurred_at": t,
+                    "data": '{"boxes": 1}',
+                },
+            ]
+        )
+        + "\n"
+    )
+    result = run(runtime, "rules", "backtest", str(path))
+    assert result.exit_code == 0, result.output
+    assert "1 events scored; 3 unreadable rows" in result.output
+    assert "line 1: type 'recycling.box' and event_type 'payment.offline' disagree" in result.output
+    assert "line 2: data must be a JSON object" in result.output
+    # Without ingested_at the row is not a stored event: a time without an offset stays refused.
+    assert "line 3: occurred_at" in result.output and "is not an ISO 8601 time with an offset" in result.output
+    # A field given both as a column and in data must say the same in both.
+    both = tmp_path / "both.csv"
+    both.write_text(
+        "event_id,event_type,user_id,occurred_at,boxes,data\n"
+        f'y5,recycling.box,u-1,{t},2,"{{""boxes"": 3}}"\n'
+        f'y6,recycling.box,u-1,{t},3,"{{""boxes"": 3}}"\n'
+    )
+    result = run(runtime, "rules", "backtest", str(both))
+    assert result.exit_code == 0, result.output
+    assert "1 events scored; 1 unreadable rows" in result.output
+    assert "line 2: field boxes is 2 in its column but 3 in data" in result.output
+    assert total_row(result.output)[:3] == ["total", "", "111"]
+
+
+def test_ingest_still_refuses_export_columns(runtime: Runtime, tmp_path: Path) -> None:
+    """Only `rules backtest` reads exports: `ingest` takes the source from --source, so a
+    `source` key in a file to ingest is still an error, not silently ignored."""
+    path = tmp_path / "events.jsonl"
+    path.write_text(
+        json.dumps(
+            {
+                "event_id": "z1",
+                "type": "recycling.box",
+                "user_id": "u-1",
+                "occurred_at": recent(),
+                "data": {"boxes": 1},
+                "source": "cainiao",
+            }
+        )
+        + "\n"
+    )
+    result = run(runtime, "ingest", str(path), "--source", "s")
+    assert result.exit_code == 1
+    assert "unknown key(s) source" in result.output
+    assert pending_g(runtime, "u-1") == 0
