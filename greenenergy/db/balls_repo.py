@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from greenenergy.db.bulk import db_instant, insert_tuples, update_tuples
 from greenenergy.db.tables_forest import BallRow
@@ -180,3 +180,9 @@ def grow_balls(connection: Connection, grown: Sequence[tuple[Ball, int]]) -> Non
         f"UPDATE balls SET energy_g = energy_g + {mark} WHERE ball_id = {mark}",
         [(grams, ball.ball_id) for ball, grams in grown],
     )
+
+
+def count_visible_between(connection: Connection, since: datetime, until: datetime) -> int:
+    """Balls that became visible in ``(since, until]`` (a report of the scheduler's ``ripen``)."""
+    query = select(func.count()).select_from(BALLS).where(BALLS.c.visible_at > since, BALLS.c.visible_at <= until)
+    return int(connection.execute(query).scalar_one())
