@@ -167,7 +167,7 @@ def load_scores(runtime: Runtime, users: int, friends: int) -> tuple[str, str]:
         connection.exec_driver_sql(
             "UPDATE forest_scores SET score_g = 250000 WHERE user_id = 'u0000000' AND period = 'lifetime'"
         )
-        forest_repo.rebuild_board_members(connection)  # COPY bypassed the board sizes
+        forest_repo.rebuild_boards(connection)  # COPY bypassed the board sizes and score buckets
         mates = rng.sample(range(1, users), friends)
         asks = [pair for m in mates for pair in ((focus, f"u{m:07d}"), (f"u{m:07d}", focus))]
         forest_repo.insert_asks(connection, asks, now=runtime.clock.now())
