@@ -360,28 +360,29 @@ def global_board(connection: Connection, user_id: str, period: str, limit: int) 
 def friends_board(connection: Connection, user_id: str, period: str, limit: int) -> tuple[int, int, int, list]:
     """``(score, rank, total, top rows)`` of ``user_id`` among the user and their mutual friends.
 
-    One statement: the user's ``friendships`` range drives primary-key probes into
-    ``forest_scores`` (a user with 5,000 friends: 5,000 probes, whatever the number of
-    users); window aggregates count the members and those ahead while the same rows are
-    ordered for the top ``limit``.
+    One statement over the friends: the user's ``friendships`` range drives primary-key
+    probes into ``forest_scores`` (a user with 5,000 friends: 5,000 probes, whatever the
+    number of users; the key carries the score, so one index descent each); window
+    aggregates count the friends and those ahead of the user while the same rows are ordered
+    for the top ``limit``. The user joins the board here, not in SQL (a UNION would make
+    every row pass through one more step): at most one of the ``limit`` rows gives way.
     """
     mine, _member = _own_scores(connection, user_id, period)
-    friends = (
-        select(FRIENDS.c.friend_id.label("user_id"), func.coalesce(SCORES.c.score_g, 0).label("score_g"))
+    score = func.coalesce(SCORES.c.score_g, 0)
+    rows = connection.execute(
+        select(
+            FRIENDS.c.friend_id,
+            score.label("score_g"),
+            func.count().over().label("friends"),
+            func.sum(case((score > mine, 1), else_=0)).over().label("ahead"),
+        )
         .select_from(FRIENDS)
         .outerjoin(SCORES, (SCORES.c.user_id == FRIENDS.c.friend_id) & (SCORES.c.period == period))
         .where(FRIENDS.c.user_id == user_id)
-    )
-    members = friends.union_all(select(literal(user_id).label("user_id"), literal(mine).label("score_g"))).subquery()
-    rows = connection.execute(
-        select(
-            members.c.user_id,
-            members.c.score_g,
-            func.count().over().label("total"),
-            func.sum(case((members.c.score_g > mine, 1), else_=0)).over().label("ahead"),
-        )
-        .order_by(members.c.score_g.desc(), order_codepoint(connection, members.c.user_id))
+        .order_by(score.desc(), order_codepoint(connection, FRIENDS.c.friend_id))
         .limit(limit)
     ).all()
-    total, ahead = int(rows[0].total), int(rows[0].ahead)  # the user is a member: never empty
-    return mine, 1 + ahead, total, [(r.user_id, int(r.score_g)) for r in rows]
+    friends, ahead = (int(rows[0].friends), int(rows[0].ahead)) if rows else (0, 0)
+    entries = [(r.friend_id, int(r.score_g)) for r in rows] + [(user_id, mine)]
+    entries.sort(key=lambda e: (-e[1], e[0]))  # forest.leaderboard's order: score, then id by code point
+    return mine, 1 + ahead, 1 + friends, entries[:limit]
