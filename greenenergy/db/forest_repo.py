@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Row, Table, case, delete, func, literal, select, update
+from sqlalchemy import Connection, Row, Table, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
@@ -51,12 +51,6 @@ LIFETIME = "lifetime"
 def _insert(connection: Connection) -> Callable[[Table], Any]:
     """The dialect's ``insert`` (both have ``on_conflict_do_*``)."""
     return pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-
-
-def order_codepoint(connection: Connection, column: ColumnElement) -> ColumnElement:
-    """``column`` ordered by code point, as ``forest.leaderboard`` orders ties: SQLite's default
-    BINARY collation already is; a PostgreSQL database may have a linguistic default."""
-    return column.collate("C") if connection.dialect.name == "postgresql" else column
 
 
 # Friends ----------------------------------------------------------------------------------
@@ -285,7 +279,7 @@ def _grow_board(connection: Connection, shards: Iterable[int]) -> None:
 
 def board_members(connection: Connection) -> int:
     """Users with a lifetime score: the members of the global board (without the asker)."""
-    return int(connection.execute(select(func.coalesce(func.sum(MEMBERS.c.members), 0))).scalar_one())
+    return int(connection.exec_driver_sql("SELECT COALESCE(SUM(members), 0) FROM forest_board_members").scalar_one())
 
 
 def insert_scores(connection: Connection, rows: Sequence[tuple[str, str, int]]) -> None:
@@ -323,13 +317,27 @@ def scores_of(connection: Connection, user_ids: Iterable[str], period: str) -> d
     return out
 
 
+# The board reads are plain driver SQL: building and caching Core statements cost more
+# client CPU than the database spends on a global board.
+
+
+def _mark(connection: Connection) -> str:
+    return "?" if connection.dialect.name == "sqlite" else "%s"
+
+
+def _by_code_point(connection: Connection, column: str) -> str:
+    """``column`` ordered by code point (``forest.leaderboard``'s tie order): SQLite's BINARY
+    default already is; a PostgreSQL database may have a linguistic default collation."""
+    return f'{column} COLLATE "C"' if connection.dialect.name == "postgresql" else column
+
+
 def _own_scores(connection: Connection, user_id: str, period: str) -> tuple[int, bool]:
     """``(score in period, has a lifetime row)``: one primary-key range."""
+    m = _mark(connection)
     rows = dict(
-        connection.execute(
-            select(SCORES.c.period, SCORES.c.score_g).where(
-                SCORES.c.user_id == user_id, SCORES.c.period.in_(sorted({period, LIFETIME}))
-            )
+        connection.exec_driver_sql(
+            f"SELECT period, score_g FROM forest_scores WHERE user_id = {m} AND period IN ({m}, {m})",
+            (user_id, period, LIFETIME),
         ).all()
     )
     return int(rows.get(period, 0)), LIFETIME in rows
@@ -348,13 +356,13 @@ def global_board(connection: Connection, user_id: str, period: str, limit: int) 
     mine, member = _own_scores(connection, user_id, period)
     ahead = score_buckets.count_above(connection, period, mine)
     members = board_members(connection) + (0 if member else 1)
-    top_rows = connection.execute(
-        select(SCORES.c.user_id, SCORES.c.score_g)
-        .where(SCORES.c.period == period)
-        .order_by(SCORES.c.score_g.desc(), order_codepoint(connection, SCORES.c.user_id))
-        .limit(limit)
-    )
-    return mine, 1 + ahead, members, [(r.user_id, int(r.score_g)) for r in top_rows]
+    m = _mark(connection)
+    top_rows = connection.exec_driver_sql(
+        f"SELECT user_id, score_g FROM forest_scores WHERE period = {m} "
+        f"ORDER BY score_g DESC, {_by_code_point(connection, 'user_id')} LIMIT {int(limit)}",
+        (period,),
+    ).all()
+    return mine, 1 + ahead, members, [(user, int(score)) for user, score in top_rows]
 
 
 def friends_board(connection: Connection, user_id: str, period: str, limit: int) -> tuple[int, int, int, list]:
@@ -368,21 +376,16 @@ def friends_board(connection: Connection, user_id: str, period: str, limit: int)
     every row pass through one more step): at most one of the ``limit`` rows gives way.
     """
     mine, _member = _own_scores(connection, user_id, period)
-    score = func.coalesce(SCORES.c.score_g, 0)
-    rows = connection.execute(
-        select(
-            FRIENDS.c.friend_id,
-            score.label("score_g"),
-            func.count().over().label("friends"),
-            func.sum(case((score > mine, 1), else_=0)).over().label("ahead"),
-        )
-        .select_from(FRIENDS)
-        .outerjoin(SCORES, (SCORES.c.user_id == FRIENDS.c.friend_id) & (SCORES.c.period == period))
-        .where(FRIENDS.c.user_id == user_id)
-        .order_by(score.desc(), order_codepoint(connection, FRIENDS.c.friend_id))
-        .limit(limit)
+    m = _mark(connection)
+    rows = connection.exec_driver_sql(
+        "SELECT f.friend_id, COALESCE(s.score_g, 0) AS score, COUNT(*) OVER (), "
+        f"SUM(CASE WHEN COALESCE(s.score_g, 0) > {m} THEN 1 ELSE 0 END) OVER () "
+        "FROM friendships f LEFT JOIN forest_scores s "
+        f"ON s.user_id = f.friend_id AND s.period = {m} WHERE f.user_id = {m} "
+        f"ORDER BY score DESC, {_by_code_point(connection, 'f.friend_id')} LIMIT {int(limit)}",
+        (mine, period, user_id),
     ).all()
-    friends, ahead = (int(rows[0].friends), int(rows[0].ahead)) if rows else (0, 0)
-    entries = [(r.friend_id, int(r.score_g)) for r in rows] + [(user_id, mine)]
+    friends, ahead = (int(rows[0][2]), int(rows[0][3])) if rows else (0, 0)
+    entries = [(friend, int(score)) for friend, score, _n, _a in rows] + [(user_id, mine)]
     entries.sort(key=lambda e: (-e[1], e[0]))  # forest.leaderboard's order: score, then id by code point
     return mine, 1 + ahead, 1 + friends, entries[:limit]

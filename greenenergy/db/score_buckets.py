@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, select
 
 from greenenergy.db.tables_forest import ScoreBucketRow, ScoreRow
 from greenenergy.units import shard_of
@@ -97,33 +97,28 @@ def store_deltas(connection: Connection, changes: Mapping[BucketKey, int]) -> No
 
 
 def count_above(connection: Connection, period: str, score_g: int) -> int:
-    """How many scores of ``period`` are strictly above ``score_g`` (exact)."""
-    coarse_users = select(func.coalesce(func.sum(BUCKETS.c.users), 0)).where(
-        BUCKETS.c.period == period, BUCKETS.c.level == COARSE
-    )
+    """How many scores of ``period`` are strictly above ``score_g`` (exact). One statement:
+    the coarse buckets above, the fine buckets above in the same coarse bucket, and the
+    scores above inside the score's own fine bucket."""
+    m = _mark(connection)
     if score_g <= 0:
-        return int(connection.execute(coarse_users).scalar_one())
+        row = connection.exec_driver_sql(
+            f"SELECT COALESCE(SUM(users), 0) FROM forest_score_buckets WHERE period = {m} AND level = {m}",
+            (period, COARSE),
+        ).one()
+        return int(row[0])
     fine = fine_bucket(score_g)
     coarse = coarse_bucket(fine)
     _lowest, highest = fine_range(fine)
-    above_coarse = coarse_users.where(BUCKETS.c.bucket > coarse).scalar_subquery()
-    above_fine = (
-        select(func.coalesce(func.sum(BUCKETS.c.users), 0))
-        .where(
-            BUCKETS.c.period == period,
-            BUCKETS.c.level == FINE,
-            BUCKETS.c.bucket > fine,
-            BUCKETS.c.bucket < (coarse + 1) << FINE_BITS,
-        )
-        .scalar_subquery()
-    )
-    within = (
-        select(func.count())
-        .select_from(SCORES)
-        .where(SCORES.c.period == period, SCORES.c.score_g > score_g, SCORES.c.score_g <= highest)
-        .scalar_subquery()
-    )
-    return int(connection.execute(select(above_coarse + above_fine + within)).scalar_one())
+    row = connection.exec_driver_sql(
+        "SELECT "
+        f"(SELECT COALESCE(SUM(users), 0) FROM forest_score_buckets WHERE period = {m} AND level = {m} AND bucket > {m}), "
+        f"(SELECT COALESCE(SUM(users), 0) FROM forest_score_buckets WHERE period = {m} AND level = {m} "
+        f"AND bucket > {m} AND bucket < {m}), "
+        f"(SELECT COUNT(*) FROM forest_scores WHERE period = {m} AND score_g > {m} AND score_g <= {m})",
+        (period, COARSE, coarse, period, FINE, fine, (coarse + 1) << FINE_BITS, period, score_g, highest),
+    ).one()
+    return sum(int(value) for value in row)
 
 
 def rebuild(connection: Connection) -> None:
