@@ -5,8 +5,8 @@ those on the ``(period, score_g)`` index costs one index entry per user ahead: a
 the last of a million users. ``forest_score_buckets`` keeps, per period, how many score rows
 fall in each bucket of scores, at two levels, so the count becomes
 
-    users in coarse buckets above mine            (at most ~50 rows per part)
-  + users in the fine buckets of my coarse bucket above mine   (at most 2**FINE_BITS per part)
+    users in coarse buckets above mine                          (one row per coarse bucket and part)
+  + users in the fine buckets of my coarse bucket above mine    (at most 2**FINE_BITS per part)
   + COUNT(score > mine) inside my own fine bucket (an index range of one bucket's users)
 
 and the rank stays EXACT (ties: only strictly greater scores count).
@@ -19,7 +19,11 @@ hold, so "above" is ``bucket >`` on both levels. A score of 0 (or no row) is in 
 
 Rows are spread over ``PARTS`` parts (by the user's shard): at the 07:00 rush on PostgreSQL,
 concurrent collects that move users across the same bucket update different rows instead of
-queueing on one row lock until each commit. Reads add the parts up.
+queueing on one row lock until each commit. Reads add the parts up: a rank reads at most
+``PARTS * (coarse buckets + 2**FINE_BITS)`` small rows, typically a few hundred (0.2-0.3 ms
+of CPU on SQLite at a million users). Worst case measured (16 PostgreSQL writers, durable,
+each committing only a first score of the same size, so all hit the same buckets): 4 parts
+cost 35 % of the writers' throughput against no buckets, 16 parts 15 %, 64 parts 12 %.
 
 Maintained in the commit that changes the scores (``play_repo.add_scores``; the bulk loads
 call ``rebuild``). A row whose count went back to 0 stays (bounded by the number of buckets).
@@ -37,7 +41,7 @@ from greenenergy.units import shard_of
 BUCKETS = ScoreBucketRow.__table__
 SCORES = ScoreRow.__table__
 FINE_BITS = 8
-PARTS = 4
+PARTS = 16
 FINE, COARSE = 0, 1  # levels
 
 BucketKey = tuple[str, int, int, int]  # (period, level, bucket, part)
