@@ -1,12 +1,12 @@
 """ASGI apps for bench/ingest.py, built from the environment by uvicorn --factory.
 
 ``full``: the real greenenergy app. ``bare``: the same app (middleware, request model, token
-check) plus two endpoints that do no engine work at all -- no scoring, caps, ledger rules,
-ball logic or hashing -- and only write rows, one commit per request:
+check) plus two endpoints that do no engine work at all -- no scoring, caps, ball logic or
+hashing -- and only write rows, one commit per request:
 
 * ``/bench/bare-rows``: every row the full endpoint writes for an accepted event (the event,
-  its mint transaction and two postings, its ball, the user's pending balance and a cap
-  usage row), filled with placeholder values: the storage floor of the same output;
+  its ball, its user's state row), filled with placeholder values: the storage floor of the
+  same output;
 * ``/bench/bare-events``: only the event rows (the floor of storing the input).
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import secrets
 import threading
 from datetime import timedelta
 from typing import Any
@@ -23,19 +22,24 @@ from fastapi import FastAPI
 
 from greenenergy.api.app import create_app
 from greenenergy.api.deps import CurrentPrincipal
+from greenenergy.api.gc_tuning import tune_for_serving
 from greenenergy.api.routes.events import EventBatch
-from greenenergy.audit.records import data_json
 from greenenergy.config import load_settings
 from greenenergy.db.bulk import db_instant, insert_tuples, upsert_tuples
 from greenenergy.db.engine import write_tx
-from greenenergy.db.events_repo import CAPS, EVENT_COLUMNS, EVENTS
-from greenenergy.db.ledger_repo import POSTINGS, TX
+from greenenergy.db.events_repo import EVENT_COLUMNS, EVENTS
 from greenenergy.db.tables_forest import BallRow
+from greenenergy.db.users_repo import USERS
+from greenenergy.ingestion import data_text
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import shard_of
 
 BALLS = BallRow.__table__
 PLACEHOLDER_HASH = "0" * 64
+BALL_COLUMNS = ("ball_id", "user_id", "shard", "event_type", "source", "energy_g", "collected_g", "stolen_g",
+                "expired_g", "ripens_at", "visible_at", "expires_at", "collected_at", "giver_id", "created_at",
+                "mint_rule")  # fmt: skip
+USER_COLUMNS = ("user_id", "shard", "lifetime_g", "scoring", "tallies")
 
 
 def _runtime() -> Runtime:
@@ -43,12 +47,15 @@ def _runtime() -> Runtime:
 
 
 def full() -> FastAPI:
-    return create_app(_runtime())
+    app = create_app(_runtime())
+    tune_for_serving()  # as `greenenergy serve` does
+    return app
 
 
 def bare() -> FastAPI:
     runtime = _runtime()
     app = create_app(runtime)  # same middleware, error handling and token resolution
+    tune_for_serving()
     # Unique across uvicorn worker processes (shard, seq and ids must not collide).
     sequence = itertools.count(os.getpid() * 1_000_000_000 + 1)
     lock = threading.Lock()
@@ -57,29 +64,17 @@ def bare() -> FastAPI:
         with lock:
             return [next(sequence) for _ in range(count)]
 
+    def event_row(source: str, e: Any, seq: int, now: object, connection: Any, grams: int, ball_id: str | None) -> tuple:
+        return (source, e.event_id, shard_of(e.user_id), 0, seq, 2, e.user_id, e.type,
+                db_instant(connection, e.occurred_at), now, data_text(e.data), grams, e.type + "@1", "-", None, ball_id,
+                PLACEHOLDER_HASH, PLACEHOLDER_HASH)  # fmt: skip
+
     @app.post("/bench/bare-events")
     def bare_events(batch: EventBatch, principal: CurrentPrincipal) -> dict[str, Any]:
         with write_tx(runtime.engine) as connection:
             now = db_instant(connection, runtime.clock.now())
             rows = [
-                (
-                    principal.subject,
-                    e.event_id,
-                    shard_of(e.user_id),
-                    seq,
-                    e.user_id,
-                    e.type,
-                    db_instant(connection, e.occurred_at),
-                    now,
-                    data_json(e.data),
-                    0,
-                    "-",
-                    "-",
-                    None,
-                    None,
-                    PLACEHOLDER_HASH,
-                    PLACEHOLDER_HASH,
-                )
+                event_row(principal.subject, e, seq, now, connection, 0, None)
                 for e, seq in zip(batch.events, seqs(len(batch.events)), strict=True)
             ]
             insert_tuples(connection, EVENTS, EVENT_COLUMNS, rows)
@@ -90,100 +85,18 @@ def bare() -> FastAPI:
         with write_tx(runtime.engine) as connection:
             clock_now = runtime.clock.now()
             now = db_instant(connection, clock_now)
-            events, txs, postings, balls, balances, usage = [], [], [], [], {}, {}
+            visible = db_instant(connection, clock_now + timedelta(hours=1))
+            expires = db_instant(connection, clock_now + timedelta(hours=73))
+            events, balls, users = [], [], {}
             for e, seq in zip(batch.events, seqs(len(batch.events)), strict=True):
-                shard = shard_of(e.user_id)
-                tx_id = f"{seq:016x}{secrets.randbits(64):016x}"
                 ball_id = f"b-{seq:032x}"
-                pending = f"user:{e.user_id}:pending"
-                occurred = db_instant(connection, e.occurred_at)
-                events.append(
-                    (
-                        principal.subject,
-                        e.event_id,
-                        shard,
-                        seq,
-                        e.user_id,
-                        e.type,
-                        occurred,
-                        now,
-                        data_json(e.data),
-                        5,
-                        e.type + "@1",
-                        "5",
-                        tx_id,
-                        ball_id,
-                        PLACEHOLDER_HASH,
-                        PLACEHOLDER_HASH,
-                    )
-                )
-                txs.append((tx_id, shard, seq, "mint", now, None, None, "{}", PLACEHOLDER_HASH, PLACEHOLDER_HASH))
-                postings.append((tx_id, 0, "mint:" + e.type, shard, -5, now))
-                postings.append((tx_id, 1, pending, shard, 5, now))
-                visible = db_instant(connection, clock_now + timedelta(hours=1))
-                expires = db_instant(connection, clock_now + timedelta(hours=73))
-                balls.append(
-                    (ball_id, e.user_id, shard, e.type, "event", 5, 0, 0, 0, visible, visible, expires, None, None, now)
-                )
-                balances[(pending, shard)] = balances.get((pending, shard), 0) + 5
-                day = e.occurred_at.date().isoformat()
-                usage[(e.user_id, e.type, "day", day, "")] = shard
+                events.append(event_row(principal.subject, e, seq, now, connection, 5, ball_id))
+                balls.append((ball_id, e.user_id, shard_of(e.user_id), e.type, "event", 5, 0, 0, 0, visible, visible,
+                              expires, None, None, now, e.type))  # fmt: skip
+                users[e.user_id] = (e.user_id, shard_of(e.user_id), 5, '{"u":{},"r":{},"h":{}}', '{"n":{},"t":{}}')
             insert_tuples(connection, EVENTS, EVENT_COLUMNS, events)
-            insert_tuples(
-                connection,
-                TX,
-                (
-                    "id",
-                    "shard",
-                    "seq",
-                    "kind",
-                    "created_at",
-                    "idempotency_key",
-                    "reverses",
-                    "refs",
-                    "prev_hash",
-                    "hash",
-                ),
-                txs,
-            )
-            insert_tuples(
-                connection, POSTINGS, ("transaction_id", "idx", "account", "shard", "energy_g", "created_at"), postings
-            )
-            insert_tuples(
-                connection,
-                BALLS,
-                (
-                    "ball_id",
-                    "user_id",
-                    "shard",
-                    "event_type",
-                    "source",
-                    "energy_g",
-                    "collected_g",
-                    "stolen_g",
-                    "expired_g",
-                    "ripens_at",
-                    "visible_at",
-                    "expires_at",
-                    "collected_at",
-                    "giver_id",
-                    "created_at",
-                ),
-                balls,
-            )
-            upsert_tuples(
-                connection,
-                CAPS,
-                ("user_id", "rule_id", "per", "period_start", "key_value", "shard", "count", "energy_g"),
-                ("user_id", "rule_id", "per", "period_start", "key_value"),
-                [(*key, shard, 1, 5) for key, shard in sorted(usage.items())],
-            )
-            mark = "?" if connection.dialect.name == "sqlite" else "%s"
-            connection.exec_driver_sql(
-                f"INSERT INTO ledger_balances (account, shard, balance_g) VALUES ({mark}, {mark}, {mark}) "
-                "ON CONFLICT (account, shard) DO UPDATE SET balance_g = ledger_balances.balance_g + excluded.balance_g",
-                [(account, shard, grams) for (account, shard), grams in sorted(balances.items())],
-            )
+            insert_tuples(connection, BALLS, BALL_COLUMNS, balls)
+            upsert_tuples(connection, USERS, USER_COLUMNS, ("user_id",), [users[u] for u in sorted(users)])
         return {"stored": len(events)}
 
     return app

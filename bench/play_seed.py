@@ -46,6 +46,7 @@ from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, eve
 
 from greenenergy.api.app import create_app
 from greenenergy.api.deps import CurrentPrincipal
+from greenenergy.api.gc_tuning import tune_for_serving
 from greenenergy.config import load_settings
 from greenenergy.db import forest_repo
 from greenenergy.db.engine import read_tx, write_tx
@@ -172,6 +173,7 @@ def app() -> FastAPI:
     def sql_counts() -> dict[str, int]:
         return {"statements": counter.statements, "transactions": counter.transactions}
 
+    tune_for_serving()  # as `greenenergy serve` does
     return application
 
 

@@ -8,10 +8,10 @@ implementation; the object of each record kind is documented where it is built
 
 * ``jcs(value)`` is RFC 8785. Values made of strings, integers, booleans, null, lists and
   objects with keys inside the Basic Multilingual Plane -- every record this engine writes
-  unless an event's data carries a float -- take the standard library's C encoder with sorted
-  keys and no whitespace, which for that domain yields exactly the JCS bytes
-  (tests/unit/test_canonical.py proves it against the ``rfc8785`` package); anything else
-  (a float, a key outside the BMP) goes through ``rfc8785`` itself.
+  unless an event's data carries a float -- take ``orjson`` with sorted keys, which for that
+  domain writes exactly the JCS bytes, ten times faster than the standard library
+  (tests/unit/test_canonical.py proves the equality against the ``rfc8785`` package);
+  anything else (a float, a key outside the BMP) goes through ``rfc8785`` itself.
 * ``legacy_json(value)``: records stored before format 2 were hashed over Python's compact
   sorted JSON, which differs from JCS only in how floats are written (``1e-07`` vs
   ``1e-7``, ``5.0`` vs ``5``); they still verify with it.
@@ -26,12 +26,13 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import rfc8785
 
 from greenenergy.errors import InvalidInput
 
 MAX_SAFE_INTEGER = 2**53 - 1  # RFC 8785 numbers are IEEE 754 doubles: larger integers are refused
-_FAST = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_SORTED = orjson.OPT_SORT_KEYS
 _BMP_END = "\uffff"
 
 
@@ -45,9 +46,19 @@ def jcs(value: Any) -> bytes:
     """RFC 8785 canonical JSON bytes of ``value`` (see the module docstring)."""
     try:
         if _fast_ok(value):
-            return _FAST.encode(value).encode("utf-8")
+            return orjson.dumps(value, option=_SORTED)
         return rfc8785.dumps(value)
-    except (UnicodeEncodeError, ValueError, TypeError, rfc8785.CanonicalizationError) as error:
+    except (orjson.JSONEncodeError, UnicodeEncodeError, ValueError, TypeError, rfc8785.CanonicalizationError) as error:
+        raise NotCanonical(f"value has no canonical JSON form: {error}") from error
+
+
+def jcs_plain(value: Any) -> bytes:
+    """``jcs(value)`` for a value the caller knows to be plain -- no float, integers within
+    +-(2**53 - 1), object keys inside the BMP -- without checking it. A lone surrogate is
+    still refused (``NotCanonical``)."""
+    try:
+        return orjson.dumps(value, option=_SORTED)
+    except orjson.JSONEncodeError as error:
         raise NotCanonical(f"value has no canonical JSON form: {error}") from error
 
 

@@ -14,6 +14,7 @@ import random
 from sqlalchemy import Connection, select
 
 from greenenergy.db.bulk import update_tuples
+from greenenergy.db.driver import Sql
 from greenenergy.db.tables import ChainHead
 from greenenergy.units import EVENT_LANES
 
@@ -26,12 +27,13 @@ def acquire_event_lane(connection: Connection) -> int:
     for one only when all are taken; lane 0 on SQLite, whose writers are serialised anyway."""
     if connection.dialect.name != "postgresql":
         return 0
+    sql = Sql(connection)
     start = random.randrange(EVENT_LANES)  # spread batches over the lanes
     for step in range(EVENT_LANES):
         lane = (start + step) % EVENT_LANES
-        if connection.exec_driver_sql("SELECT pg_try_advisory_xact_lock(%s, %s)", (LANE_LOCK_CLASS, lane)).scalar():
+        if sql.one("SELECT pg_try_advisory_xact_lock(?, ?)", (LANE_LOCK_CLASS, lane))[0]:  # type: ignore[index]
             return lane
-    connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%s, %s)", (LANE_LOCK_CLASS, start))
+    sql.run("SELECT pg_advisory_xact_lock(?, ?)", (LANE_LOCK_CLASS, start))
     return start
 
 
@@ -45,33 +47,37 @@ def lock_heads(
     wanted = sorted(set(shards))
     if not wanted:
         return {}
-    if connection.dialect.name == "postgresql":
-        sql = (
-            "SELECT shard, seq, head_hash FROM chain_heads WHERE chain = %s AND lane = %s AND shard = ANY(%s) "
-            "ORDER BY shard" + (" FOR UPDATE" if lock else "")
+    sql = Sql(connection)
+    if sql.postgres:
+        rows = sql.all(
+            "SELECT shard, seq, head_hash FROM chain_heads WHERE chain = ? AND lane = ? AND shard = ANY(?) "
+            "ORDER BY shard" + (" FOR UPDATE" if lock else ""),
+            (chain, lane, wanted),
         )
-        params: tuple = (chain, lane, wanted)
     else:
-        sql = "SELECT shard, seq, head_hash FROM chain_heads WHERE chain = ? AND lane = ? AND shard IN (" + ", ".join(
-            "?" * len(wanted)
-        ) + ")"
-        params = (chain, lane, *wanted)
-    heads = {int(shard): (int(seq), head_hash) for shard, seq, head_hash in connection.exec_driver_sql(sql, params)}
+        rows = sql.all(
+            f"SELECT shard, seq, head_hash FROM chain_heads WHERE chain = ? AND lane = ? AND shard IN "
+            f"({', '.join('?' * len(wanted))})",
+            (chain, lane, *wanted),
+        )
+    heads = {int(shard): (int(seq), head_hash) for shard, seq, head_hash in rows}
     missing = set(wanted) - heads.keys()
     if missing:
-        raise RuntimeError(f"chain {chain!r} lane {lane} has no head for shards {sorted(missing)}; run `greenenergy init`")
+        raise RuntimeError(
+            f"chain {chain!r} lane {lane} has no head for shards {sorted(missing)}; run `greenenergy init`"
+        )
     return heads
 
 
 def store_heads(connection: Connection, chain: str, heads: dict[int, tuple[int, str]], *, lane: int = 0) -> None:
     """Advance the heads of ``chain``'s ``lane`` to ``{shard: (seq, head_hash)}``."""
-    update_tuples(
-        connection,
-        HEADS,
-        ("seq", "head_hash"),
-        ("chain", "shard", "lane"),
-        [(seq, digest, chain, shard, lane) for shard, (seq, digest) in sorted(heads.items())],
-    )
+    rows = [(seq, digest, chain, shard, lane) for shard, (seq, digest) in sorted(heads.items())]
+    if len(rows) > 8 and connection.dialect.name == "postgresql":  # a batch: one statement, not one per shard
+        update_tuples(connection, HEADS, ("seq", "head_hash"), ("chain", "shard", "lane"), rows)
+    else:
+        Sql(connection).many(
+            "UPDATE chain_heads SET seq = ?, head_hash = ? WHERE chain = ? AND shard = ? AND lane = ?", rows
+        )
 
 
 def read_heads(connection: Connection, chain: str, *, lane: int = 0) -> dict[int, tuple[int, str]]:

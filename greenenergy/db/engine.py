@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
@@ -96,12 +97,20 @@ _WRITER_LOCKS_GUARD = threading.Lock()
 
 
 def _sqlite_writer_lock(engine: Engine) -> threading.RLock | nullcontext:
+    lock = _ENGINE_LOCKS.get(engine)
+    if lock is not None:
+        return lock
     if engine.dialect.name != "sqlite":
-        return nullcontext()
+        lock = _ENGINE_LOCKS[engine] = nullcontext()
+        return lock
     database = engine.url.database or ":memory:"
     key = database if database == ":memory:" else os.path.realpath(database)
     with _WRITER_LOCKS_GUARD:
-        return _WRITER_LOCKS.setdefault(key, threading.RLock())
+        lock = _ENGINE_LOCKS[engine] = _WRITER_LOCKS.setdefault(key, threading.RLock())
+    return lock
+
+
+_ENGINE_LOCKS: weakref.WeakKeyDictionary[Engine, Any] = weakref.WeakKeyDictionary()  # engine -> its lock, found once
 
 
 def in_write_tx(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 3) -> T:

@@ -24,8 +24,9 @@ from types import MappingProxyType
 
 from sqlalchemy import Connection, Row, func, select
 
-from greenenergy.db.bulk import db_instant, insert_tuples, update_tuples, upsert_tuples
+from greenenergy.db.bulk import db_instant, insert_tuples
 from greenenergy.db.chains import lock_heads, store_heads
+from greenenergy.db.driver import Sql
 from greenenergy.db.tables import LedgerBalance, LedgerPosting, LedgerTransaction
 from greenenergy.ledger.accounts import is_guarded
 from greenenergy.ledger.append import BalanceKey, LedgerWrite, append, needs
@@ -65,20 +66,27 @@ def store_write(connection: Connection, write: LedgerWrite, *, now: datetime) ->
     if not write.transactions:
         return
     stored_now = db_instant(connection, now)
-    insert_tuples(connection, TX, _TX_COLUMNS, [
+    tx_rows = [
         (tx.id, tx.shard, tx.seq, tx.kind, stored_now, tx.idempotency_key, tx.reverses, refs_json(tx.refs),
          tx.prev_hash, tx.hash)
         for tx in write.transactions
-    ])  # fmt: skip
-    insert_tuples(connection, POSTINGS, _POSTING_COLUMNS, [(*row, stored_now) for row in write.postings])
+    ]  # fmt: skip
+    posting_rows = [(*row, stored_now) for row in write.postings]
+    if len(tx_rows) > 16:  # a batch (expiry, bulk): COPY on PostgreSQL
+        insert_tuples(connection, TX, _TX_COLUMNS, tx_rows)
+        insert_tuples(connection, POSTINGS, _POSTING_COLUMNS, posting_rows)
+    else:  # an interactive call: one or two rows, straight to the driver
+        sql = Sql(connection)
+        sql.many(f"INSERT INTO ledger_transactions ({', '.join(_TX_COLUMNS)}) VALUES ({', '.join('?' * 10)})", tx_rows)
+        sql.many(f"INSERT INTO ledger_postings ({', '.join(_POSTING_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", posting_rows)
     store_heads(connection, LEDGER_CHAIN, write.heads)
     if write.balances:
-        if connection.dialect.name == "postgresql":  # the rows exist: _lock_balances created them
-            update_tuples(connection, BALANCES, ("balance_g",), ("account", "shard"),
-                          [(grams, *key) for key, grams in write.balances.items()])  # fmt: skip
-        else:
-            upsert_tuples(connection, BALANCES, ("account", "shard", "balance_g"), ("account", "shard"),
-                          [(*key, grams) for key, grams in write.balances.items()])  # fmt: skip
+        # PostgreSQL: the rows exist (_lock_balances created them); SQLite: created here if new.
+        Sql(connection).many(
+            "INSERT INTO ledger_balances (account, shard, balance_g) VALUES (?, ?, ?) ON CONFLICT (account, shard) "
+            "DO UPDATE SET balance_g = excluded.balance_g",
+            [(*key, grams) for key, grams in write.balances.items()],
+        )
 
 
 def post_transactions(
@@ -132,34 +140,29 @@ def _lock_balances(connection: Connection, keys: list[tuple[str, int]]) -> dict[
     BEGIN IMMEDIATE already excludes other writers, so a plain read suffices.
     """
     current = dict.fromkeys(keys, 0)
-    if connection.dialect.name == "postgresql":
+    sql = Sql(connection)
+    if sql.postgres:
         # The conflict branch rewrites the same value: it locks each row in the order the
         # (sorted) arrays give them, creating missing rows at 0.
-        sql = (
+        rows = sql.all(
             "INSERT INTO ledger_balances (account, shard, balance_g) "
-            "SELECT k->>0, (k->>1)::smallint, 0 FROM json_array_elements(%s::json) AS x(k) "
+            "SELECT k->>0, (k->>1)::smallint, 0 FROM json_array_elements(?::json) AS x(k) "
             "ON CONFLICT (account, shard) DO UPDATE SET balance_g = ledger_balances.balance_g "
-            "RETURNING account, shard, balance_g"
+            "RETURNING account, shard, balance_g",
+            (json.dumps(keys),),
         )
-        rows = connection.exec_driver_sql(sql, (json.dumps(keys),))
     else:
-        rows = (
-            row
-            for start in range(0, len(keys), _LOCK_CHUNK)
-            for row in connection.exec_driver_sql(
-                "SELECT account, shard, balance_g FROM ledger_balances WHERE account IN ("
-                + ", ".join(["?"] * len(keys[start : start + _LOCK_CHUNK]))
-                + ")",
-                tuple(account for account, _shard in keys[start : start + _LOCK_CHUNK]),
-            )
-        )
+        rows = []
+        for start in range(0, len(keys), _LOCK_CHUNK):
+            chunk = [account for account, _shard in keys[start : start + _LOCK_CHUNK]]
+            rows.extend(sql.all(
+                f"SELECT account, shard, balance_g FROM ledger_balances WHERE account IN ({', '.join('?' * len(chunk))})",
+                chunk,
+            ))  # fmt: skip
     for account, shard, balance in rows:
         if (account, shard) in current:
             current[(account, shard)] = int(balance)
     return current
-
-
-_LOCK_CHUNK = 900  # keys per statement: under SQLite's 999 host parameters
 
 
 _LOCK_CHUNK = 900  # keys per statement: under SQLite's 999 host parameters

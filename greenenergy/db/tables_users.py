@@ -5,8 +5,10 @@
   are scored serially while batches of other users run side by side.
 * the other columns are the achievement counters of the forest and planting use cases
   (collects, steals, waterings, trees, the collecting streak), each updated by the commit
-  that changes what it counts; a read of a user's achievements is one row, whatever the
-  length of the user's history.
+  that changes what it counts, and the ids of the achievements the user holds (a copy of
+  ``achievement_awards`` written in the same commit), so a write use case reads what it
+  needs to award achievements in the same statement as the counters; a read of a user's
+  achievements is one row, whatever the length of the user's history.
 """
 
 from __future__ import annotations
@@ -32,3 +34,4 @@ class UserStateRow(SQLModel, table=True):
     last_collect_day: date | None = Field(default=None, sa_type=Date)
     collect_run_days: int = Field(default=0, sa_type=Integer, nullable=False)
     collect_best_days: int = Field(default=0, sa_type=Integer, nullable=False)
+    awards: str = Field(default="", sa_type=Text, nullable=False)  # achievement ids held, comma-separated

@@ -34,6 +34,7 @@ class Counters:
     collect_best_days: int = 0
     event_counts: Mapping[str, int] = field(default_factory=dict)
     data_totals: Mapping[str, int] = field(default_factory=dict)
+    awards: frozenset[str] = frozenset()  # achievement ids the user holds
 
 
 def after_collect(counters: Counters, *, balls: int, day: date) -> Counters:

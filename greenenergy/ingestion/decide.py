@@ -27,9 +27,9 @@ Order of a batch:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import datetime
 
+from greenenergy.canonical import format_instant
 from greenenergy.forest.balls import Ball, can_join, event_ball_id, new_event_ball
 from greenenergy.ingestion.checks import check_event, rejected
 from greenenergy.ingestion.model import (
@@ -41,7 +41,7 @@ from greenenergy.ingestion.model import (
     Needs,
     Prepared,
 )
-from greenenergy.ingestion.records import EventRecord
+from greenenergy.ingestion.records import FORMAT, EventRecord, new_event_hash
 from greenenergy.ingestion.userstate import UserIngestState, hour_key
 from greenenergy.scoring import EventIn, RuleBook, ScoringState, score_many
 from greenenergy.units import shard_of
@@ -76,20 +76,14 @@ def prepare(
             continue
         occurred_at, data = checked
         ripening = ripening_of(occurred_at)
-        event_ref = f"{source_id}/{event.event_id}"
-        key = {"user_id": event.user_id, "event_type": event.event_type, "ripening": ripening, "ingested_at": now}
-        candidates.append(
-            Candidate(
-                index=index,
-                event=event,
-                occurred_at=occurred_at,
-                data=data,
-                shard=shard_of(event.user_id),
-                ripens_at=ripening,
-                ball_id=event_ball_id(**key, event_ref=event_ref),
-                own_ball_id=event_ball_id(**key, event_ref=event_ref, own=True),
-            )
+        ball_id = event_ball_id(
+            user_id=event.user_id,
+            event_type=event.event_type,
+            ripening=ripening,
+            ingested_at=now,
+            event_ref=f"{source_id}/{event.event_id}",
         )
+        candidates.append(Candidate(index, event, occurred_at, data, shard_of(event.user_id), ripening, ball_id))
     needs = Needs(
         event_ids=tuple(first_index),
         user_ids=tuple(sorted({c.event.user_id for c in candidates})),
@@ -113,7 +107,10 @@ def decide(rules: RuleBook, prepared: Prepared, loaded: Loaded, *, max_events_pe
             explanation=row.explanation,
             ball_id=row.ball_id,
         )
-    users = {user_id: _copy(state) for user_id, state in loaded.users.items()}
+    users = {
+        user_id: UserIngestState.from_texts(user_id, *stored) if stored else UserIngestState(user_id)
+        for user_id, stored in loaded.users.items()
+    }
     candidates = _stored_checks(prepared, loaded, users, results, max_events_per_hour)
 
     state = ScoringState()
@@ -122,43 +119,60 @@ def decide(rules: RuleBook, prepared: Prepared, loaded: Loaded, *, max_events_pe
     ordered = sorted(candidates, key=lambda c: (c.occurred_at, c.index))
     scores = score_many(rules, [EventIn(c.event.user_id, c.event.event_type, c.occurred_at, c.data) for c in ordered], state)
 
-    balls = _BallPlan(loaded.balls, now)
-    heads = {}
+    balls = _BallPlan(loaded.balls, now, prepared.source_id)
+    heads: dict[int, tuple[int, str]] = {}
     records: list[EventRecord] = []
+    source_id, lane, ingested_text = prepared.source_id, loaded.lane, format_instant(now)
     for candidate, outcome in zip(ordered, scores, strict=True):
         event = candidate.event
-        ball_id = balls.fill(candidate, outcome.energy_g, outcome.rule_id) if outcome.energy_g > 0 else None
+        grams = outcome.energy_g
+        ball_id = balls.fill(candidate, grams, outcome.rule_id) if grams > 0 else None
         shard = candidate.shard
         seq, prev_hash = heads.get(shard) or loaded.heads[shard]
         explanation = outcome.explanation[:MAX_EXPLANATION_CHARS]
-        record = EventRecord(
-            source_id=prepared.source_id,
-            event_id=event.event_id,
-            user_id=event.user_id,
-            event_type=event.event_type,
-            occurred_at=candidate.occurred_at,
-            ingested_at=now,
-            data=candidate.data,
-            energy_g=outcome.energy_g,
-            rule_ref=outcome.rule_ref,
-            explanation=explanation,
-            ball_id=ball_id,
-            shard=shard,
-            lane=loaded.lane,
-            seq=seq + 1,
-            prev_hash=prev_hash,
+        fields = {  # EventRecord.canonical_fields of format 2, built once
+            "ball_id": ball_id,
+            "data": candidate.data,
+            "energy_g": grams,
+            "event_id": event.event_id,
+            "event_type": event.event_type,
+            "explanation": explanation,
+            "format": FORMAT,
+            "ingested_at": ingested_text,
+            "lane": lane,
+            "occurred_at": format_instant(candidate.occurred_at),
+            "prev_hash": prev_hash,
+            "rule_ref": outcome.rule_ref,
+            "seq": seq + 1,
+            "shard": shard,
+            "source_id": source_id,
+            "user_id": event.user_id,
+        }
+        digest = new_event_hash(fields)
+        records.append(
+            EventRecord(
+                source_id=source_id,
+                event_id=event.event_id,
+                user_id=event.user_id,
+                event_type=event.event_type,
+                occurred_at=candidate.occurred_at,
+                ingested_at=now,
+                data=candidate.data,
+                energy_g=grams,
+                rule_ref=outcome.rule_ref,
+                explanation=explanation,
+                ball_id=ball_id,
+                shard=shard,
+                lane=lane,
+                seq=seq + 1,
+                prev_hash=prev_hash,
+                hash=digest,
+            )
         )
-        digest = record.computed_hash()
-        records.append(replace(record, hash=digest))
         heads[shard] = (seq + 1, digest)
-        _tally(users[event.user_id], candidate, outcome.energy_g)
+        _tally(users[event.user_id], candidate, grams)
         results[candidate.index] = EventResult(
-            event.event_id,
-            "accepted",
-            energy_g=outcome.energy_g,
-            rule=outcome.rule_ref,
-            explanation=explanation,
-            ball_id=ball_id,
+            event.event_id, "accepted", energy_g=grams, rule=outcome.rule_ref, explanation=explanation, ball_id=ball_id
         )
 
     changed = _write_scoring(users, candidates, state, now)
@@ -189,19 +203,6 @@ def decide(rules: RuleBook, prepared: Prepared, loaded: Loaded, *, max_events_pe
         heads=heads,
         lane=loaded.lane,
         rejections=list(rejections.values()),
-    )
-
-
-def _copy(state: UserIngestState) -> UserIngestState:
-    return UserIngestState(
-        user_id=state.user_id,
-        lifetime_g=state.lifetime_g,
-        usage=list(state.usage),
-        running=list(state.running),
-        hourly=dict(state.hourly),
-        counts=dict(state.counts),
-        totals=dict(state.totals),
-        is_new=state.is_new,
     )
 
 
@@ -267,8 +268,9 @@ def _write_scoring(
 class _BallPlan:
     """Where each scored event's grams go; existing balls are loaded (and locked) by the shell."""
 
-    def __init__(self, existing: dict[str, Ball], now: datetime) -> None:
+    def __init__(self, existing: dict[str, Ball], now: datetime, source_id: str) -> None:
         self.now = now
+        self.source_id = source_id
         self.existing = existing
         self.added: dict[str, int] = {}  # existing ball id -> grams added
         self.fresh: dict[str, tuple[Candidate, int, str]] = {}  # new ball id -> (first event, grams, rule)
@@ -287,7 +289,15 @@ class _BallPlan:
             if joinable:
                 self.added[ball_id] = self.added.get(ball_id, 0) + energy_g
                 return ball_id
-            ball_id = candidate.own_ball_id  # the shared ball no longer takes energy: one of its own
+            # The shared ball no longer takes energy (collected, stolen from, visible): one of its own.
+            ball_id = event_ball_id(
+                user_id=candidate.event.user_id,
+                event_type=candidate.event.event_type,
+                ripening=candidate.ripens_at,
+                ingested_at=self.now,
+                event_ref=f"{self.source_id}/{candidate.event.event_id}",
+                own=True,
+            )
         first, grams, rule = self.fresh.get(ball_id, (candidate, 0, rule_id))
         self.fresh[ball_id] = (first, grams + energy_g, rule)
         return ball_id

@@ -73,7 +73,6 @@ class Candidate:
     shard: int
     ripens_at: datetime
     ball_id: str  # the shared ball of (user, type, ripening), or the event's own if late
-    own_ball_id: str  # the ball this event takes if the shared one no longer accepts energy
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +101,7 @@ class Loaded:
     """What the shell read for a ``Prepared`` batch, current under its locks."""
 
     stored: dict[str, StoredResult]  # event_id -> first accepted result
-    users: dict[str, UserIngestState]  # every user of ``needs.user_ids`` (a new user: empty state)
+    users: dict[str, tuple[int, str | None, str | None]]  # user -> stored (lifetime_g, scoring, tallies)
     blocked: frozenset[str]
     balls: dict[str, Ball]  # those of ``needs.ball_ids`` that exist
     lane: int

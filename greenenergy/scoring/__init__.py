@@ -46,7 +46,8 @@ from greenenergy.scoring.errors import ExpressionError, InvalidEventData, NoRule
 from greenenergy.scoring.limits import MAX_EVENT_ENERGY_G
 from greenenergy.scoring.loader import check_rules, load_rules, rules_from_yaml
 from greenenergy.scoring.online import EventIn, Score, score, score_many
-from greenenergy.scoring.rulebook import RuleBook, RuleFamily, RuleVersion
+from greenenergy.scoring.rulebook import RuleBook
+from greenenergy.scoring.rules import RuleFamily, RuleVersion
 from greenenergy.scoring.state import RunningKey, ScoringState, Usage, UsageKey
 
 __all__ = [

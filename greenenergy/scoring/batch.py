@@ -28,7 +28,8 @@ from greenenergy.scoring.batch_caps import UserOrder, cap_chains, caps_row_by_ro
 from greenenergy.scoring.batch_data import Frame, grams_of, ns_of
 from greenenergy.scoring.batch_values import FamilyValues, family_values
 from greenenergy.scoring.limits import MAX_EVENT_ENERGY_G
-from greenenergy.scoring.rulebook import RuleBook, RuleFamily, RuleVersion
+from greenenergy.scoring.rulebook import RuleBook
+from greenenergy.scoring.rules import RuleFamily, RuleVersion
 from greenenergy.scoring.state import ScoringState
 
 IGNORED_COLUMNS = ("source",)

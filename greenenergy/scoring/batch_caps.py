@@ -25,7 +25,7 @@ from greenenergy.scoring.batch_data import Frame
 from greenenergy.scoring.batch_values import FamilyValues
 from greenenergy.scoring.calendar import month_start_days, week_start_days
 from greenenergy.scoring.groups import Groups, Runs, composite
-from greenenergy.scoring.rulebook import RuleFamily
+from greenenergy.scoring.rules import RuleFamily
 from greenenergy.scoring.scorers import apply_caps
 from greenenergy.scoring.state import ScoringState
 
@@ -63,7 +63,7 @@ def _chain(family: RuleFamily, caps: tuple) -> Chain | None:
     return list(ordered)
 
 
-def grouping(frame: Frame, users: np.ndarray, periods: np.ndarray, keys: np.ndarray | None = None):
+def grouping(frame: Frame, users: np.ndarray, periods: np.ndarray, keys: np.ndarray | None = None) -> Runs | Groups:
     """Groups of equal (user, period start[, key]) over rows ordered by user, then time."""
     if keys is None and frame.days_monotone:
         return Runs(users, periods)  # each user's period is one run: nothing to sort
@@ -114,7 +114,7 @@ def vector_caps(
         note_u[cut < award_u] = cap_note
         award_u = cut
     if before is not None:
-        for (keys, counts_before, energy_before), group in zip(before, groups):
+        for (keys, counts_before, energy_before), group in zip(before, groups, strict=True):
             counts = group.totals(alive.astype(np.int64))
             energy = group.totals(award_u)
             for g in np.flatnonzero(counts):
@@ -135,7 +135,15 @@ def _period_starts(days: np.ndarray, family: RuleFamily) -> dict[str, np.ndarray
     return starts
 
 
-def _usage_before(frame: Frame, family: RuleFamily, slot: int, rows, slot_periods, group, state: ScoringState):
+def _usage_before(
+    frame: Frame,
+    family: RuleFamily,
+    slot: int,
+    rows: np.ndarray,
+    slot_periods: list[tuple[np.ndarray, object]],
+    group: Runs | Groups,
+    state: ScoringState,
+) -> tuple[list[tuple], np.ndarray, np.ndarray]:
     """(usage key, count, energy_g) of each group of one slot, as ``state`` holds them."""
     per, key = family.slots[slot]
     starts, _ = slot_periods[slot]

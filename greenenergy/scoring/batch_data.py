@@ -12,8 +12,8 @@ rows are NA) as long as its values are whole numbers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,8 @@ from greenenergy.errors import InvalidInput
 from greenenergy.scoring.calendar import day_number_to_date
 from greenenergy.scoring.groups import stable_order, time_order
 from greenenergy.scoring.limits import MAX_EVENT_ENERGY_G
-from greenenergy.scoring.rulebook import RuleBook, RuleFamily
+from greenenergy.scoring.rulebook import RuleBook
+from greenenergy.scoring.rules import RuleFamily, RuleVersion
 
 REQUIRED_COLUMNS = ("type", "user_id", "occurred_at")
 RESERVED_COLUMNS = ("event_id", *REQUIRED_COLUMNS)
@@ -185,7 +186,7 @@ class Frame:
     def first_unknown(self, fields: dict[str, str], row: int) -> str:
         return next(n for n in self.data_columns if n not in fields and self.present(n)[row])
 
-    def _cached(self, name: str, what: str, make) -> np.ndarray:
+    def _cached(self, name: str, what: str, make: Callable[[pd.Series], np.ndarray]) -> np.ndarray:
         key = (name, what)
         if key not in self._cache:
             self._cache[key] = make(self.df[name])
@@ -223,7 +224,17 @@ class Frame:
         self.error[rows] = code
         self.reason[rows] = reason
 
-    def accept(self, family: RuleFamily, at, version_of, formula_g, window, grams, award, note) -> None:
+    def accept(
+        self,
+        family: RuleFamily,
+        at: np.ndarray,
+        version_of: np.ndarray,
+        formula_g: np.ndarray,
+        window: np.ndarray,
+        grams: np.ndarray,
+        award: np.ndarray,
+        note: np.ndarray,
+    ) -> None:
         """Record the scores of the rows at typed positions ``at``."""
         self.t_energy[at] = award
         self.t_capped[at] = award < grams
@@ -248,7 +259,7 @@ class Frame:
             lookup[code] = self._code(self.texts, _explain(versions[version_i], bool(met), window_i, note_i))
         self.t_text[at] = lookup[local]
 
-    def _in_row_order(self, typed: np.ndarray, missing) -> np.ndarray:
+    def _in_row_order(self, typed: np.ndarray, missing: object) -> np.ndarray:
         """An output column in row order; rows without a type slot (no user or time) get ``missing``."""
         if len(self.typed_rows) == self.n:  # every row has its slot: nothing to fill first
             out = np.empty(self.n, dtype=typed.dtype)
@@ -278,7 +289,7 @@ class Frame:
         return pd.DataFrame(columns, index=self.df.index, copy=False)
 
 
-def _explain(version, met: bool, window: int, note: int) -> str:
+def _explain(version: RuleVersion, met: bool, window: int, note: int) -> str:
     if not met:
         return f"condition not met: {version.when.text if version.when else 'True'}"
     text = version.energy.text.strip()
@@ -332,6 +343,6 @@ def _factorize(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int32), np.asarray(uniques, dtype=object)
 
 
-def ns_of(moment) -> int:
+def ns_of(moment: datetime | pd.Timestamp) -> int:
     """Nanoseconds since the epoch of a tz-aware datetime."""
     return pd.Timestamp(moment).as_unit("ns").value

@@ -25,7 +25,7 @@ import pandas as pd
 from greenenergy.scoring.batch_data import Frame, grams_of, ns_of
 from greenenergy.scoring.errors import InvalidEventData
 from greenenergy.scoring.limits import MAX_FIELD_MAGNITUDE, MAX_TEXT_FIELD_CHARS
-from greenenergy.scoring.rulebook import RuleFamily, RuleVersion, bounds_text, typed_value
+from greenenergy.scoring.rules import RuleFamily, RuleVersion, bounds_text, typed_value
 
 MISSING, WRONG_TYPE, OUT_OF_BOUNDS, UNKNOWN_FIELD = 1, 2, 3, 4
 _REASONS = {1: "missing", 2: "wrong_type", 3: "out_of_bounds", 4: "unknown_field"}
@@ -187,7 +187,14 @@ def _used_fields(version: RuleVersion) -> frozenset[str]:
 
 
 def _field(
-    frame: Frame, name: str, kind: str, low, high, rows: np.ndarray, wanted: bool, all_present: bool
+    frame: Frame,
+    name: str,
+    kind: str,
+    low: float | None,
+    high: float | None,
+    rows: np.ndarray,
+    wanted: bool,
+    all_present: bool,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Values (float64 / bool / object; only when ``wanted``) of one declared field over
     ``rows``, and a problem code per row, or None when every row is fine. A number outside
@@ -227,7 +234,17 @@ def _field(
     return np.zeros(len(rows)), problems
 
 
-def _object_field(frame: Frame, name: str, kind: str, low, high, rows, present, problems, wanted: bool):
+def _object_field(
+    frame: Frame,
+    name: str,
+    kind: str,
+    low: float | None,
+    high: float | None,
+    rows: np.ndarray,
+    present: np.ndarray,
+    problems: np.ndarray | None,
+    wanted: bool,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     series = frame.column(name)
     if kind == "str" and isinstance(series.dtype, pd.StringDtype):
         taken = series.iloc[rows]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -21,9 +22,11 @@ from greenenergy.clock import UTC
 from greenenergy.scoring.errors import ExpressionError
 from greenenergy.scoring.expr import Expression, compile_expression
 from greenenergy.scoring.limits import MAX_FIELD_MAGNITUDE
-from greenenergy.scoring.rulebook import Multiplier
+from greenenergy.scoring.rules import Multiplier
 from greenenergy.scoring.schema import FieldSpec, RuleSpec
 from greenenergy.scoring.yamlfile import RawRule
+
+Problem = Callable[..., None]  # report a problem: (message, *path into the rule)
 
 
 @dataclass
@@ -113,7 +116,7 @@ def to_utc(moment: date | datetime, tz: ZoneInfo) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _bounds(spec: RuleSpec, problem) -> dict[str, tuple[int | float | None, int | float | None]]:
+def _bounds(spec: RuleSpec, problem: Problem) -> dict[str, tuple[int | float | None, int | float | None]]:
     """``{field: (min, max)}`` of the fields declared with a bound; problems reported."""
     bounds = {}
     for name, field in spec.fields.items():
@@ -124,7 +127,7 @@ def _bounds(spec: RuleSpec, problem) -> dict[str, tuple[int | float | None, int 
     return bounds
 
 
-def _bounds_fit(name: str, field: FieldSpec, problem) -> bool:
+def _bounds_fit(name: str, field: FieldSpec, problem: Problem) -> bool:
     where = f"fields.{name}"
     if field.type not in ("int", "float"):
         key = "min" if field.min is not None else "max"
@@ -166,7 +169,7 @@ def _bounds_fit(name: str, field: FieldSpec, problem) -> bool:
     return fine
 
 
-def _expression(spec: RuleSpec, key: str, problem) -> Expression | None:
+def _expression(spec: RuleSpec, key: str, problem: Problem) -> Expression | None:
     text = getattr(spec, key)
     if text is None:
         return None
@@ -177,7 +180,7 @@ def _expression(spec: RuleSpec, key: str, problem) -> Expression | None:
         return None
 
 
-def _multipliers(spec: RuleSpec, tz: ZoneInfo, problem) -> tuple[Multiplier, ...]:
+def _multipliers(spec: RuleSpec, tz: ZoneInfo, problem: Problem) -> tuple[Multiplier, ...]:
     windows = []
     for index, item in enumerate(spec.multipliers):
         start, end = to_utc(item.start, tz), to_utc(item.to, tz)

@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 from greenenergy.errors import CatalogError
 from greenenergy.scoring.draft import Draft, draft_rule
-from greenenergy.scoring.rulebook import Cap, RuleBook, RuleFamily, RuleVersion
+from greenenergy.scoring.rulebook import RuleBook
+from greenenergy.scoring.rules import Cap, RuleFamily, RuleVersion
 from greenenergy.scoring.yamlfile import read_rule_file
 
 MAX_FILE_BYTES = 1_000_000

@@ -12,10 +12,8 @@ out stays valid after a cache is cleared because Scores are immutable.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # only for annotations: outcomes depend on no rule-book code
-    from greenenergy.scoring.rulebook import RuleVersion
+from greenenergy.scoring.rules import RuleVersion
 
 MAX_CACHED_SCORES = 100_000  # per rule version
 

@@ -1,6 +1,6 @@
 """Scorers: each rule version turned, once at load, into one closure for its shape.
 
-``build_scorers(rulebook)`` returns ``{event_type: scorer}``; ``scorer(event, state)``
+``build_scorers(families, calendar)`` returns ``{event_type: scorer}``; ``scorer(event, state)``
 scores one ``EventIn`` (a tuple ``user_id, event_type, occurred_at, data``) exactly as
 rules/README.md orders it: condition -> formula -> multiplier -> count caps -> energy caps.
 
@@ -26,32 +26,31 @@ No code is generated: the closures are ordinary Python functions written below.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from greenenergy.clock import UTC, ensure_utc
+from greenenergy.scoring.calendar import LocalCalendar
 from greenenergy.scoring.limits import MAX_EVENT_ENERGY_G
 from greenenergy.scoring.outcome import Score, outcome
+from greenenergy.scoring.rules import RuleFamily, RuleVersion
+from greenenergy.scoring.state import ScoringState
 
-if TYPE_CHECKING:  # annotations only: the rule book builds its scorers, so no import cycle
-    from greenenergy.scoring.rulebook import RuleBook, RuleFamily, RuleVersion
-    from greenenergy.scoring.state import ScoringState
-
-Scorer = Callable[[Any, "ScoringState"], Score]
+Scorer = Callable[[Any, ScoringState], Score]
 _OPEN_END = datetime.max.replace(tzinfo=UTC)  # effective_to of an open-ended version
 _UNUSED = (0, 0, False)  # a usage row not loaded nor written yet
 _NO_TOTAL = (0, False)  # a running total not loaded nor written yet
 MAX_G = MAX_EVENT_ENERGY_G
 
 
-def build_scorers(book: RuleBook) -> dict[str, Scorer]:
+def build_scorers(families: Iterable[RuleFamily], calendar: LocalCalendar) -> dict[str, Scorer]:
     """One scorer per event type: that of the family's latest version, which hands events
     of another version's window on."""
-    return {family.event_type: family_scorers(book, family)[-1] for family in book.by_type.values()}
+    return {family.event_type: family_scorers(calendar, family)[-1] for family in families}
 
 
-def family_scorers(book: RuleBook, family: RuleFamily, *, shapes: bool = True) -> list[Scorer]:
+def family_scorers(calendar: LocalCalendar, family: RuleFamily, *, shapes: bool = True) -> list[Scorer]:
     """The scorer of each version of ``family`` (``shapes=False``: all ``general``, the
     reference the specialised shapes are tested against)."""
     scorers: list[Scorer] = []
@@ -66,7 +65,7 @@ def family_scorers(book: RuleBook, family: RuleFamily, *, shapes: bool = True) -
 
     for version in versions:
         build = shape_of(family, version) if shapes else _general
-        scorers.append(build(book, family, version, elsewhere))
+        scorers.append(build(calendar, family, version, elsewhere))
     return scorers
 
 
@@ -87,10 +86,10 @@ def _window(version: RuleVersion) -> tuple[datetime, datetime]:
     return version.effective_from, version.effective_to or _OPEN_END
 
 
-def _fixed_count(book: RuleBook, family: RuleFamily, version: RuleVersion, elsewhere: Scorer) -> Scorer:
+def _fixed_count(calendar: LocalCalendar, family: RuleFamily, version: RuleVersion, elsewhere: Scorer) -> Scorer:
     start, end = _window(version)
     when = version.when_fn
-    recent, periods = book.calendar.recent, book.periods
+    recent, periods = calendar.recent, calendar.periods
     rule_id = version.id
     ((per, index, key_field),) = family.slot_specs
     ((_, limit, note),) = version.count_caps
@@ -129,10 +128,10 @@ def _fixed_count(book: RuleBook, family: RuleFamily, version: RuleVersion, elsew
     return fixed_count
 
 
-def _one_slot(book: RuleBook, family: RuleFamily, version: RuleVersion, elsewhere: Scorer) -> Scorer:
+def _one_slot(calendar: LocalCalendar, family: RuleFamily, version: RuleVersion, elsewhere: Scorer) -> Scorer:
     start, end = _window(version)
     when, energy, const = version.when_fn, version.energy_fn, version.energy_const
-    recent, periods = book.calendar.recent, book.periods
+    recent, periods = calendar.recent, calendar.periods
     rule_id = version.id
     ((per, index, key_field),) = family.slot_specs
     counts = tuple((limit, note) for _, limit, note in version.count_caps)
@@ -184,10 +183,10 @@ def _one_slot(book: RuleBook, family: RuleFamily, version: RuleVersion, elsewher
     return one_slot
 
 
-def _running(book: RuleBook, family: RuleFamily, version: RuleVersion, elsewhere: Scorer) -> Scorer:
+def _running(calendar: LocalCalendar, family: RuleFamily, version: RuleVersion, elsewhere: Scorer) -> Scorer:
     start, end = _window(version)
     when, energy, const = version.when_fn, version.energy_fn, version.energy_const
-    recent, periods = book.calendar.recent, book.periods
+    recent, periods = calendar.recent, calendar.periods
     rule_id, field = version.id, version.running_field
     slot = family.slot_specs[0] if family.slot_specs else None
     per, index, key_field = slot or ("", 0, None)
@@ -256,11 +255,11 @@ def _running(book: RuleBook, family: RuleFamily, version: RuleVersion, elsewhere
     return running
 
 
-def _general(book: RuleBook, family: RuleFamily, version: RuleVersion, elsewhere: Scorer) -> Scorer:
+def _general(calendar: LocalCalendar, family: RuleFamily, version: RuleVersion, elsewhere: Scorer) -> Scorer:
     """Any version: the whole order of rules/README.md, step by step."""
     start, end = _window(version)
     when, energy, const = version.when_fn, version.energy_fn, version.energy_const
-    recent, periods = book.calendar.recent, book.periods
+    periods = calendar.periods
     rule_id, running = version.id, version.running_field
     windows = version.multipliers
     slots = family.slot_specs
@@ -330,7 +329,7 @@ def apply_caps(version: RuleVersion, keys: list[tuple], grams: int, state: Scori
         if award > room:
             award = room if room > 0 else 0
             cut = note
-    for key, (count, used, dirty) in zip(keys, usages):
+    for key, (count, used, dirty) in zip(keys, usages, strict=True):
         rows[key] = (count + 1, used + award, True)
         if not dirty:
             state.dirty_usage_list.append(key)

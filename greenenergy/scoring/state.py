@@ -1,6 +1,6 @@
 """What scoring remembers between events: cap usage and walking's running totals.
 
-The caller owns a ``ScoringState``. Before scoring a batch it asks ``keys_for`` which rows
+The caller owns a ``ScoringState``. Before scoring a batch it asks the rule book's ``state_keys_of`` which rows
 the batch touches, loads those rows from storage (``load_usage`` / ``load_running``),
 scores, then writes back ``dirty_usage()`` / ``dirty_running()`` (absolute new values, to
 upsert) in the same database transaction as the events. A key never loaded counts as
@@ -26,10 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import TYPE_CHECKING, Any, NamedTuple
-
-if TYPE_CHECKING:  # only for annotations: state does not depend on the rule book
-    from greenenergy.scoring.rulebook import RuleBook
+from typing import Any, NamedTuple
 
 
 class UsageKey(NamedTuple):
@@ -99,23 +96,6 @@ class ScoringState:
         self.running_rows[key] = (total, True)
         if row is None or not row[1]:
             self.dirty_running_list.append(key)
-
-    def keys_for(self, rulebook: RuleBook, events: Iterable[Any]) -> tuple[set[UsageKey], set[RunningKey]]:
-        """Every usage and running-total key that scoring ``events`` reads or writes.
-
-        Events of unknown types are skipped (scoring them raises anyway). ``events`` are
-        ``EventIn``-like: ``user_id``, ``event_type``, ``occurred_at``, validated ``data``.
-        """
-        usage: set[UsageKey] = set()
-        running: set[RunningKey] = set()
-        for event in events:
-            if event.event_type not in rulebook.by_type:
-                continue
-            keys, running_key = rulebook.state_keys(event.user_id, event.event_type, event.occurred_at, event.data)
-            usage.update(UsageKey._make(k) for k in keys)
-            if running_key is not None:
-                running.add(RunningKey._make(running_key))
-        return usage, running
 
     def dirty_usage(self) -> dict[UsageKey, Usage]:
         """Usage rows changed since load / ``clear_dirty``, with their new absolute values."""

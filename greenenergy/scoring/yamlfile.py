@@ -72,7 +72,7 @@ def read_rule_file(name: str, text: str) -> tuple[list[RawRule], list[str]]:
     if not isinstance(rules_node, SequenceNode) or not isinstance(value["rules"], list):
         line = (rules_node or node).start_mark.line + 1
         return [], [*problems, f"{name}:{line}: -: `rules:` must be a list of rules"]
-    items = zip(value["rules"], rules_node.value)
+    items = zip(value["rules"], rules_node.value, strict=True)
     raws = [RawRule(name, index, item, item_node) for index, (item, item_node) in enumerate(items)]
     return raws, problems
 

@@ -35,7 +35,7 @@ from greenenergy.scoring import (
 from greenenergy.scoring.batch_data import grams_of
 from greenenergy.scoring.errors import ExpressionError
 from greenenergy.scoring.expr import compile_expression
-from greenenergy.scoring.rulebook import to_grams
+from greenenergy.scoring.rules import to_grams
 from greenenergy.scoring.scorers import family_scorers
 from tests.property.strategies_scoring import (
     CONDITION_EXPRESSIONS,
@@ -177,7 +177,7 @@ def test_state_saved_and_reloaded_between_batches_changes_nothing(text: str, gen
         score(book, event, first)
     stored_usage, stored_running = first.dirty_usage(), first.dirty_running()
     later = ScoringState()
-    usage_keys, running_keys = later.keys_for(book, inputs[split:])
+    usage_keys, running_keys = book.state_keys_of(inputs[split:])
     later.load_usage({k: stored_usage[k] for k in usage_keys if k in stored_usage})
     later.load_running({k: stored_running[k] for k in running_keys if k in stored_running})
     rows = [{"type": kind, "user_id": user, "occurred_at": at, **data} for user, kind, at, data in events[split:]]
@@ -201,7 +201,7 @@ def test_every_scorer_shape_scores_like_the_general_scorer(text: str, generated,
     the dirty flags cleared part way (as after a commit) so both branches of each are hit."""
     tz = ZoneInfo(zone)
     book = rules_from_yaml(text, tz)
-    general = {f.event_type: family_scorers(book, f, shapes=False)[-1] for f in book.by_type.values()}
+    general = {f.event_type: family_scorers(book.calendar, f, shapes=False)[-1] for f in book.by_type.values()}
     events = sorted(
         (
             (user, kind, (START + timedelta(minutes=minute)).replace(tzinfo=tz), data)

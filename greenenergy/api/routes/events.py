@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Path
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
 from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_role, require_subject
@@ -88,7 +89,7 @@ class BlockOut(BaseModel):
 
 
 @router.post("/events", response_model=IngestAnswer)
-def post_events(batch: EventBatch, principal: CurrentPrincipal, runtime: RuntimeDep) -> JSONResponse:
+def post_events(batch: EventBatch, principal: CurrentPrincipal, runtime: RuntimeDep) -> Response:
     require_role(principal, "source")
     if len(batch.events) > MAX_BATCH:
         raise TooLarge(
@@ -100,13 +101,16 @@ def post_events(batch: EventBatch, principal: CurrentPrincipal, runtime: Runtime
     )
     # Built here, in IngestAnswer's shape (the documented response_model), rather than
     # validated against it again: up to 10,000 results a request.
-    return JSONResponse(
-        {
-            "accepted": summary.accepted,
-            "duplicates": summary.duplicates,
-            "rejected": summary.rejected,
-            "results": [result_json(r) for r in summary.results],
-        }
+    return Response(
+        orjson.dumps(
+            {
+                "accepted": summary.accepted,
+                "duplicates": summary.duplicates,
+                "rejected": summary.rejected,
+                "results": [result_json(r) for r in summary.results],
+            }
+        ),
+        media_type="application/json",
     )
 
 

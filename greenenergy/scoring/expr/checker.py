@@ -208,7 +208,7 @@ class _Checker:
             plural = "s" if arity > 1 else ""
             raise ExpressionError(f"{_q(node)}: {name}() takes exactly {arity} argument{plural}{hint}")
         args = tuple(self.visit(arg, depth) for arg in node.args)
-        for arg, source in zip(args, node.args):
+        for arg, source in zip(args, node.args, strict=True):
             self._number(arg, source, f"{name}()")
         if name == "floor":
             (arg,) = args

@@ -19,6 +19,7 @@ from greenenergy.db import balls_repo, ledger_repo, users_repo
 from greenenergy.db.engine import write_tx
 from greenenergy.errors import GreenEnergyError
 from greenenergy.forest import Ball, new_event_ball
+from greenenergy.ingestion import UserIngestState
 from greenenergy.ledger import mint_account, transfer, user_account
 from greenenergy.services.forest import friends as forest_friends
 from greenenergy.services.ingest import IncomingEvent, ingest
@@ -60,7 +61,8 @@ def make_ball(
     with write_tx(runtime.engine) as connection:
         ledger_repo.post_transactions(connection, [mint], now=ingested_at)
         balls_repo.insert_balls(connection, [ball], now=ingested_at)
-        state = users_repo.lock_ingest_states(connection, [user_id])[user_id]
+        stored = users_repo.lock_ingest_states(connection, [user_id])[user_id]
+        state = UserIngestState.from_texts(user_id, *stored) if stored else UserIngestState(user_id)
         state.lifetime_g += energy_g
         users_repo.save_ingest_states(connection, [state])
     return ball

@@ -136,7 +136,7 @@ def test_keys_for_names_the_rows_a_batch_needs() -> None:
         EventIn("u-1", "walk", datetime(2026, 3, 3, 16, 30, tzinfo=UTC), {"steps": 1}),  # 00:30 on 4 March
         EventIn("u-1", "rocket", local("2026-03-03T09:00"), {}),
     ]
-    usage, running = state.keys_for(VERSIONED, events)
+    usage, running = VERSIONED.state_keys_of(events)
     assert usage == {
         UsageKey("u-1", "box", "day", date(2026, 3, 1), ""),
         UsageKey("u-1", "box", "week", date(2026, 2, 23), ""),

@@ -82,7 +82,7 @@ rules:
 
 
 def shapes(book, event_type: str) -> list[str]:
-    return [s.__name__ for s in family_scorers(book, book.by_type[event_type])]
+    return [s.__name__ for s in family_scorers(book.calendar, book.by_type[event_type])]
 
 
 def local(text: str) -> datetime:
@@ -105,7 +105,7 @@ def test_each_version_gets_the_most_specialised_shape() -> None:
 
 def both(book, events: list[EventIn]) -> tuple[list, list, ScoringState, ScoringState]:
     """Scores and state from the specialised scorers and from the general ones."""
-    general = {f.event_type: family_scorers(book, f, shapes=False)[-1] for f in book.by_type.values()}
+    general = {f.event_type: family_scorers(book.calendar, f, shapes=False)[-1] for f in book.by_type.values()}
     fast, slow = ScoringState(), ScoringState()
     fast_scores = score_many(book, events, fast)
     slow_scores = [general[e.event_type](e, slow) for e in events]

@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.Column("last_collect_day", sa.Date(), nullable=True),
         sa.Column("collect_run_days", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("collect_best_days", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("awards", sa.Text(), nullable=False, server_default=""),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_user_states")),
     )
     _backfill(bind)
@@ -83,9 +84,9 @@ def upgrade() -> None:
 def _backfill(bind: sa.Connection) -> None:
     """One state row for every user the history names, computed from that history."""
     tz = ZoneInfo(os.environ.get("GREENENERGY_TZ") or "Asia/Shanghai")
-    users: dict[str, dict] = defaultdict(lambda: {"lifetime_g": 0, "u": [], "r": [], "h": {}, "n": {}, "t": {},
+    users: dict[str, dict] = defaultdict(lambda: {"lifetime_g": 0, "u": {}, "r": {}, "h": {}, "n": {}, "t": {},
                                                  "balls_collected": 0, "steals": 0, "waterings_given": 0,
-                                                 "trees": 0, "days": set()})
+                                                 "trees": 0, "days": set(), "awards": []})
     latest = bind.execute(sa.text("SELECT max(occurred_at) FROM events")).scalar()
     since = None
     if latest is not None:
@@ -102,16 +103,16 @@ def _backfill(bind: sa.Connection) -> None:
                 state["t"][key] = state["t"].get(key, 0) + value
         moment = _instant(occurred_at)
         if since is not None and moment >= since:
-            hour = event_type + "|" + moment.isoformat()[:13]
+            hour = moment.isoformat()[:13] + "|" + event_type
             state["h"][hour] = state["h"].get(hour, 0) + 1
     for user_id, rule_id, per, start, key, count, energy_g in bind.execute(
         sa.text("SELECT user_id, rule_id, per, period_start, key_value, count, energy_g FROM cap_usage")
     ):
-        users[user_id]["u"].append([rule_id, per, str(start)[:10], key, int(count), int(energy_g)])
+        users[user_id]["u"][f"{str(start)[:10]}|{rule_id}|{per}|{key}"] = [int(count), int(energy_g)]
     for user_id, rule_id, day, total in bind.execute(
         sa.text("SELECT user_id, rule_id, local_date, total FROM running_totals")
     ):
-        users[user_id]["r"].append([rule_id, str(day)[:10], int(total)])
+        users[user_id]["r"][f"{str(day)[:10]}|{rule_id}"] = int(total)
     for user_id, collected_at in bind.execute(
         sa.text("SELECT user_id, collected_at FROM balls WHERE collected_g > 0 AND collected_at IS NOT NULL")
     ):
@@ -124,22 +125,25 @@ def _backfill(bind: sa.Connection) -> None:
         who = {"thefts": "thief_id", "waterings": "giver_id", "tree_holders": "holder_id"}[table]
         for user_id, count in bind.execute(sa.text(f"SELECT {who}, count(*) FROM {table} WHERE {condition} GROUP BY {who}")):
             users[user_id][column] = int(count)
+    for user_id, achievement_id in bind.execute(
+        sa.text("SELECT user_id, achievement_id FROM achievement_awards ORDER BY user_id, achievement_id")
+    ):
+        users[user_id]["awards"].append(achievement_id)
     rows = []
     for user_id, s in sorted(users.items()):
         days = sorted(s["days"])
         run, best = streak_days(days, today=days[-1]) if days else (0, 0)
         rows.append({
             "user_id": user_id, "shard": shard_of(user_id), "lifetime_g": s["lifetime_g"],
-            "scoring": json.dumps({"h": s["h"], "r": sorted(s["r"]), "u": sorted(s["u"])}, separators=(",", ":"),
-                                  sort_keys=True),
+            "scoring": json.dumps({"h": s["h"], "r": s["r"], "u": s["u"]}, separators=(",", ":"), sort_keys=True),
             "tallies": json.dumps({"n": s["n"], "t": s["t"]}, separators=(",", ":"), sort_keys=True),
             "balls_collected": s["balls_collected"], "steals": s["steals"], "waterings_given": s["waterings_given"],
             "trees": s["trees"], "last_collect_day": days[-1] if days else None, "collect_run_days": run,
-            "collect_best_days": best,
+            "collect_best_days": best, "awards": ",".join(s["awards"]),
         })
     table = sa.table("user_states", *(sa.column(name) for name in (
         "user_id", "shard", "lifetime_g", "scoring", "tallies", "balls_collected", "steals", "waterings_given",
-        "trees", "last_collect_day", "collect_run_days", "collect_best_days")))
+        "trees", "last_collect_day", "collect_run_days", "collect_best_days", "awards")))
     for start in range(0, len(rows), 1000):
         op.bulk_insert(table, rows[start:start + 1000])
 
