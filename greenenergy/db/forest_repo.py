@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from greenenergy.db import score_buckets
+from greenenergy.db.driver import Sql
 from greenenergy.db.tables_forest import (
     AchievementAwardRow,
     BoardMembersRow,
@@ -279,7 +280,8 @@ def _grow_board(connection: Connection, shards: Iterable[int]) -> None:
 
 def board_members(connection: Connection) -> int:
     """Users with a lifetime score: the members of the global board (without the asker)."""
-    return int(connection.exec_driver_sql("SELECT COALESCE(SUM(members), 0) FROM forest_board_members").scalar_one())
+    row = Sql(connection).one("SELECT COALESCE(SUM(members), 0) FROM forest_board_members")
+    return int(row[0]) if row else 0
 
 
 def insert_scores(connection: Connection, rows: Sequence[tuple[str, str, int]]) -> None:
@@ -317,12 +319,8 @@ def scores_of(connection: Connection, user_ids: Iterable[str], period: str) -> d
     return out
 
 
-# The board reads are plain driver SQL: building and caching Core statements cost more
-# client CPU than the database spends on a global board.
-
-
-def _mark(connection: Connection) -> str:
-    return "?" if connection.dialect.name == "sqlite" else "%s"
+# The board reads are plain driver SQL (``db.driver.Sql``): building and caching Core
+# statements cost more client CPU than the database spends on a global board.
 
 
 def _by_code_point(connection: Connection, column: str) -> str:
@@ -333,12 +331,11 @@ def _by_code_point(connection: Connection, column: str) -> str:
 
 def _own_scores(connection: Connection, user_id: str, period: str) -> tuple[int, bool]:
     """``(score in period, has a lifetime row)``: one primary-key range."""
-    m = _mark(connection)
     rows = dict(
-        connection.exec_driver_sql(
-            f"SELECT period, score_g FROM forest_scores WHERE user_id = {m} AND period IN ({m}, {m})",
+        Sql(connection).all(
+            "SELECT period, score_g FROM forest_scores WHERE user_id = ? AND period IN (?, ?)",
             (user_id, period, LIFETIME),
-        ).all()
+        )
     )
     return int(rows.get(period, 0)), LIFETIME in rows
 
@@ -356,12 +353,11 @@ def global_board(connection: Connection, user_id: str, period: str, limit: int) 
     mine, member = _own_scores(connection, user_id, period)
     ahead = score_buckets.count_above(connection, period, mine)
     members = board_members(connection) + (0 if member else 1)
-    m = _mark(connection)
-    top_rows = connection.exec_driver_sql(
-        f"SELECT user_id, score_g FROM forest_scores WHERE period = {m} "
+    top_rows = Sql(connection).all(
+        "SELECT user_id, score_g FROM forest_scores WHERE period = ? "
         f"ORDER BY score_g DESC, {_by_code_point(connection, 'user_id')} LIMIT {int(limit)}",
         (period,),
-    ).all()
+    )
     return mine, 1 + ahead, members, [(user, int(score)) for user, score in top_rows]
 
 
@@ -376,15 +372,13 @@ def friends_board(connection: Connection, user_id: str, period: str, limit: int)
     every row pass through one more step): at most one of the ``limit`` rows gives way.
     """
     mine, _member = _own_scores(connection, user_id, period)
-    m = _mark(connection)
-    rows = connection.exec_driver_sql(
+    rows = Sql(connection).all(
         "SELECT f.friend_id, COALESCE(s.score_g, 0) AS score, COUNT(*) OVER (), "
-        f"SUM(CASE WHEN COALESCE(s.score_g, 0) > {m} THEN 1 ELSE 0 END) OVER () "
-        "FROM friendships f LEFT JOIN forest_scores s "
-        f"ON s.user_id = f.friend_id AND s.period = {m} WHERE f.user_id = {m} "
-        f"ORDER BY score DESC, {_by_code_point(connection, 'f.friend_id')} LIMIT {int(limit)}",
+        "SUM(CASE WHEN COALESCE(s.score_g, 0) > ? THEN 1 ELSE 0 END) OVER () "
+        "FROM friendships f LEFT JOIN forest_scores s ON s.user_id = f.friend_id AND s.period = ? "
+        f"WHERE f.user_id = ? ORDER BY score DESC, {_by_code_point(connection, 'f.friend_id')} LIMIT {int(limit)}",
         (mine, period, user_id),
-    ).all()
+    )
     friends, ahead = (int(rows[0][2]), int(rows[0][3])) if rows else (0, 0)
     entries = [(friend, int(score)) for friend, score, _n, _a in rows] + [(user_id, mine)]
     entries.sort(key=lambda e: (-e[1], e[0]))  # forest.leaderboard's order: score, then id by code point

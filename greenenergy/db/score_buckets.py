@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy import Connection, delete, select
 
+from greenenergy.db.driver import Sql
 from greenenergy.db.tables_forest import ScoreBucketRow, ScoreRow
 from greenenergy.units import shard_of
 
@@ -82,18 +83,13 @@ def deltas(changes: Iterable[tuple[str, str, int, int]]) -> dict[BucketKey, int]
     return {key: out[key] for key in sorted(out) if out[key]}
 
 
-def _mark(connection: Connection) -> str:
-    return "?" if connection.dialect.name == "sqlite" else "%s"
-
-
 def store_deltas(connection: Connection, changes: Mapping[BucketKey, int]) -> None:
     """Add ``changes`` to the bucket counts: one upsert, rows in key order."""
     if not changes:
         return
-    m = _mark(connection)
     rows = sorted(changes.items())
-    values = ", ".join(f"({m}, {m}, {m}, {m}, {m})" for _ in rows)
-    connection.exec_driver_sql(
+    values = ", ".join("(?, ?, ?, ?, ?)" for _ in rows)
+    Sql(connection).run(
         f"INSERT INTO forest_score_buckets (period, level, bucket, part, users) VALUES {values} "
         "ON CONFLICT (period, level, bucket, part) DO UPDATE SET users = forest_score_buckets.users + excluded.users",
         tuple(value for (period, level, bucket, part), users in rows for value in (period, level, bucket, part, users)),
@@ -104,25 +100,23 @@ def count_above(connection: Connection, period: str, score_g: int) -> int:
     """How many scores of ``period`` are strictly above ``score_g`` (exact). One statement:
     the coarse buckets above, the fine buckets above in the same coarse bucket, and the
     scores above inside the score's own fine bucket."""
-    m = _mark(connection)
+    sql = Sql(connection)
     if score_g <= 0:
-        row = connection.exec_driver_sql(
-            f"SELECT COALESCE(SUM(users), 0) FROM forest_score_buckets WHERE period = {m} AND level = {m}",
-            (period, COARSE),
-        ).one()
-        return int(row[0])
+        row = sql.one("SELECT COALESCE(SUM(users), 0) FROM forest_score_buckets WHERE period = ? AND level = ?",
+                      (period, COARSE))  # fmt: skip
+        return int(row[0]) if row else 0
     fine = fine_bucket(score_g)
     coarse = coarse_bucket(fine)
     _lowest, highest = fine_range(fine)
-    row = connection.exec_driver_sql(
+    row = sql.one(
         "SELECT "
-        f"(SELECT COALESCE(SUM(users), 0) FROM forest_score_buckets WHERE period = {m} AND level = {m} AND bucket > {m}), "
-        f"(SELECT COALESCE(SUM(users), 0) FROM forest_score_buckets WHERE period = {m} AND level = {m} "
-        f"AND bucket > {m} AND bucket < {m}), "
-        f"(SELECT COUNT(*) FROM forest_scores WHERE period = {m} AND score_g > {m} AND score_g <= {m})",
+        "(SELECT COALESCE(SUM(users), 0) FROM forest_score_buckets WHERE period = ? AND level = ? AND bucket > ?), "
+        "(SELECT COALESCE(SUM(users), 0) FROM forest_score_buckets WHERE period = ? AND level = ? "
+        "AND bucket > ? AND bucket < ?), "
+        "(SELECT COUNT(*) FROM forest_scores WHERE period = ? AND score_g > ? AND score_g <= ?)",
         (period, COARSE, coarse, period, FINE, fine, (coarse + 1) << FINE_BITS, period, score_g, highest),
-    ).one()
-    return sum(int(value) for value in row)
+    )
+    return sum(int(value) for value in row) if row else 0
 
 
 def rebuild(connection: Connection) -> None:
