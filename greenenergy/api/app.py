@@ -8,8 +8,7 @@ from greenenergy import __version__
 from greenenergy.api.errors import install_error_handlers
 from greenenergy.api.limits import BodyLimit
 from greenenergy.api.openapi import install_openapi
-from greenenergy.api.routes import events, forest, health, ledger
-from greenenergy.api.routes import planting as planting_routes
+from greenenergy.api.routes import audit, catalog, events, forest, health, ledger, partners, trees
 from greenenergy.services.runtime import Runtime
 
 API_PREFIX = "/v1"
@@ -28,6 +27,9 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.include_router(ledger.router)
     app.include_router(forest.router)
     app.include_router(events.router)
-    app.include_router(planting_routes.router)
+    app.include_router(catalog.router)
+    app.include_router(trees.router)
+    app.include_router(partners.router)
+    app.include_router(audit.router)
     app.add_middleware(BodyLimit)
     return app

@@ -51,24 +51,17 @@ READER_ROLES = ("auditor", "admin")
 
 
 def require_subject(principal: Principal, *, role: str, subject: str, read: bool = False) -> Principal:
-    """May ``principal`` act on the resources of ``role`` ``subject`` (a user, a source, a partner)?
+    """The one ownership check: may ``principal`` act on the resources of ``role`` ``subject``
+    (a user, a source, a partner), as named by the path?
 
-    Only that subject's own token (role and id); when the call only reads (``read``), also
-    auditors and admins. Anyone else: 403 ``not_yours`` -- a token of another role too,
-    since a path names whose resource it is. The one ownership check of the routes.
+    Writes: only that subject's own token. Reads (``read``): also auditors and admins, who
+    may read anyone's. A token of any other role: 403 ``wrong_role`` (as ``require_role``:
+    that role never may); a token of the right role for someone else: 403 ``not_yours``.
     """
-    if principal.role == role and principal.subject == subject:
-        return principal
-    if read and principal.role in READER_ROLES:
-        return principal
-    readers = " (or an auditor or admin token, to read)" if read else ""
-    raise Forbidden(
-        f"this token belongs to {principal.role} {principal.subject!r}; only {role} {subject!r}{readers} may do this",
-        code="not_yours",
-    )
-
-
-def require_self_or_reader(principal: Principal, *, role: str, subject: str) -> Principal:
-    """``require_subject(..., read=True)``; kept only for routes/planting.py until it calls
-    ``require_subject`` (then delete this)."""
-    return require_subject(principal, role=role, subject=subject, read=True)
+    require_role(principal, *((role, *READER_ROLES) if read else (role,)))
+    if principal.role == role and principal.subject != subject:
+        raise Forbidden(
+            f"this token belongs to {role} {principal.subject!r} and may not act for {role} {subject!r}",
+            code="not_yours",
+        )
+    return principal

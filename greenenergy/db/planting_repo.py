@@ -1,35 +1,38 @@
-"""Storing and reading trees, plot occupancy, planting orders and confirmations.
+"""Loading and storing planting's write use cases: redeem and the overdue job here, partners'
+reports in ``planting_reports_repo``, pools in ``planting_pools_repo``; the tables and the
+lock order they share.
 
-All functions work on the caller's connection; the caller (a service) owns the commit and
-the lock order: ``confirmations`` chain heads first, then tree rows, orders and the plot
-occupancy row, then the ledger (``ledger_repo.post_transactions``, last).
+Each ``load_*`` reads, in ONE call and under the locks that keep it current, everything the
+matching decision of ``greenenergy.planting`` needs; each ``store_*`` writes what the
+decision returned, in the caller's commit. Lock order (every writer): a co-planting pool row
+(``planting_pools_repo``) < the ``confirmations`` chain heads (shard order) < users' state
+rows (user order) < tree rows (id order) < one plot occupancy row < ledger heads (shard
+order) < guarded balances ((account, shard) order). SQLite: the caller's ``BEGIN
+IMMEDIATE`` serialises writers, and nothing is locked.
 
-Occupancy: ``reserve`` is one guarded upsert -- ``occupied + quantity <= capacity`` is the
-WHERE of its conflict branch -- so on PostgreSQL the row lock and the re-check after waiting
-make overbooking impossible, and the table's CHECK refuses it a second time.
+Occupancy (``lock_places``): a redemption takes places in ONE plot, so it locks one
+occupancy row. Without a requested plot it takes the freest plot with room whose row no
+other redemption holds (``FOR UPDATE SKIP LOCKED``), so concurrent redemptions spread over
+the plots with room instead of queueing on the freest one; only when every such row is held
+does it wait, on one chosen by a hash of the user, so waiters spread too. A plot seen full
+needs no lock to be refused: occupancy never goes down. ``store_redeem`` writes the place
+with a guarded upsert (``occupied + quantity <= capacity``), and the table's CHECK refuses
+an overbooking a second time.
 
-Confirmation chain: each row of ``planting_confirmations`` links to the previous one of its
-shard (the shard of the tree's owner). Its hash is SHA-256 of the canonical bytes
-(greenenergy.planting.canonical: compact JSON, sorted keys, UTF-8) of::
-
-    {"id": str, "kind": "planting"|"survival", "prev_hash": hex, "record_hash": hex,
-     "recorded_at": "YYYY-MM-DDTHH:MM:SS.ffffffZ", "seq": int, "shard": int}
-
-where ``record_hash`` is ``planting.confirmation_hash`` (planting) or ``planting.survival_hash``
-(survival) recomputed from the stored columns, so a change to any hashed column breaks the
-row's hash. ``confirmation_chain_records`` yields rows for ``ledger.verify_shard``.
+The confirmation chain's canonical bytes are documented in ``greenenergy.planting.records``;
+``confirmation_chain_records`` yields the stored rows for ``ledger.verify_shard``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Iterator, Sequence
+from dataclasses import fields
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, and_, select, update
 
+from greenenergy.db import ledger_repo, users_repo
+from greenenergy.db.bulk import db_instant
 from greenenergy.db.tables_planting import (
     ConfirmationRow,
     PlantingCertificateRow,
@@ -39,10 +42,17 @@ from greenenergy.db.tables_planting import (
     TreeHolderRow,
     VirtualTreeRow,
 )
-from greenenergy.errors import Conflict, GreenEnergyError
-from greenenergy.planting import PlantingReport, SurvivalReport, confirmation_hash, survival_hash
-from greenenergy.planting.canonical import canonical_bytes, sha256_hex
-from greenenergy.planting.certificates import CertificateFacts
+from greenenergy.ledger.transactions import TransactionDraft
+from greenenergy.planting import PlantingCatalog, PlotFull
+from greenenergy.planting.allocation import free_places, plots_with_room
+from greenenergy.planting.records import (
+    ConfirmationChainRecord,
+    OrderState,
+    TreeEventRecord,
+    TreeState,
+)
+from greenenergy.planting.redemption import Places, Redeem, Redeemed, RedeemLoaded, ledger_needs
+from greenenergy.units import shard_of
 
 CONFIRMATIONS_CHAIN = "confirmations"
 OCCUPANCY = PlotOccupancyRow.__table__
@@ -52,472 +62,231 @@ EVENTS = TreeEventRow.__table__
 ORDERS = PlantingOrderRow.__table__
 CONFIRMATIONS = ConfirmationRow.__table__
 CERTIFICATES = PlantingCertificateRow.__table__
-OPEN_ORDER = ("pending", "overdue")
-IN_THE_GROUND = ("planted", "alive", "replanted")
+TREE_COLUMNS = tuple(f.name for f in fields(TreeState))
+ORDER_COLUMNS = tuple(f.name for f in fields(OrderState))
+EVENT_COLUMNS = tuple(f.name for f in fields(TreeEventRecord))
+CHAIN_COLUMNS = tuple(f.name for f in fields(ConfirmationChainRecord))
+CONFIRMATION_COLUMNS = (*CHAIN_COLUMNS, "location_key", "order_id")
+CERTIFICATE_COLUMNS = (
+    "certificate_no", "holder_id", "shard", "tree_id", "confirmation_id", "species_id", "plot_id", "partner_id",
+    "kind", "quantity", "energy_g", "share_g", "redeemed_at", "planted_at", "issued_on", "issued_at", "planting_no",
+    "ledger_tx_id", "ledger_tx_hash", "confirmation_hash", "certificate_hash",
+)  # fmt: skip
+INSTANTS = frozenset(
+    {"redeemed_at", "last_planted_at", "ordered_at", "deadline", "overdue_at", "planted_at", "occurred_at",
+     "recorded_at", "issued_at"}
+)  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class TreeState:
-    tree_id: str
-    owner_id: str
-    shard: int
-    species_id: str
-    kind: str
-    quantity: int
-    energy_g: int
-    plot_id: str
-    partner_id: str
-    status: str
-    redeemed_at: datetime
-    redeem_tx_id: str
-    redeem_tx_hash: str
-    pool_id: str | None
-    plantings: int
-    last_planted_at: datetime | None
-    version: int
+def mark(connection: Connection) -> str:
+    return "?" if connection.dialect.name == "sqlite" else "%s"
 
 
-@dataclass(frozen=True, slots=True)
-class OrderState:
-    order_id: str
-    tree_id: str
-    planting_no: int
-    partner_id: str
-    plot_id: str
-    species_id: str
-    ordered_at: datetime
-    deadline: datetime
-    status: str
-    overdue_at: datetime | None
-    planted_at: datetime | None
-    confirmation_id: str | None
+def _postgres(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql"
 
 
-def _state(cls: type, row: object) -> object:
+def stored_values(connection: Connection, record: object, columns: Sequence[str]) -> tuple:
+    """A record's values in ``columns`` order, instants in stored form."""
+    values = []
+    for name in columns:
+        value = getattr(record, name)
+        values.append(db_instant(connection, value) if name in INSTANTS and value is not None else value)
+    return tuple(values)
+
+
+def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """A plain INSERT of a few rows (one statement; an executemany for several)."""
+    if rows:
+        marks = ", ".join([mark(connection)] * len(columns))
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+        connection.exec_driver_sql(sql, rows[0] if len(rows) == 1 else list(rows))
+
+
+def state_of(cls: type, row: object) -> object:
     return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
 
 
-# --- occupancy ------------------------------------------------------------------------
+# --- redeem ---------------------------------------------------------------------------
 
 
-def occupancy(connection: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Places taken per (plot_id, species_id); missing rows count as 0."""
-    wanted = sorted(set(keys))
-    if not wanted:
-        return {}
-    plots = sorted({plot for plot, _ in wanted})
-    rows = connection.execute(
-        select(OCCUPANCY.c.plot_id, OCCUPANCY.c.species_id, OCCUPANCY.c.occupied).where(OCCUPANCY.c.plot_id.in_(plots))
-    )
-    return {(row.plot_id, row.species_id): int(row.occupied) for row in rows}
-
-
-def reserve(connection: Connection, plot_id: str, species_id: str, capacity: int, quantity: int) -> bool:
-    """Take ``quantity`` places if they are free; False (nothing changed) if not."""
-    if quantity > capacity:
-        return False
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(OCCUPANCY).values(plot_id=plot_id, species_id=species_id, capacity=capacity, occupied=quantity)
-    statement = statement.on_conflict_do_update(
-        index_elements=[OCCUPANCY.c.plot_id, OCCUPANCY.c.species_id],
-        set_={"occupied": OCCUPANCY.c.occupied + quantity, "capacity": capacity},
-        where=OCCUPANCY.c.occupied + quantity <= capacity,
-    ).returning(OCCUPANCY.c.occupied)
-    return connection.execute(statement).first() is not None
-
-
-def plot_counts(connection: Connection) -> dict[tuple[str, str], tuple[int, int]]:
-    """(planted, reserved) units per (plot, species): in the ground vs awaiting a tree."""
-    query = select(
-        TREES.c.plot_id, TREES.c.species_id, TREES.c.status, func.sum(TREES.c.quantity).label("units")
-    ).group_by(TREES.c.plot_id, TREES.c.species_id, TREES.c.status)
-    out: dict[tuple[str, str], tuple[int, int]] = {}
-    for row in connection.execute(query):
-        planted, reserved = out.get((row.plot_id, row.species_id), (0, 0))
-        units = int(row.units or 0)
-        if row.status in IN_THE_GROUND:
-            planted += units
-        else:
-            reserved += units
-        out[(row.plot_id, row.species_id)] = (planted, reserved)
-    return out
-
-
-# --- trees ----------------------------------------------------------------------------
-
-
-def insert_tree(
+def load_redeem(
     connection: Connection,
-    tree: Mapping[str, object],
-    holders: Mapping[str, tuple[int, int]],
-    event: Mapping[str, object],
-) -> None:
-    """A new tree with its holders (``{holder: (shard, share_g)}``) and its first history event."""
-    connection.execute(TREES.insert(), [dict(tree)])
-    connection.execute(
-        HOLDERS.insert(),
-        [
-            {"tree_id": tree["tree_id"], "holder_id": holder, "shard": shard, "share_g": share}
-            for holder, (shard, share) in holders.items()
-        ],
-    )
-    connection.execute(EVENTS.insert(), [dict(event)])
-
-
-def tree_shards(connection: Connection, tree_ids: Iterable[str]) -> dict[str, int]:
-    ids = sorted(set(tree_ids))
-    if not ids:
-        return {}
-    return {
-        row.tree_id: row.shard
-        for row in connection.execute(select(TREES.c.tree_id, TREES.c.shard).where(TREES.c.tree_id.in_(ids)))
-    }
-
-
-def load_trees(connection: Connection, tree_ids: Iterable[str], *, lock: bool = False) -> dict[str, TreeState]:
-    """Trees by id; with ``lock``, their rows are locked in id order (PostgreSQL)."""
-    ids = sorted(set(tree_ids))
-    if not ids:
-        return {}
-    query = select(TREES).where(TREES.c.tree_id.in_(ids)).order_by(TREES.c.tree_id)
-    if lock:
-        query = query.with_for_update()
-    return {row.tree_id: _state(TreeState, row) for row in connection.execute(query)}  # type: ignore[misc]
-
-
-def update_trees(connection: Connection, changes: Sequence[tuple[TreeState, Mapping[str, object]]]) -> None:
-    """Many ``update_tree`` at once (one executemany): each tree as read, and its new values."""
-    if not changes:
-        return
-    names = sorted({name for _, values in changes for name in values})
-    statement = (
-        update(TREES)
-        .where(TREES.c.tree_id == bindparam("b_tree_id"), TREES.c.version == bindparam("b_version"))
-        .values(version=bindparam("b_new_version"), **{name: bindparam(f"b_{name}") for name in names})
-    )
-    result = connection.execute(
-        statement,
-        [
-            {
-                "b_tree_id": tree.tree_id,
-                "b_version": tree.version,
-                "b_new_version": tree.version + 1,
-                **{f"b_{name}": values[name] for name in names},
-            }
-            for tree, values in changes
-        ],
-    )
-    if result.rowcount != len(changes):
-        raise Conflict("a tree changed while this request ran; send it again", code="concurrent_update")
-
-
-def append_event(connection: Connection, **row: object) -> None:
-    connection.execute(EVENTS.insert(), [row])
-
-
-def append_events(connection: Connection, rows: Sequence[Mapping[str, object]]) -> None:
-    if rows:
-        connection.execute(EVENTS.insert(), [dict(row) for row in rows])
-
-
-def holders(connection: Connection, tree_ids: Iterable[str]) -> dict[str, list[tuple[str, int, int]]]:
-    """``{tree_id: [(holder_id, shard, share_g), ...]}`` ordered by holder id."""
-    ids = sorted(set(tree_ids))
-    out: dict[str, list[tuple[str, int, int]]] = {i: [] for i in ids}
-    if not ids:
-        return out
-    query = select(HOLDERS).where(HOLDERS.c.tree_id.in_(ids)).order_by(HOLDERS.c.tree_id, HOLDERS.c.holder_id)
-    for row in connection.execute(query):
-        out[row.tree_id].append((row.holder_id, row.shard, int(row.share_g)))
-    return out
-
-
-def trees_of_holder(connection: Connection, holder_id: str) -> list[tuple[TreeState, int]]:
-    """The trees ``holder_id`` holds, with their share, oldest redemption first."""
-    query = (
-        select(TREES, HOLDERS.c.share_g)
-        .join(HOLDERS, HOLDERS.c.tree_id == TREES.c.tree_id)
-        .where(HOLDERS.c.holder_id == holder_id)
-        .order_by(TREES.c.redeemed_at, TREES.c.tree_id)
-    )
-    return [(_state(TreeState, row), int(row.share_g)) for row in connection.execute(query)]  # type: ignore[misc]
-
-
-def tree_events(connection: Connection, tree_ids: Iterable[str]) -> dict[str, list]:  # rows of tree_events
-    ids = sorted(set(tree_ids))
-    out: dict[str, list] = {i: [] for i in ids}
-    if ids:
-        for row in connection.execute(
-            select(EVENTS).where(EVENTS.c.tree_id.in_(ids)).order_by(EVENTS.c.tree_id, EVENTS.c.seq)
-        ):
-            out[row.tree_id].append(row)
-    return out
-
-
-# --- orders ---------------------------------------------------------------------------
-
-
-def insert_order(connection: Connection, **row: object) -> None:
-    connection.execute(ORDERS.insert(), [row])
-
-
-def open_orders(connection: Connection, tree_ids: Iterable[str]) -> dict[str, OrderState]:
-    """The open (pending or overdue) order of each tree that has one."""
-    ids = sorted(set(tree_ids))
-    if not ids:
-        return {}
-    query = select(ORDERS).where(ORDERS.c.tree_id.in_(ids), ORDERS.c.status.in_(OPEN_ORDER))
-    return {row.tree_id: _state(OrderState, row) for row in connection.execute(query)}  # type: ignore[misc]
-
-
-def mark_orders_planted(connection: Connection, rows: Sequence[tuple[str, str, datetime]]) -> None:
-    """Close open orders: ``(order_id, confirmation_id, planted_at)`` each (one executemany)."""
-    if not rows:
-        return
-    result = connection.execute(
-        update(ORDERS)  # (executemany takes no IN list)
-        .where(ORDERS.c.order_id == bindparam("b_order_id"), or_(*(ORDERS.c.status == s for s in OPEN_ORDER)))
-        .values(status="planted", confirmation_id=bindparam("b_confirmation_id"), planted_at=bindparam("b_planted_at")),
-        [{"b_order_id": o, "b_confirmation_id": c, "b_planted_at": p} for o, c, p in rows],
-    )
-    if result.rowcount != len(rows):
-        raise Conflict("a planting order was confirmed by another request", code="already_planted")
-
-
-def _overdue_at(now: datetime):
-    """Open orders that read ``overdue`` at ``now``: marked by the job, or past the deadline
-    (``greenenergy.planting.order_status``; the job may not have run yet, or may have run
-    as of a later instant than ``now``)."""
-    return or_(ORDERS.c.status == "overdue", and_(ORDERS.c.status == "pending", ORDERS.c.deadline < now))
-
-
-def partner_orders(
-    connection: Connection,
-    partner_id: str,
+    catalog: PlantingCatalog,
+    request: Redeem,
     *,
-    state: str | None,
-    now: datetime,
-    limit: int,
-    after: OrderState | None = None,
-) -> list[OrderState]:
-    """A partner's orders, oldest first. ``state``: pending, overdue, planted as read at
-    ``now`` (see ``_overdue_at``), or None for every open order."""
-    query = select(ORDERS).where(ORDERS.c.partner_id == partner_id)
-    if state == "planted":
-        query = query.where(ORDERS.c.status == "planted")
-    elif state == "pending":
-        query = query.where(ORDERS.c.status == "pending", ORDERS.c.deadline >= now)
-    elif state == "overdue":
-        query = query.where(_overdue_at(now))
-    else:
-        query = query.where(ORDERS.c.status.in_(OPEN_ORDER))
-    if after is not None:
-        query = query.where(
-            or_(
-                ORDERS.c.ordered_at > after.ordered_at,
-                and_(ORDERS.c.ordered_at == after.ordered_at, ORDERS.c.order_id > after.order_id),
-            )
+    drafts_before: Sequence[TransactionDraft] = (),
+) -> RedeemLoaded:
+    """For ``planting.redemption.decide_redeem``: the holders' state rows locked (their
+    ``trees`` counters change), one plot's occupancy (``lock_places``), the ledger."""
+    users_repo.counters(connection, list(request.holders), lock=True)
+    places = lock_places(
+        connection, catalog, request.species_id, request.plot_id, request.quantity, spread_key=request.owner_id
+    )
+    shards, keys = ledger_needs(request, drafts_before)
+    heads, balances = ledger_repo.lock_for_append(connection, shards, keys)
+    return RedeemLoaded(places, heads, balances)
+
+
+def _occupancy(connection: Connection, species_id: str, plot_ids: Sequence[str]) -> dict[tuple[str, str], int]:
+    m = mark(connection)
+    rows = connection.exec_driver_sql(
+        f"SELECT plot_id, occupied FROM plot_occupancy WHERE species_id = {m} AND plot_id IN "
+        f"({', '.join([m] * len(plot_ids))})",
+        (species_id, *plot_ids),
+    )
+    return {(plot_id, species_id): int(occupied) for plot_id, occupied in rows}
+
+
+def occupancy(connection: Connection, species_id: str, plot_ids: Sequence[str]) -> dict[tuple[str, str], int]:
+    """Places taken per (plot_id, species_id) of ``plot_ids`` (a missing key: none), unlocked."""
+    return _occupancy(connection, species_id, sorted(set(plot_ids))) if plot_ids else {}
+
+
+def lock_places(
+    connection: Connection,
+    catalog: PlantingCatalog,
+    species_id: str,
+    requested: str | None,
+    quantity: int,
+    *,
+    spread_key: str,
+) -> Places:
+    """The occupancy a redemption decides on, holding one plot's row (module docstring)."""
+    candidates = [catalog.get_plot(requested)] if requested is not None else catalog.plots_offering(species_id)
+    plot_ids = [plot.plot_id for plot in candidates]
+    if not plot_ids or not all(plot.offers(species_id) for plot in candidates):
+        return Places({}, frozenset())  # the decision refuses: species_not_in_plot
+    taken = _occupancy(connection, species_id, plot_ids)
+    if not _postgres(connection):
+        return Places(taken)
+    for _attempt in range(len(plot_ids) + 1):
+        room = [p for p in candidates if free_places(p, species_id, taken) >= quantity]
+        if requested is None:
+            room = plots_with_room(catalog, species_id, taken, quantity)
+        if not room:
+            return Places(taken, frozenset())  # full: final, no lock needed to refuse
+        fresh = (room[0].plot_id, species_id) not in taken  # the freest plot has no row yet
+        held = None
+        if requested is None and not fresh:
+            held = _lock_first_free(connection, species_id, room, taken, quantity)
+        if held is None:
+            # The plot asked for, or the freest one (its row is new); or, every row with room
+            # being held by another redemption, the one this user waits for.
+            target = room[0] if requested is not None or fresh else room[shard_of(spread_key) % len(room)]
+            missing = (target.plot_id, species_id) not in taken
+            held = _lock_row(connection, species_id, target.plot_id, target.capacity_of(species_id), missing=missing)
+        plot_id, occupied = held
+        taken[(plot_id, species_id)] = occupied
+        if free_places(catalog.get_plot(plot_id), species_id, taken) >= quantity:
+            return Places(taken, frozenset({plot_id}))
+        taken = _occupancy(connection, species_id, plot_ids)  # it filled up meanwhile: choose again
+    return Places(taken, frozenset())
+
+
+def _lock_first_free(
+    connection: Connection, species_id: str, room: Sequence, taken: dict, quantity: int
+) -> tuple[str, int] | None:
+    """Lock the first row of ``room`` (in order) that still has room and that no other
+    transaction holds; None if every one is held (PostgreSQL)."""
+    existing = [p for p in room if (p.plot_id, species_id) in taken]
+    row = connection.exec_driver_sql(
+        "SELECT o.plot_id, o.occupied FROM plot_occupancy o "
+        "JOIN unnest(%s::text[], %s::bigint[], %s::int[]) AS c(plot_id, most, rank) ON o.plot_id = c.plot_id "
+        "WHERE o.species_id = %s AND o.occupied <= c.most ORDER BY c.rank LIMIT 1 FOR UPDATE OF o SKIP LOCKED",
+        (
+            [p.plot_id for p in existing],
+            [p.capacity_of(species_id) - quantity for p in existing],
+            list(range(len(existing))),
+            species_id,
+        ),
+    ).first()
+    return None if row is None else (row[0], int(row[1]))
+
+
+def _lock_row(
+    connection: Connection, species_id: str, plot_id: str, capacity: int, *, missing: bool
+) -> tuple[str, int]:
+    """Lock one occupancy row, waiting for its holder; a missing row is created empty first
+    (it is written with the reservation in this commit, or rolled back with it)."""
+    if missing:
+        connection.exec_driver_sql(
+            "INSERT INTO plot_occupancy (plot_id, species_id, capacity, occupied) VALUES (%s, %s, %s, 0) "
+            "ON CONFLICT (plot_id, species_id) DO NOTHING",
+            (plot_id, species_id, capacity),
         )
-    query = query.order_by(ORDERS.c.ordered_at, ORDERS.c.order_id).limit(limit)
-    return [_state(OrderState, row) for row in connection.execute(query)]  # type: ignore[misc]
+    occupied = connection.exec_driver_sql(
+        "SELECT occupied FROM plot_occupancy WHERE plot_id = %s AND species_id = %s FOR UPDATE", (plot_id, species_id)
+    ).scalar_one()
+    return plot_id, int(occupied)
 
 
-def get_order(connection: Connection, order_id: str) -> OrderState | None:
-    row = connection.execute(select(ORDERS).where(ORDERS.c.order_id == order_id)).first()
-    return None if row is None else _state(OrderState, row)  # type: ignore[return-value]
+def store_redeem(connection: Connection, redeemed: Redeemed, *, now: datetime) -> None:
+    """Write a redemption: the place, the ledger, the tree with its holders, history and
+    order, and the holders' ``trees`` counters (all in the caller's commit)."""
+    place = redeemed.reservation
+    m = mark(connection)
+    taken = connection.exec_driver_sql(
+        f"INSERT INTO plot_occupancy (plot_id, species_id, capacity, occupied) VALUES ({m}, {m}, {m}, {m}) "
+        "ON CONFLICT (plot_id, species_id) DO UPDATE SET occupied = plot_occupancy.occupied + excluded.occupied, "
+        "capacity = excluded.capacity WHERE plot_occupancy.occupied + excluded.occupied <= excluded.capacity "
+        "RETURNING occupied",
+        (place.plot_id, place.species_id, place.capacity, place.quantity),
+    ).first()
+    if taken is None:  # the loaded occupancy was not current: a broken lock, never a normal refusal
+        raise PlotFull(f"plot {place.plot_id} filled up while this request ran; send it again", plot_id=place.plot_id)
+    ledger_repo.store_write(connection, redeemed.ledger, now=now)
+    insert_rows(connection, "trees", TREE_COLUMNS, [stored_values(connection, redeemed.tree, TREE_COLUMNS)])
+    holders = [(h.tree_id, h.holder_id, h.shard, h.share_g) for h in redeemed.holders]
+    insert_rows(connection, "tree_holders", ("tree_id", "holder_id", "shard", "share_g"), holders)
+    insert_rows(connection, "tree_events", EVENT_COLUMNS, [stored_values(connection, redeemed.event, EVENT_COLUMNS)])
+    insert_rows(
+        connection, "planting_orders", ORDER_COLUMNS, [stored_values(connection, redeemed.order, ORDER_COLUMNS)]
+    )
+    users_repo.add_counts(connection, redeemed.counts)
 
 
-def mark_overdue(connection: Connection, now: datetime) -> int:
-    """Mark pending orders whose deadline passed; returns how many (0 when run again)."""
+# --- the overdue job ------------------------------------------------------------------
+
+
+def load_due_orders(connection: Connection, now: datetime, limit: int) -> list[OrderState]:
+    """Pending orders whose deadline is before ``now``, locked (a second job run waits, then
+    finds them marked), at most ``limit``, oldest deadline first."""
+    query = (
+        select(ORDERS)
+        .where(and_(ORDERS.c.status == "pending", ORDERS.c.deadline < now))
+        .order_by(ORDERS.c.deadline, ORDERS.c.order_id)
+        .limit(limit)
+        .with_for_update()
+    )
+    return [state_of(OrderState, row) for row in connection.execute(query)]  # type: ignore[misc]
+
+
+def store_overdue(connection: Connection, order_ids: Sequence[str], now: datetime) -> int:
+    """Mark ``order_ids`` overdue as of ``now`` (those still pending); returns how many."""
+    if not order_ids:
+        return 0
     result = connection.execute(
         update(ORDERS)
-        .where(ORDERS.c.status == "pending", ORDERS.c.deadline < now)
+        .where(ORDERS.c.order_id.in_(list(order_ids)), ORDERS.c.status == "pending")
         .values(status="overdue", overdue_at=now)
     )
     return int(result.rowcount)
 
 
-def overdue_orders(connection: Connection, *, now: datetime, limit: int) -> list[OrderState]:
-    """Unplanted orders that read ``overdue`` at ``now`` (marked or past the deadline), the
-    longest overdue first."""
-    query = select(ORDERS).where(_overdue_at(now)).order_by(ORDERS.c.deadline, ORDERS.c.order_id).limit(limit)
-    return [_state(OrderState, row) for row in connection.execute(query)]  # type: ignore[misc]
-
-
-def orders_of_trees(connection: Connection, tree_ids: Iterable[str]) -> dict[str, list[OrderState]]:
-    ids = sorted(set(tree_ids))
-    out: dict[str, list[OrderState]] = {i: [] for i in ids}
-    if ids:
-        query = select(ORDERS).where(ORDERS.c.tree_id.in_(ids)).order_by(ORDERS.c.tree_id, ORDERS.c.planting_no)
-        for row in connection.execute(query):
-            out[row.tree_id].append(_state(OrderState, row))  # type: ignore[arg-type]
-    return out
-
-
-# --- confirmations (hash chain) --------------------------------------------------------
-
-
-@dataclass
-class UsedKeys:
-    """Photo hashes, normalized tags and location keys already used by a confirmation."""
-
-    photos: set[str]
-    tags: set[str]
-    locations: set[str]
-
-
-def used_keys(
-    connection: Connection, *, photos: Sequence[str], tags: Sequence[str], locations: Sequence[str]
-) -> UsedKeys:
-    found = UsedKeys(set(), set(), set())
-    for column, values, into in (
-        (CONFIRMATIONS.c.photo_sha256, photos, found.photos),
-        (CONFIRMATIONS.c.tag, tags, found.tags),
-        (CONFIRMATIONS.c.location_key, locations, found.locations),
-    ):
-        wanted = sorted(set(values))
-        for start in range(0, len(wanted), 500):
-            into.update(v for (v,) in connection.execute(select(column).where(column.in_(wanted[start : start + 500]))))
-    return found
-
-
-@dataclass(frozen=True, slots=True)
-class ConfirmationChainRecord:
-    """One stored confirmation, as hashed; ``computed_hash`` recomputes from the columns."""
-
-    id: str
-    shard: int
-    seq: int
-    kind: str
-    tree_id: str
-    partner_id: str
-    plot_id: str
-    species_id: str
-    occurred_at: datetime
-    photo_sha256: str
-    latitude: str | None
-    longitude: str | None
-    tag: str | None
-    alive: bool | None
-    planting_no: int | None
-    recorded_at: datetime
-    prev_hash: str
-    hash: str = ""
-
-    def record_hash(self) -> str:
-        """The core's hash of the confirmation's facts, or a marker that matches nothing."""
-        try:
-            if self.kind == "planting":
-                report = PlantingReport(
-                    tree_id=self.tree_id,
-                    partner_id=self.partner_id,
-                    species_id=self.species_id,
-                    planted_at=self.occurred_at,
-                    latitude=float(self.latitude),  # type: ignore[arg-type]
-                    longitude=float(self.longitude),
-                    photo_sha256=self.photo_sha256,
-                    tag=self.tag,  # type: ignore[arg-type]
-                )
-                return confirmation_hash(report, plot_id=self.plot_id, planting_no=int(self.planting_no))  # type: ignore[arg-type]
-            if self.kind == "survival":
-                return survival_hash(
-                    SurvivalReport(
-                        tree_id=self.tree_id,
-                        partner_id=self.partner_id,
-                        checked_at=self.occurred_at,
-                        alive=bool(self.alive),
-                        photo_sha256=self.photo_sha256,
-                    )
-                )
-        except (TypeError, ValueError, GreenEnergyError):  # a tampered row: its hash cannot match
-            pass
-        return f"unreadable {self.kind} record"
-
-    def canonical_bytes(self) -> bytes:
-        return chain_bytes(
-            id=self.id,
-            shard=self.shard,
-            seq=self.seq,
-            kind=self.kind,
-            recorded_at=self.recorded_at,
-            prev_hash=self.prev_hash,
-            record_hash=self.record_hash(),
-        )
-
-    def computed_hash(self) -> str:
-        return sha256_hex(self.canonical_bytes())
-
-
-def chain_bytes(
-    *, id: str, shard: int, seq: int, kind: str, recorded_at: datetime, prev_hash: str, record_hash: str
-) -> bytes:
-    return canonical_bytes(
-        {
-            "id": id,
-            "shard": shard,
-            "seq": seq,
-            "kind": kind,
-            "recorded_at": recorded_at,
-            "prev_hash": prev_hash,
-            "record_hash": record_hash,
-        }
-    )
-
-
-def insert_confirmations(
-    connection: Connection, rows: Sequence[tuple[ConfirmationChainRecord, str | None, str | None]]
-) -> None:
-    """Store ``(record, location_key, order_id)`` rows (one executemany)."""
-    names = [f.name for f in fields(ConfirmationChainRecord)]
-    if rows:
-        connection.execute(
-            CONFIRMATIONS.insert(),
-            [
-                {**{name: getattr(record, name) for name in names}, "location_key": location_key, "order_id": order_id}
-                for record, location_key, order_id in rows
-            ],
-        )
+# --- the confirmations chain ----------------------------------------------------------
 
 
 def confirmation_chain_records(connection: Connection, shard: int) -> Iterator[ConfirmationChainRecord]:
     """One shard's confirmations in seq order, for ``greenenergy.ledger.verify_shard(noun="confirmation")``."""
-    names = [f.name for f in fields(ConfirmationChainRecord)]
-    query = select(*(CONFIRMATIONS.c[name] for name in names)).where(CONFIRMATIONS.c.shard == shard)
+    query = select(*(CONFIRMATIONS.c[name] for name in CHAIN_COLUMNS)).where(CONFIRMATIONS.c.shard == shard)
     for row in connection.execute(query.order_by(CONFIRMATIONS.c.seq)):
-        yield ConfirmationChainRecord(**{name: getattr(row, name) for name in names})
+        yield ConfirmationChainRecord(**{name: getattr(row, name) for name in CHAIN_COLUMNS})
 
 
 def confirmations_of_tree(connection: Connection, tree_id: str) -> list[ConfirmationChainRecord]:
-    names = [f.name for f in fields(ConfirmationChainRecord)]
-    query = select(*(CONFIRMATIONS.c[name] for name in names)).where(CONFIRMATIONS.c.tree_id == tree_id)
+    query = select(*(CONFIRMATIONS.c[name] for name in CHAIN_COLUMNS)).where(CONFIRMATIONS.c.tree_id == tree_id)
     return [
-        ConfirmationChainRecord(**{name: getattr(row, name) for name in names})
+        ConfirmationChainRecord(**{name: getattr(row, name) for name in CHAIN_COLUMNS})
         for row in connection.execute(query.order_by(CONFIRMATIONS.c.recorded_at, CONFIRMATIONS.c.seq))
     ]
-
-
-# --- certificates ---------------------------------------------------------------------
-
-FACT_NAMES = [f.name for f in fields(CertificateFacts)]
-
-
-def insert_certificates(connection: Connection, rows: Sequence[Mapping[str, object]]) -> None:
-    if rows:
-        connection.execute(CERTIFICATES.insert(), [dict(row) for row in rows])
-
-
-def certificate_row(connection: Connection, certificate_no: str):
-    return connection.execute(select(CERTIFICATES).where(CERTIFICATES.c.certificate_no == certificate_no)).first()
-
-
-def certificate_facts(row: object) -> CertificateFacts:
-    return CertificateFacts(**{name: getattr(row, name) for name in FACT_NAMES})
-
-
-def certificates_of_holder(connection: Connection, holder_id: str) -> list:  # rows, oldest first
-    query = (
-        select(CERTIFICATES)
-        .where(CERTIFICATES.c.holder_id == holder_id)
-        .order_by(CERTIFICATES.c.issued_at, CERTIFICATES.c.certificate_no)
-    )
-    return list(connection.execute(query))

@@ -15,7 +15,7 @@ conservation share may be redeemed for several square metres at once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from greenenergy.planting.catalog import PlantingCatalog
 from greenenergy.planting.errors import InvalidQuantity, PlotFull, SpeciesNotInPlot
@@ -43,6 +43,13 @@ def redemption_price_g(species: Species, quantity: int = 1) -> int:
     return int(species.energy_g) * check_quantity(species, quantity)
 
 
+def plots_with_room(catalog: PlantingCatalog, species_id: str, occupancy: Occupancy, quantity: int = 1) -> list[Plot]:
+    """The plots offering ``species_id`` with room for ``quantity`` more: most free places
+    first, ties broken by the smallest plot id (the order a redemption without a plot tries)."""
+    room = [plot for plot in catalog.plots_offering(species_id) if free_places(plot, species_id, occupancy) >= quantity]
+    return sorted(room, key=lambda plot: (-free_places(plot, species_id, occupancy), plot.plot_id))
+
+
 def choose_plot(
     catalog: PlantingCatalog,
     species_id: str,
@@ -50,6 +57,7 @@ def choose_plot(
     requested_plot_id: str | None = None,
     *,
     quantity: int = 1,
+    held: Collection[str] | None = None,
 ) -> Plot:
     """The plot a redemption of ``quantity`` units of ``species_id`` goes to.
 
@@ -58,6 +66,11 @@ def choose_plot(
     ``quantity``). Without: the offering plot with the most free places, ties broken by
     the smallest plot id; ``SpeciesNotInPlot`` if no plot offers the species, ``PlotFull``
     if every one that does is full.
+
+    ``held``: the plots whose places the caller holds (under a lock) and may take; None, all
+    of them. A plot with room that is not held is passed over -- a concurrent redemption is
+    taking a place there -- for the freest held one (occupancy never goes down, so a plot
+    seen full stays full and needs no lock to be refused).
     """
     species = catalog.get_species(species_id)  # SpeciesNotFound for an unknown id
     check_quantity(species, quantity)
@@ -70,18 +83,19 @@ def choose_plot(
                 species_id=species_id,
             )
         free = free_places(plot, species_id, occupancy)
-        if free < quantity:
+        if free < quantity or (held is not None and plot.plot_id not in held):
             raise PlotFull(
                 f"plot {plot.plot_id} has {free} free places for {species_id}; choose another plot or none",
                 plot_id=plot.plot_id,
                 species_id=species_id,
             )
         return plot
-    candidates = catalog.plots_offering(species_id)
-    if not candidates:
+    if not catalog.plots_offering(species_id):
         raise SpeciesNotInPlot(f"no plot offers {species_id} at present", species_id=species_id)
-    # Most free places first; plot id ascending breaks ties so the choice is deterministic.
-    best = min(candidates, key=lambda plot: (-free_places(plot, species_id, occupancy), plot.plot_id))
-    if free_places(best, species_id, occupancy) < quantity:
+    room = plots_with_room(catalog, species_id, occupancy, quantity)
+    if not room:
         raise PlotFull(f"every plot offering {species_id} is full", species_id=species_id)
-    return best
+    for plot in room:
+        if held is None or plot.plot_id in held:
+            return plot
+    raise PlotFull(f"the plots offering {species_id} filled up while this request ran", species_id=species_id)

@@ -1,9 +1,11 @@
 """Canonical bytes of planting records, so anyone can recompute their hashes.
 
-Format (the same conventions as the ledger's transactions): the UTF-8 bytes of compact
-JSON -- ``separators=(",", ":")``, keys sorted, non-ASCII kept as is -- of a flat object
-whose values are strings, integers, booleans or null. Instants are UTC written
-``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (always six fraction digits), dates ``YYYY-MM-DD``.
+Format: the RFC 8785 (JCS) bytes (``greenenergy.canonical.jcs``) of a flat object whose
+values are strings, integers, booleans or null. Instants are written as
+``greenenergy.canonical.format_instant`` does (UTC, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``), dates
+``YYYY-MM-DD``. (Planting records hold no floats and ASCII keys, so their JCS bytes are also
+the compact sorted JSON the first records were hashed over: every stored hash still
+verifies.)
 
 Floats are refused: their text differs between languages. Coordinates are therefore
 written as decimal strings with exactly 7 fraction digits (about 1 cm), see
@@ -12,20 +14,15 @@ written as decimal strings with exactly 7 fraction digits (about 1 cm), see
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from greenenergy.clock import ensure_utc
+from greenenergy.canonical import format_instant, jcs, sha256_hex
+
+__all__ = ["COORDINATE_DIGITS", "canonical_bytes", "coordinate_text", "format_instant", "sha256_hex"]
 
 COORDINATE_DIGITS = 7
-
-
-def instant_text(moment: datetime) -> str:
-    """UTC with microseconds and a Z: the one textual form of an instant that is hashed."""
-    return ensure_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def coordinate_text(value: float) -> str:
@@ -43,7 +40,7 @@ def _plain(value: object) -> object:
     if isinstance(value, int):
         return int(value)
     if isinstance(value, datetime):
-        return instant_text(value)
+        return format_instant(value)
     if isinstance(value, date):
         return value.isoformat()
     raise TypeError(f"canonical records take str, int, bool, None, date or datetime; got {value!r}")
@@ -51,9 +48,4 @@ def _plain(value: object) -> object:
 
 def canonical_bytes(record: Mapping[str, object]) -> bytes:
     """The documented canonical encoding of a flat record (see the module docstring)."""
-    plain = {str(key): _plain(value) for key, value in record.items()}
-    return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return jcs({str(key): _plain(value) for key, value in record.items()})

@@ -24,13 +24,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
+from greenenergy.periods import local_date
 from greenenergy.planting.canonical import canonical_bytes, sha256_hex
 from greenenergy.planting.errors import InvalidCertificateNumber, NotEnoughCertificates
+from greenenergy.planting.records import Holder, TreeState
+from greenenergy.units import shard_of
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_CHARS = 16  # 80 bits
@@ -129,3 +133,84 @@ def exchange_national(certificates: Iterable[CertificateFacts], year: int, alrea
             available=len(oldest),
         )
     return [facts.certificate_no for facts in oldest[:CERTIFICATES_PER_NATIONAL]]
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """A stored planting certificate: its facts, their hash, and where it came from."""
+
+    facts: CertificateFacts
+    shard: int  # the holder's
+    confirmation_id: str
+    issued_at: datetime
+    ledger_tx_id: str
+    certificate_hash: str
+
+    @property
+    def verified(self) -> bool:
+        """Whether the stored facts still match their stored hash."""
+        return certificate_hash(self.facts) == self.certificate_hash
+
+
+def issue_certificates(
+    tree: TreeState,
+    holders: Sequence[Holder],
+    *,
+    confirmation_id: str,
+    confirmation_hash: str,
+    planted_at: datetime,
+    planting_no: int,
+    now: datetime,
+    tz: ZoneInfo,
+) -> list[Certificate]:
+    """The certificates one planting confirmation issues: one per holder of the tree (a
+    co-planted tree: each member with their share), dated the local day of ``now``."""
+    issued_on = local_date(now, tz)
+    issued = []
+    for holder in holders:
+        facts = CertificateFacts(
+            certificate_no=certificate_number(tree.tree_id, holder.holder_id, issued_on, planting_no=planting_no),
+            holder_id=holder.holder_id,
+            tree_id=tree.tree_id,
+            species_id=tree.species_id,
+            plot_id=tree.plot_id,
+            partner_id=tree.partner_id,
+            kind="planting" if tree.kind == "planting" else "conservation",
+            quantity=tree.quantity,
+            energy_g=tree.energy_g,
+            share_g=holder.share_g,
+            redeemed_at=tree.redeemed_at,
+            planted_at=planted_at,
+            issued_on=issued_on,
+            planting_no=planting_no,
+            ledger_tx_hash=tree.redeem_tx_hash,
+            confirmation_hash=confirmation_hash,
+        )
+        issued.append(
+            Certificate(facts, holder.shard, confirmation_id, now, tree.redeem_tx_id, certificate_hash(facts))
+        )
+    return issued
+
+
+@dataclass(frozen=True, slots=True)
+class NationalCertificate:
+    """A national voluntary tree-planting certificate and the planting certificates it used."""
+
+    national_no: str
+    holder_id: str
+    year: int
+    issued_at: datetime
+    certificates: list[str]
+
+    @property
+    def shard(self) -> int:
+        return shard_of(self.holder_id)
+
+
+def decide_national(
+    holder_id: str, year: int, certificates: Iterable[CertificateFacts], already_used: set[str], *, now: datetime
+) -> NationalCertificate:
+    """The national certificate of ``year`` that ``holder_id``'s oldest three eligible
+    planting certificates exchange for (``exchange_national``); ``NotEnoughCertificates``."""
+    chosen = exchange_national(certificates, year, already_used)
+    return NationalCertificate(national_certificate_number(holder_id, year, chosen), holder_id, year, now, chosen)

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from greenenergy.clock import ensure_utc
 from greenenergy.errors import InvalidInput
 from greenenergy.periods import local_date
-from greenenergy.planting.canonical import canonical_bytes, coordinate_text, instant_text, sha256_hex
+from greenenergy.planting.canonical import canonical_bytes, coordinate_text, format_instant, sha256_hex
 from greenenergy.planting.errors import (
     CheckedBeforePlanted,
     DuplicateLocation,
@@ -226,7 +226,7 @@ def confirmation_record(report: PlantingReport, *, plot_id: str, planting_no: in
         "partner_id": report.partner_id,
         "plot_id": plot_id,
         "species_id": report.species_id,
-        "planted_at": instant_text(report.planted_at),
+        "planted_at": format_instant(report.planted_at),
         "latitude": coordinate_text(report.latitude),
         "longitude": coordinate_text(report.longitude),
         "photo_sha256": report.photo_sha256,
@@ -249,7 +249,7 @@ def survival_record(report: SurvivalReport) -> dict[str, object]:
         "kind": "survival",
         "tree_id": report.tree_id,
         "partner_id": report.partner_id,
-        "checked_at": instant_text(report.checked_at),
+        "checked_at": format_instant(report.checked_at),
         "alive": bool(report.alive),
         "photo_sha256": report.photo_sha256,
     }

@@ -24,6 +24,7 @@ job's mark, so it never reads 0 for an order the job saw overdue days ago.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -31,6 +32,7 @@ from zoneinfo import ZoneInfo
 from greenenergy.clock import ensure_utc
 from greenenergy.periods import local_date, local_midnight_utc
 from greenenergy.planting.model import Plot, Season
+from greenenergy.planting.records import OrderState
 
 OrderStatus = Literal["pending", "overdue", "planted"]
 
@@ -89,3 +91,8 @@ def days_overdue(deadline_at: datetime, now: datetime, marked_overdue_at: dateti
     if marked_overdue_at is not None:
         as_of = max(as_of, ensure_utc(marked_overdue_at, what="marked_overdue_at"))
     return max(0, (as_of - ensure_utc(deadline_at, what="deadline_at")).days)
+
+
+def overdue_marks(orders: Iterable[OrderState], now: datetime) -> list[str]:
+    """The ids of ``orders`` the overdue job marks at ``now``: pending and past the deadline."""
+    return [o.order_id for o in orders if o.status == "pending" and is_overdue(o.deadline, now)]

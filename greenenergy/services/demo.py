@@ -186,24 +186,23 @@ class _World:
         catalog = planting_catalog.catalog(self.runtime)
         for partner in catalog.partners.values():
             for order in planting_partner.list_orders(self.runtime, partner.partner_id, status="pending"):
-                redeemed = order["redeemed_at"]
-                if self.runtime.clock.now() - redeemed < timedelta(days=2):
+                if self.runtime.clock.now() - order.redeemed_at < timedelta(days=2):
                     continue
-                plot = catalog.get_plot(str(order["plot_id"]))
-                latitude, longitude = self._point_in(plot, str(order["tree_id"]))
+                plot = catalog.get_plot(order.plot_id)
+                latitude, longitude = self._point_in(plot, order.tree_id)
                 report = PlantingReport(
-                    tree_id=str(order["tree_id"]),
+                    tree_id=order.tree_id,
                     partner_id=partner.partner_id,
-                    species_id=str(order["species_id"]),
+                    species_id=order.species_id,
                     planted_at=self.runtime.clock.now() - timedelta(hours=2),
                     latitude=latitude,
                     longitude=longitude,
-                    photo_sha256=hashlib.sha256(f"demo-photo-{order['tree_id']}".encode()).hexdigest(),
-                    tag=f"TAG-{str(order['tree_id'])[:10].upper()}",
+                    photo_sha256=hashlib.sha256(f"demo-photo-{order.tree_id}".encode()).hexdigest(),
+                    tag=f"TAG-{order.tree_id[:10].upper()}",
                 )
                 if self._quietly(planting_partner.confirm_planting, self.runtime, report) is not None:
                     self.confirmed += 1
-                    self.planted_on[str(order["tree_id"])] = (partner.partner_id, day)
+                    self.planted_on[order.tree_id] = (partner.partner_id, day)
         for tree_id, (partner_id, planted) in list(self.planted_on.items()):
             if day - planted >= timedelta(days=7):
                 self._quietly(

@@ -20,7 +20,7 @@ def test_the_demo_forest_is_alive_consistent_and_loaded_once(runtime: Runtime) -
         statuses.update(b.status for b in forest_balls.list_balls(runtime, user, statuses=forest_balls.STATUSES))
     assert statuses["collected"] > 0 and statuses["ripe"] + statuses["waiting"] > 0
     trees = [t for user in ("u-alice", "u-chen", "u-gao") for t in planting_queries.list_trees(runtime, user)]
-    assert any(t["certificate_no"] for t in trees)
+    assert any(t.certificate_no for t in trees)
     report = verify(runtime)
     assert report.ok, report.findings[:3]
     assert demo.load(runtime).loaded is False

@@ -1,7 +1,8 @@
 """Property, against the real database (SQLite and PostgreSQL): no sequence of redemptions,
 confirmations (single and bulk), survival checks and replantings lets one photo, tag, or
 point+date back two trees, puts a plot over capacity, spends a user's energy twice, or
-leaves a tree whose history is not a path of the status graph.
+leaves a tree whose history is not a path of the status graph, or a user whose ``trees``
+counter differs from the trees they hold.
 
 Each example gets a fresh database copied from the migrated template. A small in-memory
 model predicts each outcome (it knows the prices, the places, the keys used and each tree's
@@ -29,12 +30,14 @@ from sqlalchemy.engine import make_url
 
 from greenenergy.clock import ManualClock
 from greenenergy.config import load_settings
+from greenenergy.db import users_repo
 from greenenergy.db.chains import read_heads
 from greenenergy.db.engine import make_engine, read_tx
 from greenenergy.db.planting_repo import (
     CONFIRMATIONS,
     CONFIRMATIONS_CHAIN,
     EVENTS,
+    HOLDERS,
     OCCUPANCY,
     TREES,
     confirmation_chain_records,
@@ -180,13 +183,13 @@ class PlantingMachine(RuleBasedStateMachine):
             else:
                 assert error.code == "insufficient_energy" and self.balance[user] < PRICES[species], error.code
             return "no tree"
-        assert free[tree["plot_id"]] == max(free.values()) > 0  # the requested or the freest plot
+        assert free[tree.plot_id] == max(free.values()) > 0  # the requested or the freest plot
         assert self.balance[user] >= PRICES[species]
         self.balance[user] -= PRICES[species]
-        self.occupied[(tree["plot_id"], species)] += 1
-        self.status[tree["tree_id"]] = "awaiting_planting"
-        self.tree_plot[tree["tree_id"]] = tree["plot_id"]
-        return tree["tree_id"]
+        self.occupied[(tree.plot_id, species)] += 1
+        self.status[tree.tree_id] = "awaiting_planting"
+        self.tree_plot[tree.tree_id] = tree.plot_id
+        return tree.tree_id
 
     def _report(self, tree_id: str, point: int, photo: str, tag: str | None, wrong_species: bool) -> PlantingReport:
         latitude, longitude = POINTS[self.tree_plot.get(tree_id, "p-1")][point]
@@ -269,7 +272,7 @@ class PlantingMachine(RuleBasedStateMachine):
     ) -> None:
         reports = [
             self._report(tree if tree != "no tree" else "0" * 32, point, photo, tag, False)
-            for tree, point, photo, tag in zip((first, second), points, photos, tags)
+            for tree, point, photo, tag in zip((first, second), points, photos, tags, strict=True)
         ]
         rows = [
             {
@@ -284,10 +287,10 @@ class PlantingMachine(RuleBasedStateMachine):
             for r in reports
         ]
         answer = planting_partner.confirm_bulk(self.runtime, "north", json.dumps(rows).encode(), "application/json")
-        for report, result in zip(reports, answer["results"]):
+        for report, result in zip(reports, answer.results, strict=True):
             expected = self._predict(report)  # rows are applied in order: row 2 sees row 1
-            if result["result"] == "rejected":
-                assert result["code"] in expected, (result["code"], expected)
+            if result.result == "rejected":
+                assert result.code in expected, (result.code, expected)
             else:
                 assert not expected, expected
                 self._accept(report)
@@ -349,6 +352,8 @@ class PlantingMachine(RuleBasedStateMachine):
             planted_rows = connection.execute(
                 select(func.count()).select_from(CONFIRMATIONS).where(CONFIRMATIONS.c.kind == "planting")
             ).scalar_one()
+            held = Counter(h for (h,) in connection.execute(select(HOLDERS.c.holder_id)))
+            trees_counters = {u: c.trees for u, c in users_repo.counters(connection, list(USERS)).items()}
         # One photo, tag or point+date backs one confirmation, hence one tree.
         for position in (2, 3, 4):
             keys = [row[position] for row in confirmations if row[position] is not None]
@@ -373,6 +378,8 @@ class PlantingMachine(RuleBasedStateMachine):
             assert status == tree.status and tree.version == len(events)
             assert tree.plantings == sum(1 for e in events if e.event in ("planted", "replanted"))
         assert planted_rows == sum(t.plantings for t in trees.values())
+        # Each user's trees counter is written with every tree they hold.
+        assert trees_counters == {user: held[user] for user in USERS}
         assert chain_findings == []
 
 

@@ -10,7 +10,7 @@ the same objects, at most ``BULK_MAX_ROWS`` rows. Rows are committed in chunks o
 ``BULK_CHUNK_ROWS`` rows, one commit per chunk: each row is checked on its own and a bad row
 is reported with its code while every valid row of the chunk is written (in one
 executemany per table; one SAVEPOINT per row when a concurrent commit races for the same
-keys, see ``planting_confirm``). A chunk that committed stays committed if a later one
+keys, see ``services.planting.confirm``). A chunk that committed stays committed if a later one
 fails; sending the file again is safe: rows already confirmed answer ``already_planted``.
 """
 
@@ -20,16 +20,24 @@ import csv
 import io
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
-from sqlalchemy.exc import IntegrityError
-
-from greenenergy.db import planting_repo
-from greenenergy.db.engine import read_tx, write_tx
+from greenenergy.db import planting_views_repo
+from greenenergy.db.engine import Tx, in_write_tx, read_tx
 from greenenergy.errors import GreenEnergyError, InvalidInput, InvalidJson, NotFound, TooLarge
-from greenenergy.planting import InvalidCoordinates, InvalidTimestamp, PlantingReport, SurvivalReport, order_status
+from greenenergy.planting import (
+    InvalidCoordinates,
+    InvalidTimestamp,
+    PlantingCatalog,
+    PlantingReport,
+    SurvivalReport,
+    order_status,
+)
+from greenenergy.planting.records import OrderState, TreeState
 from greenenergy.services.planting import catalog as planting_catalog
-from greenenergy.services.planting.confirm import Outcome, confirm_in_tx, duplicate_error, survival_in_tx
+from greenenergy.services.planting.confirm import Outcome, SurvivalOutcome, confirm_chunk, confirm_one, record_survival
 from greenenergy.services.runtime import Runtime
 
 BULK_MAX_ROWS = 10_000
@@ -38,6 +46,47 @@ MAX_ORDERS_PAGE = 1000
 REQUIRED_FIELDS = ("tree_id", "planted_at", "latitude", "longitude", "species_id", "photo_sha256")
 FIELDS = (*REQUIRED_FIELDS, "tag")
 ORDER_STATES = ("pending", "overdue", "planted")
+
+
+@dataclass(frozen=True)
+class OrderView:
+    order_id: str
+    tree_id: str
+    plot_id: str
+    species_id: str
+    quantity: int
+    redeemed_at: datetime
+    ordered_at: datetime
+    deadline: datetime
+    status: str
+    kind: str  # planting | replanting
+    planting_no: int
+    overdue_at: datetime | None
+    planted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    tree_id: str | None
+    status: str | None
+    confirmation_id: str | None
+    certificate_no: str | None
+    certificate_nos: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BulkRow(Confirmation):
+    row: int = 0
+    result: Literal["confirmed", "rejected"] = "confirmed"
+    code: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    confirmed: int
+    rejected: int
+    results: list[BulkRow]
 
 
 def _partner(runtime: Runtime, partner_id: str) -> None:
@@ -49,7 +98,7 @@ def _partner(runtime: Runtime, partner_id: str) -> None:
 
 def list_orders(
     runtime: Runtime, partner_id: str, *, status: str | None = None, limit: int = 100, after: str | None = None
-) -> list[dict[str, object]]:
+) -> list[OrderView]:
     """The partner's orders, oldest first; ``status`` None lists every open (pending or overdue) one."""
     _partner(runtime, partner_id)
     if status is not None and status not in ORDER_STATES:
@@ -60,120 +109,95 @@ def list_orders(
     with read_tx(runtime.engine) as connection:
         cursor = None
         if after is not None:
-            cursor = planting_repo.get_order(connection, after)
+            cursor = planting_views_repo.get_order(connection, after)
             if cursor is None or cursor.partner_id != partner_id:
                 raise NotFound(f"no order {after!r} of partner {partner_id} to continue after", code="order_not_found")
-        orders = planting_repo.partner_orders(connection, partner_id, state=status, now=now, limit=limit, after=cursor)
-        trees = planting_repo.load_trees(connection, [o.tree_id for o in orders])
-    return [order_view(order, trees[order.tree_id], now) for order in orders]
+        orders = planting_views_repo.partner_orders(
+            connection, partner_id, state=status, now=now, limit=limit, after=cursor
+        )
+    return [order_view(order, tree, now) for order, tree in orders]
 
 
-def order_view(order: planting_repo.OrderState, tree: planting_repo.TreeState, now: datetime) -> dict[str, object]:
-    return {
-        "order_id": order.order_id,
-        "tree_id": order.tree_id,
-        "plot_id": order.plot_id,
-        "species_id": order.species_id,
-        "quantity": tree.quantity,
-        "redeemed_at": tree.redeemed_at,
-        "ordered_at": order.ordered_at,
-        "deadline": order.deadline,
-        "status": order_status(
+def order_view(order: OrderState, tree: TreeState, now: datetime) -> OrderView:
+    return OrderView(
+        order_id=order.order_id,
+        tree_id=order.tree_id,
+        plot_id=order.plot_id,
+        species_id=order.species_id,
+        quantity=tree.quantity,
+        redeemed_at=tree.redeemed_at,
+        ordered_at=order.ordered_at,
+        deadline=order.deadline,
+        status=order_status(
             planted=order.status == "planted",
             deadline_at=order.deadline,
             now=now,
             marked_overdue_at=order.overdue_at if order.status == "overdue" else None,
         ),
-        "kind": "planting" if order.planting_no == 1 else "replanting",
-        "planting_no": order.planting_no,
-        "overdue_at": order.overdue_at,
-        "planted_at": order.planted_at,
-    }
+        kind="planting" if order.planting_no == 1 else "replanting",
+        planting_no=order.planting_no,
+        overdue_at=order.overdue_at,
+        planted_at=order.planted_at,
+    )
 
 
 # --- confirmations --------------------------------------------------------------------
 
 
-def outcome_view(outcome: Outcome) -> dict[str, object]:
+def confirmation_view(outcome: Outcome) -> Confirmation:
     numbers = list(outcome.certificate_nos)
-    return {
-        "tree_id": outcome.tree_id,
-        "status": outcome.status,
-        "confirmation_id": outcome.confirmation_id,
-        "certificate_no": numbers[0] if numbers else None,
-        "certificate_nos": numbers,
-    }
+    return Confirmation(outcome.tree_id, outcome.status, outcome.confirmation_id, numbers[0] if numbers else None,
+                        numbers)  # fmt: skip
 
 
-def confirm_planting(runtime: Runtime, report: PlantingReport) -> dict[str, object]:
+def confirm_planting(runtime: Runtime, report: PlantingReport) -> Confirmation:
     """Record one planting confirmation; raises the specific error of a refused one."""
     _partner(runtime, report.partner_id)
     current = planting_catalog.catalog(runtime)
-    try:
-        with write_tx(runtime.engine) as connection:
-            outcome = confirm_in_tx(
-                connection,
-                current,
-                tz=runtime.settings.zone,
-                now=runtime.clock.now(),
-                reports=[report],
-                savepoints=False,
-            )[0]
-    except IntegrityError as error:  # a concurrent confirmation took the photo, tag or point first
-        raise duplicate_error(error) from None
-    return outcome_view(outcome)
+
+    def work(connection: Tx) -> Outcome:
+        return confirm_one(connection, current, tz=runtime.settings.zone, now=runtime.clock.now(), report=report)
+
+    return confirmation_view(in_write_tx(runtime.engine, work))
 
 
-def confirm_bulk(runtime: Runtime, partner_id: str, body: bytes, content_type: str) -> dict[str, object]:
+def confirm_bulk(runtime: Runtime, partner_id: str, body: bytes, content_type: str) -> BulkResult:
     """Confirm many plantings; per-row results, valid rows kept (see the module docstring)."""
     _partner(runtime, partner_id)
     rows = parse_bulk(body, content_type, partner_id)
     current = planting_catalog.catalog(runtime)
-    results: list[dict[str, object]] = []
+    results: list[BulkRow] = []
     for start in range(0, len(rows), BULK_CHUNK_ROWS):
         chunk = rows[start : start + BULK_CHUNK_ROWS]
         reports = [item for _, item in chunk if isinstance(item, PlantingReport)]
-        outcomes = iter([])
-        if reports:
-            with write_tx(runtime.engine) as connection:
-                outcomes = iter(
-                    confirm_in_tx(
-                        connection,
-                        current,
-                        tz=runtime.settings.zone,
-                        now=runtime.clock.now(),
-                        reports=reports,
-                        savepoints=True,
-                    )
-                )
+        outcomes = iter(_confirm_chunk(runtime, current, reports) if reports else [])
         for row_no, item in chunk:
             if isinstance(item, PlantingReport):
-                outcome = next(outcomes)
-                error = outcome.error
-                tree_id = outcome.tree_id
+                results.append(_bulk_row(row_no, next(outcomes)))
             else:
-                outcome, error, tree_id = None, item[1], item[0]
-            if error is None and outcome is not None:
-                results.append(
-                    {"row": row_no, "result": "confirmed", **outcome_view(outcome), "code": None, "message": None}
-                )
-            else:
-                assert error is not None
-                results.append(
-                    {
-                        "row": row_no,
-                        "result": "rejected",
-                        "tree_id": tree_id,
-                        "status": None,
-                        "confirmation_id": None,
-                        "certificate_no": None,
-                        "certificate_nos": [],
-                        "code": error.code,
-                        "message": error.message,
-                    }
-                )
-    confirmed = sum(1 for r in results if r["result"] == "confirmed")
-    return {"confirmed": confirmed, "rejected": len(results) - confirmed, "results": results}
+                tree_id, error = item
+                results.append(BulkRow(tree_id, None, None, None, row=row_no, result="rejected", code=error.code,
+                                       message=error.message))  # fmt: skip
+    confirmed = sum(1 for r in results if r.result == "confirmed")
+    return BulkResult(confirmed, len(results) - confirmed, results)
+
+
+def _confirm_chunk(runtime: Runtime, catalog: PlantingCatalog, reports: list[PlantingReport]) -> list[Outcome]:
+    """One commit for the reports of one chunk."""
+
+    def work(connection: Tx) -> list[Outcome]:
+        return confirm_chunk(connection, catalog, tz=runtime.settings.zone, now=runtime.clock.now(), reports=reports)
+
+    return in_write_tx(runtime.engine, work)
+
+
+def _bulk_row(row_no: int, outcome: Outcome) -> BulkRow:
+    if outcome.error is not None:
+        return BulkRow(outcome.tree_id, None, None, None, row=row_no, result="rejected", code=outcome.error.code,
+                       message=outcome.error.message)  # fmt: skip
+    view = confirmation_view(outcome)
+    return BulkRow(view.tree_id, view.status, view.confirmation_id, view.certificate_no, view.certificate_nos,
+                   row=row_no, result="confirmed")  # fmt: skip
 
 
 def parse_bulk(body: bytes, content_type: str, partner_id: str) -> list[tuple[int, PlantingReport | tuple]]:
@@ -303,20 +327,12 @@ def _degrees(value: object, name: str, from_text: bool) -> float:
 # --- survival -------------------------------------------------------------------------
 
 
-def report_survival(runtime: Runtime, report: SurvivalReport) -> dict[str, object]:
+def report_survival(runtime: Runtime, report: SurvivalReport) -> SurvivalOutcome:
     """Record a survival check: alive keeps the tree; dead orders a free replacement."""
     _partner(runtime, report.partner_id)
     current = planting_catalog.catalog(runtime)
-    try:
-        with write_tx(runtime.engine) as connection:
-            done = survival_in_tx(connection, current, tz=runtime.settings.zone, now=runtime.clock.now(), report=report)
-    except IntegrityError as error:
-        raise duplicate_error(error) from None
-    return {
-        "tree_id": done.tree_id,
-        "event": done.event,
-        "status": done.status,
-        "confirmation_id": done.confirmation_id,
-        "replanting_order_id": done.replanting_order_id,
-        "replanting_deadline": done.replanting_deadline,
-    }
+
+    def work(connection: Tx) -> SurvivalOutcome:
+        return record_survival(connection, current, tz=runtime.settings.zone, now=runtime.clock.now(), report=report)
+
+    return in_write_tx(runtime.engine, work)

@@ -1,111 +1,109 @@
-"""Read-only queries about a user's trees: for the forest (energy, statement, achievements)
-and for ``GET /v1/users/{user_id}/trees``.
+"""Read-only views of a user's trees: ``GET /v1/users/{user_id}/trees``, and the rows of the
+yearly statement (``trees_for_statement``, ``certificates_for_statement``, called by the
+forest on its own connection).
 
-A user "has" a tree when they hold it: a solo redemption, or a share of a co-planted tree
-(``tree_holders``). The forest code calls only ``count_trees``, ``trees_for_statement`` and
-``certificates_for_statement``, on its own connection.
+A user "has" a tree when they hold it: a solo redemption, or a share of a co-planted tree.
+How many they hold is the ``trees`` counter of their state row (``users_repo.counters``),
+kept in the commit of each redemption: the forest's energy and achievements read that.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select
-
-from greenenergy.db import planting_repo
-from greenenergy.db.engine import read_tx
-from greenenergy.db.planting_repo import CERTIFICATES, HOLDERS, TREES
+from greenenergy.db import planting_views_repo
+from greenenergy.db.engine import Tx, read_tx
 from greenenergy.forest.statement import CertificateRow, TreeRow
 from greenenergy.periods import local_midnight_utc
 from greenenergy.services.runtime import Runtime
 
 
-def count_trees(connection: Connection, user_id: str) -> int:
-    """Virtual trees the user holds (any status), co-planted trees included."""
-    query = select(func.count()).select_from(HOLDERS).where(HOLDERS.c.holder_id == user_id)
-    return int(connection.execute(query).scalar_one())
+@dataclass(frozen=True)
+class HistoryItem:
+    event: str
+    status: str
+    occurred_at: datetime
+    recorded_at: datetime
+    order_id: str | None
+    confirmation_id: str | None
 
 
-def trees_for_statement(connection: Connection, user_id: str, year: int, tz_name: str) -> list[TreeRow]:
+@dataclass(frozen=True)
+class TreeView:
+    tree_id: str
+    species_id: str
+    kind: str
+    quantity: int
+    plot_id: str
+    partner_id: str
+    energy_g: int
+    share_g: int
+    pool_id: str | None
+    status: str
+    redeemed_at: datetime
+    planted_at: datetime | None
+    transaction_id: str
+    order_id: str | None
+    deadline: datetime | None
+    certificate_no: str | None
+    certificate_nos: list[str]
+    history: list[HistoryItem]
+
+
+def trees_for_statement(connection: Tx, user_id: str, year: int, tz_name: str) -> list[TreeRow]:
     """The user's trees redeemed in the local calendar ``year``, oldest first."""
     tz = ZoneInfo(tz_name)
     start, end = local_midnight_utc(date(year, 1, 1), tz), local_midnight_utc(date(year + 1, 1, 1), tz)
-    query = (
-        select(TREES.c.tree_id, TREES.c.species_id, TREES.c.status, TREES.c.redeemed_at)
-        .join(HOLDERS, HOLDERS.c.tree_id == TREES.c.tree_id)
-        .where(HOLDERS.c.holder_id == user_id, TREES.c.redeemed_at >= start, TREES.c.redeemed_at < end)
-        .order_by(TREES.c.redeemed_at, TREES.c.tree_id)
-    )
     return [
         TreeRow(tree_id=r.tree_id, species_id=r.species_id, status=r.status, redeemed_at=r.redeemed_at)
-        for r in connection.execute(query)
+        for r in planting_views_repo.statement_trees(connection, user_id, start, end)
     ]
 
 
-def certificates_for_statement(connection: Connection, user_id: str, year: int, tz_name: str) -> list[CertificateRow]:
+def certificates_for_statement(connection: Tx, user_id: str, year: int, tz_name: str) -> list[CertificateRow]:
     """The user's planting certificates issued in the local calendar ``year`` (``tz_name`` is the
     zone they were issued in, which fixed their ``issued_on`` date)."""
-    query = (
-        select(CERTIFICATES.c.certificate_no, CERTIFICATES.c.tree_id, CERTIFICATES.c.issued_at)
-        .where(
-            CERTIFICATES.c.holder_id == user_id,
-            CERTIFICATES.c.issued_on >= date(year, 1, 1),
-            CERTIFICATES.c.issued_on <= date(year, 12, 31),
-        )
-        .order_by(CERTIFICATES.c.issued_at, CERTIFICATES.c.certificate_no)
-    )
     return [
         CertificateRow(certificate_no=r.certificate_no, tree_id=r.tree_id, issued_at=r.issued_at)
-        for r in connection.execute(query)
+        for r in planting_views_repo.statement_certificates(connection, user_id, date(year, 1, 1), date(year, 12, 31))
     ]
 
 
-def list_trees(runtime: Runtime, user_id: str) -> list[dict[str, object]]:
+def list_trees(runtime: Runtime, user_id: str) -> list[TreeView]:
     """The user's trees, oldest first, each with its status, plot, partner, open order,
     latest certificate and full history."""
     with read_tx(runtime.engine) as connection:
-        held = planting_repo.trees_of_holder(connection, user_id)
-        ids = [tree.tree_id for tree, _ in held]
-        events = planting_repo.tree_events(connection, ids)
-        orders = planting_repo.orders_of_trees(connection, ids)
-        certificates: dict[str, list[str]] = {}
-        for row in planting_repo.certificates_of_holder(connection, user_id):
-            certificates.setdefault(row.tree_id, []).append(row.certificate_no)
+        held = planting_views_repo.held_trees(connection, user_id)
     out = []
-    for tree, share_g in held:
-        open_order = next((o for o in reversed(orders[tree.tree_id]) if o.status != "planted"), None)
-        numbers = certificates.get(tree.tree_id, [])
+    for item in held:
+        tree = item.tree
+        open_order = next((o for o in reversed(item.orders) if o.status != "planted"), None)
+        numbers = item.certificate_nos
         out.append(
-            {
-                "tree_id": tree.tree_id,
-                "species_id": tree.species_id,
-                "kind": tree.kind,
-                "quantity": tree.quantity,
-                "plot_id": tree.plot_id,
-                "partner_id": tree.partner_id,
-                "energy_g": tree.energy_g,
-                "share_g": share_g,
-                "pool_id": tree.pool_id,
-                "status": tree.status,
-                "redeemed_at": tree.redeemed_at,
-                "planted_at": tree.last_planted_at,
-                "transaction_id": tree.redeem_tx_id,
-                "order_id": open_order.order_id if open_order else None,
-                "deadline": open_order.deadline if open_order else None,
-                "certificate_no": numbers[-1] if numbers else None,
-                "certificate_nos": numbers,
-                "history": [
-                    {
-                        "event": e.event,
-                        "status": e.status,
-                        "occurred_at": e.occurred_at,
-                        "recorded_at": e.recorded_at,
-                        "order_id": e.order_id,
-                        "confirmation_id": e.confirmation_id,
-                    }
-                    for e in events[tree.tree_id]
+            TreeView(
+                tree_id=tree.tree_id,
+                species_id=tree.species_id,
+                kind=tree.kind,
+                quantity=tree.quantity,
+                plot_id=tree.plot_id,
+                partner_id=tree.partner_id,
+                energy_g=tree.energy_g,
+                share_g=item.share_g,
+                pool_id=tree.pool_id,
+                status=tree.status,
+                redeemed_at=tree.redeemed_at,
+                planted_at=tree.last_planted_at,
+                transaction_id=tree.redeem_tx_id,
+                order_id=open_order.order_id if open_order else None,
+                deadline=open_order.deadline if open_order else None,
+                certificate_no=numbers[-1] if numbers else None,
+                certificate_nos=list(numbers),
+                history=[
+                    HistoryItem(e.event, e.status, e.occurred_at, e.recorded_at, e.order_id, e.confirmation_id)
+                    for e in item.history
                 ],
-            }
+            )
         )
     return out

@@ -6,8 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from greenenergy.clock import ManualClock
-from greenenergy.db import planting_repo
+from greenenergy.db import planting_reports_repo
 from greenenergy.planting import DuplicatePhoto
+from greenenergy.planting.reports import UsedKeys
 from greenenergy.services.planting import partner as planting_partner
 from greenenergy.services.planting import redeem as planting_redeem
 from greenenergy.services.runtime import Runtime
@@ -19,7 +20,7 @@ def redeem_many(runtime: Runtime, count: int, plot_id: str = "a-01") -> list[str
     ids = []
     for n in range(count):
         fund(runtime, f"u-{n}", SAXAUL_G)
-        ids.append(planting_redeem.redeem(runtime, f"u-{n}", "saxaul", plot_id)["tree_id"])
+        ids.append(planting_redeem.redeem(runtime, f"u-{n}", "saxaul", plot_id).tree_id)
     return ids
 
 
@@ -63,7 +64,7 @@ def test_csv_rows_are_confirmed_or_refused_one_by_one(client: TestClient, runtim
     assert (body["confirmed"], body["rejected"]) == (3, 5)
     assert all(r["certificate_no"] for r in body["results"] if r["result"] == "confirmed")
     planted = planting_partner.list_orders(runtime, "north", status="planted")
-    assert sorted(o["tree_id"] for o in planted) == sorted([trees[0], trees[3], trees[4]])
+    assert sorted(o.tree_id for o in planted) == sorted([trees[0], trees[3], trees[4]])
 
 
 def test_a_json_list_works_the_same_and_bad_rows_say_why(
@@ -145,9 +146,9 @@ def test_rows_beyond_one_chunk_commit_and_a_second_send_is_harmless(
     ]
     body = ("\n".join(lines) + "\n").encode()
     first = planting_partner.confirm_bulk(runtime, "north", body, "text/csv")
-    assert (first["confirmed"], first["rejected"]) == (5, 0)
+    assert (first.confirmed, first.rejected) == (5, 0)
     again = planting_partner.confirm_bulk(runtime, "north", body, "text/csv")
-    assert {r["code"] for r in again["results"]} == {"already_planted"}
+    assert {r.code for r in again.results} == {"already_planted"}
 
 
 def test_a_key_taken_by_a_concurrent_commit_refuses_only_that_row(
@@ -171,16 +172,16 @@ def test_a_key_taken_by_a_concurrent_commit_refuses_only_that_row(
         "north",
     )
     planting_partner.confirm_planting(runtime, taken)
-    real_used_keys = planting_repo.used_keys
+    real_used_keys = planting_reports_repo.used_keys
     reads = []
 
     def stale_then_real(connection, **keys):
         reads.append(keys)
         if len(reads) == 1:
-            return planting_repo.UsedKeys(set(), set(), set())
+            return UsedKeys()
         return real_used_keys(connection, **keys)
 
-    monkeypatch.setattr(planting_repo, "used_keys", stale_then_real)
+    monkeypatch.setattr(planting_reports_repo, "used_keys", stale_then_real)
     csv_text = (
         "\n".join(
             [
@@ -192,7 +193,7 @@ def test_a_key_taken_by_a_concurrent_commit_refuses_only_that_row(
         + "\n"
     )
     answer = planting_partner.confirm_bulk(runtime, "north", csv_text.encode(), "text/csv")
-    assert [(r["result"], r["code"]) for r in answer["results"]] == [
+    assert [(r.result, r.code) for r in answer.results] == [
         ("rejected", "duplicate_photo"),
         ("confirmed", None),
     ]

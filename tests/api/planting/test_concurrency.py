@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import func, select
 
 from greenenergy.db.engine import read_tx
@@ -18,6 +19,7 @@ from greenenergy.services.planting import partner as planting_partner
 from greenenergy.services.planting import redeem as planting_redeem
 from greenenergy.services.runtime import Runtime
 from tests.api.planting.conftest import IN_A01, SAXAUL_G, available, fund, photo
+from tests.conftest import BACKEND
 
 USERS = 50
 
@@ -35,7 +37,7 @@ def race(count: int, action: Callable[[int], object]) -> list[str]:
             result = "ok"
         except GreenEnergyError as error:
             result = error.code
-        except Exception as error:  # any other failure is reported by the assertion below
+        except Exception as error:  # noqa: BLE001 -- any other failure is reported by the assertion below
             result = f"unexpected: {error!r}"
         with lock:
             outcomes.append(result)
@@ -81,7 +83,7 @@ def test_concurrent_redemptions_of_one_user_never_overdraw(runtime: Runtime) -> 
 def test_two_partners_racing_with_one_photo_confirm_one_tree(runtime: Runtime) -> None:
     for user in ("u-a", "u-b"):
         fund(runtime, user, SAXAUL_G)
-    trees = [planting_redeem.redeem(runtime, user, "saxaul", "a-01")["tree_id"] for user in ("u-a", "u-b")]
+    trees = [planting_redeem.redeem(runtime, user, "saxaul", "a-01").tree_id for user in ("u-a", "u-b")]
     runtime.clock.advance(days=1)  # type: ignore[attr-defined]
     planted_at = runtime.clock.now()
 
@@ -101,3 +103,27 @@ def test_two_partners_racing_with_one_photo_confirm_one_tree(runtime: Runtime) -
         )
 
     assert sorted(race(2, confirm)) == ["duplicate_photo", "ok"]
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(BACKEND != "postgresql", reason="row locks: SQLite runs one writer at a time")
+def test_a_redemption_takes_another_plot_with_room_while_the_freest_ones_row_is_held(runtime: Runtime) -> None:
+    """Without a requested plot, a redemption does not queue behind a concurrent one on the
+    freest plot's occupancy row: it takes the next plot with room (FOR UPDATE SKIP LOCKED)."""
+    for user in ("u-a", "u-b"):
+        fund(runtime, user, 2 * SAXAUL_G)
+    assert planting_redeem.redeem(runtime, "u-a", "saxaul", "a-01").plot_id == "a-01"  # 9 places left
+    assert planting_redeem.redeem(runtime, "u-a", "saxaul", "a-02").plot_id == "a-02"  # 2 places left
+    done: list[str] = []
+    with runtime.engine.connect() as other, other.begin():
+        other.exec_driver_sql(
+            "SELECT occupied FROM plot_occupancy WHERE plot_id = 'a-01' AND species_id = 'saxaul' FOR UPDATE"
+        )
+        racer = threading.Thread(target=lambda: done.append(planting_redeem.redeem(runtime, "u-b", "saxaul").plot_id))
+        racer.start()
+        racer.join(timeout=20)
+        assert done == ["a-02"], "the redemption waited for the held row instead of taking the other plot"
+    assert planting_redeem.redeem(runtime, "u-b", "saxaul").plot_id == "a-01"  # released: the freest again
+    with read_tx(runtime.engine) as connection:
+        occupied = dict(connection.execute(select(OCCUPANCY.c.plot_id, OCCUPANCY.c.occupied)).all())
+    assert occupied == {"a-01": 2, "a-02": 2}

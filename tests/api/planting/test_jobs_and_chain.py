@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from greenenergy.clock import ManualClock
+from greenenergy.db import users_repo
 from greenenergy.db.chains import read_heads
 from greenenergy.db.engine import read_tx, write_tx
 from greenenergy.db.planting_repo import CONFIRMATIONS, CONFIRMATIONS_CHAIN, confirmation_chain_records
@@ -17,6 +18,7 @@ from greenenergy.services.planting import jobs as planting_jobs
 from greenenergy.services.planting import partner as planting_partner
 from greenenergy.services.planting import queries as planting_queries
 from greenenergy.services.planting import redeem as planting_redeem
+from greenenergy.services.planting.partner import Confirmation
 from greenenergy.services.runtime import Runtime
 from greenenergy.units import SHARD_COUNT, shard_of
 from tests.api.planting.conftest import IN_A02, SAXAUL_G, fund, photo
@@ -25,10 +27,10 @@ from tests.helpers import bearer
 
 def redeem(runtime: Runtime, user: str) -> str:
     fund(runtime, user, SAXAUL_G)
-    return planting_redeem.redeem(runtime, user, "saxaul", "a-02")["tree_id"]
+    return planting_redeem.redeem(runtime, user, "saxaul", "a-02").tree_id
 
 
-def plant(runtime: Runtime, tree_id: str, n: int) -> dict:
+def plant(runtime: Runtime, tree_id: str, n: int) -> Confirmation:
     return planting_partner.confirm_planting(
         runtime,
         PlantingReport(
@@ -62,7 +64,7 @@ def test_mark_overdue_is_idempotent_and_auditors_list_the_orders(
     plant(runtime, late, 2)
     assert client.get("/v1/audit/overdue-orders", headers=bearer(runtime, "admin", "root")).json() == []
     order = planting_partner.list_orders(runtime, "north", status="planted")
-    assert [o["overdue_at"] is not None for o in order if o["tree_id"] == late] == [True]
+    assert [o.overdue_at is not None for o in order if o.tree_id == late] == [True]
 
 
 def test_confirmations_form_a_verifiable_chain_and_tampering_is_detected(runtime: Runtime, clock: ManualClock) -> None:
@@ -104,7 +106,7 @@ def test_confirmations_form_a_verifiable_chain_and_tampering_is_detected(runtime
     assert findings() == []
 
 
-def test_queries_for_the_forest_count_trees_and_list_the_years_trees_and_certificates(
+def test_the_trees_counter_and_the_forests_queries_list_the_years_trees_and_certificates(
     runtime: Runtime, clock: ManualClock
 ) -> None:
     trees = []
@@ -112,13 +114,13 @@ def test_queries_for_the_forest_count_trees_and_list_the_years_trees_and_certifi
         trees.append(redeem(runtime, "u-1"))
         clock.advance(minutes=1)  # statements list trees in redemption order
     clock.advance(days=1)
-    number = plant(runtime, trees[0], 1)["certificate_no"]
+    number = plant(runtime, trees[0], 1).certificate_no
     with read_tx(runtime.engine) as connection:
-        assert planting_queries.count_trees(connection, "u-1") == 2
-        assert planting_queries.count_trees(connection, "u-9") == 0
+        counters = users_repo.counters(connection, ["u-1", "u-9"])
+        assert (counters["u-1"].trees, counters["u-9"].trees) == (2, 0)
         rows = planting_queries.trees_for_statement(connection, "u-1", 2026, "Asia/Shanghai")
         assert [(r.tree_id, r.status) for r in rows] == [
-            (t, s) for t, s in zip(trees, ("planted", "awaiting_planting"))
+            (t, s) for t, s in zip(trees, ("planted", "awaiting_planting"), strict=True)
         ]
         assert planting_queries.trees_for_statement(connection, "u-1", 2025, "Asia/Shanghai") == []
         certificates = planting_queries.certificates_for_statement(connection, "u-1", 2026, "Asia/Shanghai")

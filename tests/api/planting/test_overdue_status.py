@@ -21,9 +21,9 @@ from tests.api.planting.conftest import SAXAUL_G, fund
 from tests.helpers import bearer
 
 
-def redeem(runtime: Runtime, user: str) -> dict:
+def redeem(runtime: Runtime, user: str) -> str:
     fund(runtime, user, SAXAUL_G)
-    return planting_redeem.redeem(runtime, user, "saxaul", "a-02")
+    return planting_redeem.redeem(runtime, user, "saxaul", "a-02").tree_id
 
 
 def orders(client: TestClient, runtime: Runtime, status: str | None = None) -> list[dict]:
@@ -54,12 +54,12 @@ def test_an_order_the_tick_marked_overdue_reads_overdue_to_an_earlier_clock(
     assert marked == ["1"]
 
     [overdue] = orders(client, runtime, "overdue")
-    assert (overdue["tree_id"], overdue["status"]) == (tree["tree_id"], "overdue")
+    assert (overdue["tree_id"], overdue["status"]) == (tree, "overdue")
     assert overdue["overdue_at"] is not None
     assert orders(client, runtime, "pending") == []
     assert [o["status"] for o in orders(client, runtime)] == ["overdue"]
     [listed] = audit(client, runtime)
-    assert (listed["tree_id"], listed["days_overdue"]) == (tree["tree_id"], 10)
+    assert (listed["tree_id"], listed["days_overdue"]) == (tree, 10)
 
 
 def test_an_order_past_its_deadline_is_overdue_before_the_job_runs(
@@ -70,18 +70,16 @@ def test_an_order_past_its_deadline_is_overdue_before_the_job_runs(
     on_time = redeem(runtime, "u-2")
     clock.advance(days=25, minutes=1)  # 1 minute past the first order's deadline
 
-    assert [o["tree_id"] for o in orders(client, runtime, "overdue")] == [late["tree_id"]]
-    assert [o["tree_id"] for o in orders(client, runtime, "pending")] == [on_time["tree_id"]]
+    assert [o["tree_id"] for o in orders(client, runtime, "overdue")] == [late]
+    assert [o["tree_id"] for o in orders(client, runtime, "pending")] == [on_time]
     assert [(o["tree_id"], o["status"]) for o in orders(client, runtime)] == [
-        (late["tree_id"], "overdue"),
-        (on_time["tree_id"], "pending"),
+        (late, "overdue"),
+        (on_time, "pending"),
     ]
-    assert [(o["tree_id"], o["days_overdue"], o["overdue_at"]) for o in audit(client, runtime)] == [
-        (late["tree_id"], 0, None)
-    ]
+    assert [(o["tree_id"], o["days_overdue"], o["overdue_at"]) for o in audit(client, runtime)] == [(late, 0, None)]
 
     clock.advance(days=7)  # days_overdue follows the read time; the second order is now late too
     assert [(o["tree_id"], o["days_overdue"]) for o in audit(client, runtime)] == [
-        (late["tree_id"], 7),
-        (on_time["tree_id"], 2),
+        (late, 7),
+        (on_time, 2),
     ]

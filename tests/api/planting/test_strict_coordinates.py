@@ -13,7 +13,7 @@ from tests.helpers import bearer
 
 def redeem(runtime: Runtime, user: str) -> str:
     fund(runtime, user, SAXAUL_G)
-    return planting_redeem.redeem(runtime, user, "saxaul", "a-01")["tree_id"]
+    return planting_redeem.redeem(runtime, user, "saxaul", "a-01").tree_id
 
 
 def row(tree_id: str, clock: ManualClock, n: int, **changes: object) -> dict:
