@@ -211,7 +211,7 @@ def load_scores(db: Database, users: int, friends: int) -> tuple[str, str]:
                     rows[start:start + 50_000])
         connection.exec_driver_sql(
             f"UPDATE forest_scores SET score_g = 250000 WHERE user_id = '{focus}' AND period = 'lifetime'")
-        forest_repo.rebuild_board_members(connection)  # COPY bypassed the board sizes
+        forest_repo.rebuild_boards(connection)  # COPY bypassed the board sizes and score buckets
         mates = rng.sample(range(1, users), min(friends, users - 1))
         asks = [pair for m in mates for pair in ((focus, f"u{m:07d}"), (f"u{m:07d}", focus))]
         forest_repo.insert_asks(connection, asks, now=db.clock.now())

@@ -30,8 +30,6 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./greenenergy.db"
     catalog_dir: Path = _default_catalog_dir()
     tz: str = "Asia/Shanghai"
-    ingest: Literal["direct", "stream"] = "direct"
-    nats_url: str = "nats://127.0.0.1:4222"
     scheduler: Literal["inprocess", "off"] = "inprocess"
     # Plausibility of ingested events: a day's running step total above this is implausible,
     # and so is a burst of more events of one type for one user in one clock hour.
@@ -52,13 +50,6 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown IANA time zone {value!r} (e.g. Asia/Shanghai)") from error
-        return value
-
-    @field_validator("nats_url")
-    @classmethod
-    def _nats_scheme(cls, value: str) -> str:
-        if not value.startswith(("nats://", "tls://")):
-            raise ValueError("must start with nats:// or tls://")
         return value
 
     @property

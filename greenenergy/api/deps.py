@@ -47,23 +47,21 @@ def require_role(principal: Principal, *roles: str) -> Principal:
     return principal
 
 
-def require_self_or_reader(principal: Principal, *, role: str, subject: str) -> Principal:
-    """Own resources for ``role``; auditors and admins may read anyone's."""
-    if principal.role in ("auditor", "admin"):
-        return principal
-    if principal.role != role or principal.subject != subject:
+READER_ROLES = ("auditor", "admin")
+
+
+def require_subject(principal: Principal, *, role: str, subject: str, read: bool = False) -> Principal:
+    """The one ownership check: may ``principal`` act on the resources of ``role`` ``subject``
+    (a user, a source, a partner), as named by the path?
+
+    Writes: only that subject's own token. Reads (``read``): also auditors and admins, who
+    may read anyone's. A token of any other role: 403 ``wrong_role`` (as ``require_role``:
+    that role never may); a token of the right role for someone else: 403 ``not_yours``.
+    """
+    require_role(principal, *((role, *READER_ROLES) if read else (role,)))
+    if principal.role == role and principal.subject != subject:
         raise Forbidden(
-            f"this token belongs to {principal.role} {principal.subject!r} and may not access {role} {subject!r}",
+            f"this token belongs to {role} {principal.subject!r} and may not act for {role} {subject!r}",
             code="not_yours",
-        )
-    return principal
-
-
-def require_self(principal: Principal, *, role: str, subject: str) -> Principal:
-    """Writes: only the subject itself (an auditor or admin token may read, never write)."""
-    require_role(principal, role)
-    if principal.subject != subject:
-        raise Forbidden(
-            f"this token belongs to {role} {principal.subject!r} and may not act for {subject!r}", code="not_yours"
         )
     return principal

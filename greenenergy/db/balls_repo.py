@@ -197,3 +197,12 @@ def user_balls(connection: Connection, user_id: str, *, expiring_after: datetime
             (user_id, db_instant(connection, expiring_after)),
         )
     return [to_ball(row) for row in rows]
+
+
+def count_visible_between(connection: Connection, since: datetime, until: datetime) -> int:
+    """Balls that became visible in ``(since, until]`` (a report of the scheduler's ``ripen``)."""
+    row = Sql(connection).one(
+        "SELECT COUNT(*) FROM balls WHERE visible_at > ? AND visible_at <= ?",
+        (db_instant(connection, since), db_instant(connection, until)),
+    )
+    return int(row[0]) if row else 0

@@ -16,13 +16,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from greenenergy.errors import Busy
 
 T = TypeVar("T")
-Tx = Connection  # what services pass from a transaction to the repositories, without importing SQLAlchemy
+# The two types services name without importing SQLAlchemy: ``Engine`` (a ``Runtime``'s
+# database) and ``Tx``, the connection of a transaction, passed on to the repositories.
+Tx = Connection
+__all__ = ["Engine", "Tx", "in_write_tx", "make_engine", "ping", "read_tx", "write_tx"]
 
 WRITE_OPTION = "greenenergy_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -71,10 +74,6 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
-
-
-def is_postgres(connection_or_engine: Connection | Engine) -> bool:
-    return connection_or_engine.dialect.name == "postgresql"
 
 
 @contextmanager
@@ -141,3 +140,9 @@ def read_tx(engine: Engine) -> Iterator[Connection]:
     """One read transaction (a consistent snapshot on SQLite WAL; READ COMMITTED on PostgreSQL)."""
     with engine.connect() as connection, connection.begin():
         yield connection
+
+
+def ping(connection: Connection) -> str:
+    """One round trip (``SELECT 1``) on ``connection``; the database's kind (``sqlite``, ``postgresql``)."""
+    connection.execute(text("SELECT 1"))
+    return connection.dialect.name

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, Row, select
 
 from greenenergy.db import balls_repo, users_repo
 from greenenergy.db.bulk import db_instant, insert_tuples, sqlite_instant, upsert_tuples
@@ -139,12 +139,6 @@ def event_chain_records(connection: Connection, shard: int, lane: int = 0) -> It
         )
 
 
-def event_lanes(connection: Connection) -> list[tuple[int, int]]:
-    """Every (shard, lane) of the events chain that has a head."""
-    rows = connection.execute(select(HEADS.c.shard, HEADS.c.lane).where(HEADS.c.chain == EVENTS_CHAIN))
-    return sorted((int(shard), int(lane)) for shard, lane in rows)
-
-
 def block_user(connection: Connection, user_id: str, *, reason: str, by: str, now: datetime) -> bool:
     """Block ``user_id``; False if already blocked."""
     exists = connection.execute(select(BLOCKS.c.user_id).where(BLOCKS.c.user_id == user_id)).first()
@@ -158,10 +152,6 @@ def block_user(connection: Connection, user_id: str, *, reason: str, by: str, no
 
 def unblock_user(connection: Connection, user_id: str) -> bool:
     return connection.execute(BLOCKS.delete().where(BLOCKS.c.user_id == user_id)).rowcount > 0
-
-
-def count_events(connection: Connection) -> int:
-    return int(connection.execute(select(func.count()).select_from(EVENTS)).scalar_one())
 
 
 # One ingestion batch: load what ``Prepared.needs`` names, store a ``Decision``. -----------

@@ -1,26 +1,28 @@
-"""Storing the social game: friend asks and friendships, thefts, waterings, items, effects,
-awards, leaderboard scores and board sizes.
+"""Storing the social game's reads and its few writes outside ``play_repo``: friend asks and
+friendships, thefts, items and effects, awards, and the leaderboards (scores, board sizes,
+score buckets).
 
 Rows <-> the frozen values of ``greenenergy.forest``. Every function works on the caller's
-connection; the caller (a service) owns the commit and takes locks in this order: the pair
-lock of a friendship (asks, unfriending) or the friendship row FOR SHARE (steal, water) <
-balls (``balls_repo.lock_balls``) < items < scores (user, period order) < board sizes (shard
-order) < ledger (``ledger_repo.post_transactions``, last). Scores are upserted with
-``score = score + delta``, so concurrent credits to one user queue on the row and add up.
+connection; the caller (a service) owns the commit. Asks and unfriending of one pair run
+under ``lock_pair``; the writes of collects, steals and waterings (scores included) are
+``play_repo``'s, whose docstring gives the lock order.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, case, delete, func, literal, select, update
+from sqlalchemy import Connection, Row, Table, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.elements import ColumnElement
 
-from greenenergy.db.ledger_repo import POSTINGS, TX
+from greenenergy.db import score_buckets
+from greenenergy.db.driver import Sql
 from greenenergy.db.tables_forest import (
     AchievementAwardRow,
     BoardMembersRow,
@@ -30,17 +32,14 @@ from greenenergy.db.tables_forest import (
     ItemRow,
     ScoreRow,
     TheftRow,
-    WateringRow,
 )
-from greenenergy.forest import ActiveEffect, Item, Theft, Watering
-from greenenergy.ledger import user_account
+from greenenergy.forest import ActiveEffect, Item, Theft
 from greenenergy.periods import period_start
 from greenenergy.units import shard_of
 
 EDGES = FriendEdgeRow.__table__
 FRIENDS = FriendshipRow.__table__
 THEFTS = TheftRow.__table__
-WATERINGS = WateringRow.__table__
 ITEMS = ItemRow.__table__
 EFFECTS = EffectRow.__table__
 AWARDS = AchievementAwardRow.__table__
@@ -50,14 +49,9 @@ MEMBERS = BoardMembersRow.__table__
 LIFETIME = "lifetime"
 
 
-def _insert(connection: Connection):
+def _insert(connection: Connection) -> Callable[[Table], Any]:
+    """The dialect's ``insert`` (both have ``on_conflict_do_*``)."""
     return pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-
-
-def order_codepoint(connection: Connection, column):
-    """``column`` ordered by code point, as ``forest.leaderboard`` orders ties: SQLite's default
-    BINARY collation already is; a PostgreSQL database may have a linguistic default."""
-    return column.collate("C") if connection.dialect.name == "postgresql" else column
 
 
 # Friends ----------------------------------------------------------------------------------
@@ -86,12 +80,10 @@ def asks(connection: Connection, user_id: str, other_id: str) -> tuple[bool, boo
     return (user_id, other_id) in found, (other_id, user_id) in found
 
 
-def are_friends(connection: Connection, user_id: str, other_id: str, *, lock: bool = False) -> bool:
-    """Mutual friends? ``lock`` holds the row FOR SHARE, so an unfriending (which deletes it)
-    waits for the caller's commit: a steal or a watering never lands after the friendship ended."""
+def are_friends(connection: Connection, user_id: str, other_id: str) -> bool:
+    """Mutual friends? (Writers that need the friendship to last until their commit use
+    ``play_repo.are_friends``, which holds the row.)"""
     query = select(literal(1)).select_from(FRIENDS).where(FRIENDS.c.user_id == user_id, FRIENDS.c.friend_id == other_id)
-    if lock:
-        query = query.with_for_update(read=True)
     return connection.execute(query).first() is not None
 
 
@@ -123,7 +115,7 @@ def make_friends(connection: Connection, user_id: str, other_id: str, *, now: da
 def remove_pair(connection: Connection, user_id: str, other_id: str) -> set[tuple[str, str]]:
     """Delete the friendship and both asks; the ``(user_id, friend_id)`` asks that were removed."""
 
-    def between(table):
+    def between(table: Table) -> ColumnElement[bool]:
         return ((table.c.user_id == user_id) & (table.c.friend_id == other_id)) | (
             (table.c.user_id == other_id) & (table.c.friend_id == user_id)
         )
@@ -171,7 +163,7 @@ def insert_asks(connection: Connection, pairs: Sequence[tuple[str, str]], *, now
 # Thefts -----------------------------------------------------------------------------------
 
 
-def to_theft(row) -> Theft:
+def to_theft(row: Row) -> Theft:
     return Theft(row.ball_id, row.victim_id, row.thief_id, int(row.stolen_g), row.stolen_at)
 
 
@@ -190,61 +182,10 @@ def theft_rows(connection: Connection, ball_ids: Iterable[str]) -> dict[str, lis
     return out
 
 
-def insert_theft(
-    connection: Connection, theft: Theft, *, theft_id: str, reason: str, transaction_id: str | None
-) -> None:
-    connection.execute(
-        THEFTS.insert().values(
-            theft_id=theft_id,
-            ball_id=theft.ball_id,
-            victim_id=theft.victim_id,
-            thief_id=theft.thief_id,
-            shard=shard_of(theft.victim_id),
-            stolen_g=theft.stolen_g,
-            reason=reason,
-            stolen_at=theft.stolen_at,
-            transaction_id=transaction_id,
-        )
-    )
-
-
-# Waterings --------------------------------------------------------------------------------
-
-
-def waterings_on(connection: Connection, giver_id: str, friend_id: str, local_day: date) -> list[Watering]:
-    query = (
-        select(WATERINGS)
-        .where(WATERINGS.c.giver_id == giver_id, WATERINGS.c.friend_id == friend_id, WATERINGS.c.local_day == local_day)
-        .order_by(WATERINGS.c.slot)
-    )
-    return [
-        Watering(r.giver_id, r.friend_id, int(r.energy_g), r.watered_at, r.ball_id) for r in connection.execute(query)
-    ]
-
-
-def insert_watering(
-    connection: Connection, watering: Watering, *, local_day: date, slot: int, transaction_id: str
-) -> None:
-    """Raises IntegrityError if a concurrent watering took the same ``slot`` of the day."""
-    connection.execute(
-        WATERINGS.insert().values(
-            ball_id=watering.ball_id,
-            giver_id=watering.giver_id,
-            friend_id=watering.friend_id,
-            shard=shard_of(watering.giver_id),
-            energy_g=watering.energy_g,
-            watered_at=watering.watered_at,
-            local_day=local_day,
-            slot=slot,
-            transaction_id=transaction_id,
-        )
-    )
-
-
 # Items and effects ------------------------------------------------------------------------
 
 
-def to_item(row) -> Item:
+def to_item(row: Row) -> Item:
     return Item(
         item_id=row.item_id,
         user_id=row.user_id,
@@ -270,7 +211,7 @@ def insert_item(connection: Connection, item: Item, *, granted_by: str) -> None:
     )
 
 
-def lock_item(connection: Connection, item_id: str):
+def lock_item(connection: Connection, item_id: str) -> Row | None:
     return connection.execute(select(ITEMS).where(ITEMS.c.item_id == item_id).with_for_update()).first()
 
 
@@ -301,17 +242,6 @@ def item_rows(connection: Connection, user_id: str) -> list:
     return list(connection.execute(query))
 
 
-def active_effects(connection: Connection, user_ids: Iterable[str], now: datetime) -> list[ActiveEffect]:
-    """Effects of ``user_ids`` in force at ``now`` (``starts_at <= now < ends_at``)."""
-    query = select(EFFECTS).where(
-        EFFECTS.c.user_id.in_(sorted(set(user_ids))), EFFECTS.c.ends_at > now, EFFECTS.c.starts_at <= now
-    )
-    return [
-        ActiveEffect(kind=r.kind, user_id=r.user_id, item_id=r.item_id, starts_at=r.starts_at, ends_at=r.ends_at)
-        for r in connection.execute(query)
-    ]
-
-
 # Achievement awards -----------------------------------------------------------------------
 
 
@@ -323,78 +253,16 @@ def award_rows(connection: Connection, user_id: str) -> list:
     )
 
 
-def insert_award(
-    connection: Connection,
-    *,
-    user_id: str,
-    achievement_id: str,
-    value: int,
-    threshold: int,
-    now: datetime,
-    item_id: str | None,
-) -> bool:
-    """Store an award unless the user already holds it; True if this call stored it."""
-    statement = (
-        _insert(connection)(AWARDS)
-        .values(
-            user_id=user_id,
-            achievement_id=achievement_id,
-            shard=shard_of(user_id),
-            value=value,
-            threshold=threshold,
-            awarded_at=now,
-            item_id=item_id,
-        )
-        .on_conflict_do_nothing(index_elements=[AWARDS.c.user_id, AWARDS.c.achievement_id])
-    )
-    statement = statement.returning(AWARDS.c.user_id)
-    return connection.execute(statement).first() is not None
-
-
-# Leaderboard scores -----------------------------------------------------------------------
+# Leaderboards -----------------------------------------------------------------------------
+#
+# Scores: ``forest_scores`` rows per (user, period), written by ``play_repo.add_scores`` in the
+# commit of the collect or steal that credits them, with the board sizes (``forest_board_members``,
+# per shard: users with a lifetime row) and the score buckets (``score_buckets``).
 
 
 def week_period(now: datetime, tz: ZoneInfo) -> str:
     """The score period of the local ISO week holding ``now``: ``week:<Monday>``."""
     return f"week:{period_start(now, tz, 'week').isoformat()}"
-
-
-def add_scores(connection: Connection, credits_g: Mapping[str, int], *, now: datetime, tz: ZoneInfo) -> None:
-    """Add grams credited to users' ``available`` at ``now`` to their lifetime and weekly scores.
-
-    A user's first lifetime row is created at 0 first (``ON CONFLICT DO NOTHING RETURNING``
-    names exactly the rows this commit created, even under concurrency), then every row gets
-    its grams added, then the board size of the new users' shards grows. Rows are locked in
-    (user, period) order, the board-size rows after them, in shard order.
-    """
-    credited = {user_id: grams for user_id, grams in credits_g.items() if grams > 0}
-    if not credited:
-        return
-    created = set()
-    for user_id in sorted(credited):
-        first = (
-            _insert(connection)(SCORES)
-            .values(user_id=user_id, period=LIFETIME, shard=shard_of(user_id), score_g=0)
-            .on_conflict_do_nothing(index_elements=[SCORES.c.user_id, SCORES.c.period])
-            .returning(SCORES.c.user_id)
-        )
-        if connection.execute(first).first() is not None:
-            created.add(user_id)
-    week = week_period(now, tz)
-    rows = sorted((user_id, period, grams) for user_id, grams in credited.items() for period in (LIFETIME, week))
-    statement = _insert(connection)(SCORES)
-    statement = statement.on_conflict_do_update(
-        index_elements=[SCORES.c.user_id, SCORES.c.period],
-        set_={"score_g": SCORES.c.score_g + statement.excluded.score_g},
-    )
-    connection.execute(
-        statement,
-        [
-            {"user_id": user_id, "period": period, "shard": shard_of(user_id), "score_g": grams}
-            for user_id, period, grams in rows
-        ],
-    )
-    _grow_board(connection, [shard_of(user_id) for user_id in created])
 
 
 def _grow_board(connection: Connection, shards: Iterable[int]) -> None:
@@ -412,20 +280,24 @@ def _grow_board(connection: Connection, shards: Iterable[int]) -> None:
 
 def board_members(connection: Connection) -> int:
     """Users with a lifetime score: the members of the global board (without the asker)."""
-    return int(connection.execute(select(func.coalesce(func.sum(MEMBERS.c.members), 0))).scalar_one())
+    row = Sql(connection).one("SELECT COALESCE(SUM(members), 0) FROM forest_board_members")
+    return int(row[0]) if row else 0
 
 
 def insert_scores(connection: Connection, rows: Sequence[tuple[str, str, int]]) -> None:
-    """Bulk-load new ``(user_id, period, score_g)`` rows (seed data, tests), with board sizes."""
+    """Bulk-load new ``(user_id, period, score_g)`` rows (seed data, tests), with board sizes
+    and score buckets."""
     if rows:
         connection.execute(
             SCORES.insert(), [{"user_id": u, "period": p, "shard": shard_of(u), "score_g": s} for u, p, s in rows]
         )
         _grow_board(connection, [shard_of(u) for u, p, _s in rows if p == LIFETIME])
+        score_buckets.store_deltas(connection, score_buckets.deltas((u, p, 0, s) for u, p, s in rows))
 
 
-def rebuild_board_members(connection: Connection) -> None:
-    """Recount the board sizes from the score rows (after a bulk load that bypassed them)."""
+def rebuild_boards(connection: Connection) -> None:
+    """Recount the board sizes and the score buckets from the score rows (after a bulk load
+    that bypassed them, such as a COPY)."""
     connection.execute(delete(MEMBERS))
     connection.execute(
         MEMBERS.insert().from_select(
@@ -433,13 +305,7 @@ def rebuild_board_members(connection: Connection) -> None:
             select(SCORES.c.shard, func.count()).where(SCORES.c.period == LIFETIME).group_by(SCORES.c.shard),
         )
     )
-
-
-def score_of(connection: Connection, user_id: str, period: str) -> int:
-    value = connection.execute(
-        select(SCORES.c.score_g).where(SCORES.c.user_id == user_id, SCORES.c.period == period)
-    ).scalar_one_or_none()
-    return int(value or 0)
+    score_buckets.rebuild(connection)
 
 
 def scores_of(connection: Connection, user_ids: Iterable[str], period: str) -> dict[str, int]:
@@ -453,80 +319,67 @@ def scores_of(connection: Connection, user_ids: Iterable[str], period: str) -> d
     return out
 
 
+# The board reads are plain driver SQL (``db.driver.Sql``): building and caching Core
+# statements cost more client CPU than the database spends on a global board.
+
+
+def _by_code_point(connection: Connection, column: str) -> str:
+    """``column`` ordered by code point (``forest.leaderboard``'s tie order): SQLite's BINARY
+    default already is; a PostgreSQL database may have a linguistic default collation."""
+    return f'{column} COLLATE "C"' if connection.dialect.name == "postgresql" else column
+
+
+def _own_scores(connection: Connection, user_id: str, period: str) -> tuple[int, bool]:
+    """``(score in period, has a lifetime row)``: one primary-key range."""
+    rows = dict(
+        Sql(connection).all(
+            "SELECT period, score_g FROM forest_scores WHERE user_id = ? AND period IN (?, ?)",
+            (user_id, period, LIFETIME),
+        )
+    )
+    return int(rows.get(period, 0)), LIFETIME in rows
+
+
 def global_board(connection: Connection, user_id: str, period: str, limit: int) -> tuple[int, int, int, list]:
     """``(score, rank, total, top rows)`` of ``user_id`` on the global board of ``period``.
 
     Members: every user with a lifetime score row (anyone who ever collected or stole), plus
     ``user_id``; a member without a row for ``period`` has score 0 there. The rank is
-    ``1 + count(score > mine)`` over the (period, score_g) index (members at 0 are never
-    ahead, so they need no row); the total is the kept board size.
+    ``1 + the number of scores above mine``, counted on the score buckets
+    (``score_buckets.count_above``: a few hundred bucket rows and one bucket's index range,
+    never every score above); members at 0 are never ahead, so they need no row. The total
+    is the kept board size; the top rows are the head of the (period, score_g) index.
     """
-    mine = score_of(connection, user_id, period)
-    ahead = connection.execute(
-        select(func.count()).select_from(SCORES).where(SCORES.c.period == period, SCORES.c.score_g > mine)
-    ).scalar_one()
-    members = board_members(connection)
-    if not _has_row(connection, user_id, LIFETIME):
-        members += 1
-    top_rows = connection.execute(
-        select(SCORES.c.user_id, SCORES.c.score_g)
-        .where(SCORES.c.period == period)
-        .order_by(SCORES.c.score_g.desc(), order_codepoint(connection, SCORES.c.user_id))
-        .limit(limit)
+    mine, member = _own_scores(connection, user_id, period)
+    ahead = score_buckets.count_above(connection, period, mine)
+    members = board_members(connection) + (0 if member else 1)
+    top_rows = Sql(connection).all(
+        "SELECT user_id, score_g FROM forest_scores WHERE period = ? "
+        f"ORDER BY score_g DESC, {_by_code_point(connection, 'user_id')} LIMIT {int(limit)}",
+        (period,),
     )
-    return mine, 1 + int(ahead), int(members), [(r.user_id, int(r.score_g)) for r in top_rows]
+    return mine, 1 + ahead, members, [(user, int(score)) for user, score in top_rows]
 
 
 def friends_board(connection: Connection, user_id: str, period: str, limit: int) -> tuple[int, int, int, list]:
     """``(score, rank, total, top rows)`` of ``user_id`` among the user and their mutual friends.
 
-    One pass: the user's ``friendships`` range drives primary-key probes into
-    ``forest_scores`` (a user with 5,000 friends: 5,000 probes, whatever the number of
-    users); window aggregates count the members and those ahead while the same rows are
-    ordered for the top ``limit``.
+    One statement over the friends: the user's ``friendships`` range drives primary-key
+    probes into ``forest_scores`` (a user with 5,000 friends: 5,000 probes, whatever the
+    number of users; the key carries the score, so one index descent each); window
+    aggregates count the friends and those ahead of the user while the same rows are ordered
+    for the top ``limit``. The user joins the board here, not in SQL (a UNION would make
+    every row pass through one more step): at most one of the ``limit`` rows gives way.
     """
-    mine = score_of(connection, user_id, period)
-    friends = (
-        select(FRIENDS.c.friend_id.label("user_id"), func.coalesce(SCORES.c.score_g, 0).label("score_g"))
-        .select_from(FRIENDS)
-        .outerjoin(SCORES, (SCORES.c.user_id == FRIENDS.c.friend_id) & (SCORES.c.period == period))
-        .where(FRIENDS.c.user_id == user_id)
+    mine, _member = _own_scores(connection, user_id, period)
+    rows = Sql(connection).all(
+        "SELECT f.friend_id, COALESCE(s.score_g, 0) AS score, COUNT(*) OVER (), "
+        "SUM(CASE WHEN COALESCE(s.score_g, 0) > ? THEN 1 ELSE 0 END) OVER () "
+        "FROM friendships f LEFT JOIN forest_scores s ON s.user_id = f.friend_id AND s.period = ? "
+        f"WHERE f.user_id = ? ORDER BY score DESC, {_by_code_point(connection, 'f.friend_id')} LIMIT {int(limit)}",
+        (mine, period, user_id),
     )
-    members = friends.union_all(select(literal(user_id).label("user_id"), literal(mine).label("score_g"))).subquery()
-    rows = connection.execute(
-        select(
-            members.c.user_id,
-            members.c.score_g,
-            func.count().over().label("total"),
-            func.sum(case((members.c.score_g > mine, 1), else_=0)).over().label("ahead"),
-        )
-        .order_by(members.c.score_g.desc(), order_codepoint(connection, members.c.user_id))
-        .limit(limit)
-    ).all()
-    total, ahead = int(rows[0].total), int(rows[0].ahead)  # the user is a member: never empty
-    return mine, 1 + ahead, total, [(r.user_id, int(r.score_g)) for r in rows]
-
-
-def _has_row(connection: Connection, user_id: str, period: str) -> bool:
-    return (
-        connection.execute(select(literal(1)).where(SCORES.c.user_id == user_id, SCORES.c.period == period)).first()
-        is not None
-    )
-
-
-# Lifetime energy --------------------------------------------------------------------------
-
-
-def lifetime_minted_g(connection: Connection, user_id: str) -> int:
-    """Grams ever minted for the user's own events: the credits of ``mint`` transactions to
-    ``user:<id>:pending``, less reversals of such mints. Steals, waterings received and
-    collects are moves of energy that already existed, so they do not count."""
-    original = TX.alias("original")
-    reverses_mint = select(original.c.id).where(original.c.id == TX.c.reverses, original.c.kind == "mint").exists()
-    query = (
-        select(func.coalesce(func.sum(POSTINGS.c.energy_g), 0))
-        .select_from(POSTINGS.join(TX, TX.c.id == POSTINGS.c.transaction_id))
-        .where(POSTINGS.c.account == user_account(user_id, "pending"))
-        .where((TX.c.kind == "mint") | ((TX.c.kind == "reversal") & reverses_mint))
-    )
-    return int(connection.execute(query).scalar_one())
+    friends, ahead = (int(rows[0][2]), int(rows[0][3])) if rows else (0, 0)
+    entries = [(friend, int(score)) for friend, score, _n, _a in rows] + [(user_id, mine)]
+    entries.sort(key=lambda e: (-e[1], e[0]))  # forest.leaderboard's order: score, then id by code point
+    return mine, 1 + ahead, 1 + friends, entries[:limit]

@@ -10,6 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from greenenergy.errors import DatabaseNotReady
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -33,8 +36,15 @@ def is_known_revision(revision: str) -> bool:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    """The schema revision stored in the database (None: no greenenergy schema);
+    ``DatabaseNotReady`` saying why when the database cannot be opened."""
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as error:
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise DatabaseNotReady(f"cannot open the database at {where}: {reason}") from None
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str | None]:

@@ -5,7 +5,10 @@ matching ``greenenergy.forest.moves.decide_*`` needs; ``store`` writes the ``Mov
 returned, in the caller's commit. Lock order (every writer): the friendship row FOR SHARE (a
 steal or watering never lands after an unfriending) < the acting users' state rows (user
 order) < balls (id order) < ledger heads (shard order) < guarded balances ((account, shard)
-order). SQLite: the caller's ``BEGIN IMMEDIATE`` serialises writers.
+order) < leaderboard scores ((user, period) order) < board sizes (shard order) < score
+buckets (key order). The last three are written last in ``store``: bucket rows are shared
+by many users, so they are held for the shortest time, up to the commit. SQLite: the
+caller's ``BEGIN IMMEDIATE`` serialises writers.
 
 Plain driver SQL with positional parameters: these are the interactive calls of the 07:00
 rush, and most of their time would otherwise go to building statements.
@@ -19,18 +22,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
-from greenenergy.db import balls_repo, ledger_repo, users_repo
+from greenenergy.db import balls_repo, ledger_repo, score_buckets, users_repo
 from greenenergy.db.bulk import db_date, db_instant
 from greenenergy.db.driver import Sql
+from greenenergy.db.forest_repo import LIFETIME, week_period
 from greenenergy.forest.counters import Counters
 from greenenergy.forest.items import ActiveEffect
 from greenenergy.forest.moves import Granted, Loaded, Move, ledger_needs
 from greenenergy.forest.theft import Theft
 from greenenergy.forest.watering import Watering
-from greenenergy.periods import period_start
 from greenenergy.units import shard_of
-
-LIFETIME = "lifetime"
 
 
 def _ledger(connection: Connection, *user_ids: str) -> tuple[dict, dict]:
@@ -148,8 +149,6 @@ def store(connection: Connection, move: Move, *, now: datetime, tz: ZoneInfo) ->
     balls_repo.save_balls(connection, move.balls_saved)
     balls_repo.insert_balls(connection, move.balls_new, now=now)
     ledger_repo.store_write(connection, move.ledger, now=now)
-    if move.scores_g:
-        add_scores(connection, move.scores_g, now=now, tz=tz)
     sql.many(
         "INSERT INTO thefts (theft_id, ball_id, victim_id, thief_id, shard, stolen_g, reason, stolen_at, transaction_id) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -191,21 +190,20 @@ def store(connection: Connection, move: Move, *, now: datetime, tz: ZoneInfo) ->
     for granted in stored:
         awarded.setdefault(granted.user_id, []).append(granted.award.achievement_id)
     users_repo.save_counters(connection, move.counts, move.streaks, awarded)
+    if move.scores_g:
+        add_scores(connection, move.scores_g, now=now, tz=tz)
     return stored
-
-
-def week_period(now: datetime, tz: ZoneInfo) -> str:
-    """The score period of the local ISO week holding ``now``: ``week:<Monday>``."""
-    return f"week:{period_start(now, tz, 'week').isoformat()}"
 
 
 def add_scores(connection: Connection, credits_g: dict[str, int], *, now: datetime, tz: ZoneInfo) -> None:
     """Add credited grams to the users' lifetime and weekly scores (rows in (user, period)
-    order); a user's first lifetime row grows the size of the global board of its shard.
+    order), then the board sizes and the score buckets that follow from the change.
 
-    One upsert that returns each row's new score: a row that holds exactly the grams just
-    added was created by this statement (a stored score is never 0: it only exists once
-    grams were credited)."""
+    One upsert returns each row's new score under its row lock; the score before is the new
+    one less the grams added, and a row that holds exactly the grams just added was created
+    by this statement (a stored score is never 0: it only exists once grams were credited),
+    so a user's first lifetime row grows the global board of its shard. The buckets move
+    each changed score from the bucket of its old value to that of its new one."""
     credited = {u: g for u, g in credits_g.items() if g > 0}
     if not credited:
         return
@@ -214,25 +212,26 @@ def add_scores(connection: Connection, credits_g: dict[str, int], *, now: dateti
     rows = sorted((u, period, g) for u, g in credited.items() for period in (LIFETIME, week))
     values = ", ".join("(?, ?, ?, ?)" for _ in rows)
     params = [value for u, period, g in rows for value in (u, period, shard_of(u), g)]
-    created = [
-        user_id
+    changes = [
+        (user_id, period, int(score) - credited[user_id], int(score))
         for user_id, period, score in sql.all(
             f"INSERT INTO forest_scores (user_id, period, shard, score_g) VALUES {values} "
             "ON CONFLICT (user_id, period) DO UPDATE SET score_g = forest_scores.score_g + excluded.score_g "
             "RETURNING user_id, period, score_g",
             tuple(params),
         )
-        if period == LIFETIME and int(score) == credited[user_id]
     ]
     grown: dict[int, int] = {}
-    for user_id in created:
-        grown[shard_of(user_id)] = grown.get(shard_of(user_id), 0) + 1
+    for user_id, period, before, _after in changes:
+        if period == LIFETIME and before == 0:
+            grown[shard_of(user_id)] = grown.get(shard_of(user_id), 0) + 1
     if grown:
         sql.many(
             "INSERT INTO forest_board_members (shard, members) VALUES (?, ?) "
             "ON CONFLICT (shard) DO UPDATE SET members = forest_board_members.members + excluded.members",
             sorted(grown.items()),
         )
+    score_buckets.store_deltas(connection, score_buckets.deltas(changes))
 
 
 def _instant(value: object) -> datetime:

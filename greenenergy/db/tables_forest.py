@@ -21,13 +21,16 @@ The social game (rows written by greenenergy.services.forest_*):
   Monday>``), updated in the same commit as the ledger movement that changes them.
 * ``forest_board_members``: how many users have a lifetime score, per shard (the size of the
   global board), incremented in the commit that creates a user's lifetime score row.
+* ``forest_score_buckets``: how many scores of a period fall in each bucket of scores
+  (greenenergy.db.score_buckets), updated in the commit that changes the scores: a global
+  rank adds up buckets instead of counting every score above it.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, Index, SmallInteger, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Date, Index, Integer, SmallInteger, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from greenenergy.db.types import UTCDateTime
@@ -161,12 +164,15 @@ class AchievementAwardRow(SQLModel, table=True):
 
 
 class ScoreRow(SQLModel, table=True):
-    """Leaderboard score of one user in one period; (period, score_g) answers "how many are ahead"."""
+    """Leaderboard score of one user in one period; (period, score_g) lists the top and counts
+    within a score bucket. The primary key carries the score (SQLite: WITHOUT ROWID;
+    PostgreSQL: the key INCLUDEs score_g, migration 0007), so a friend's score is one probe."""
 
     __tablename__ = "forest_scores"
     __table_args__ = (
         Index("ix_forest_scores_period_score", "period", "score_g"),
         CheckConstraint("score_g >= 0", name="score_non_negative"),
+        {"sqlite_with_rowid": False},
     )
 
     user_id: str = Field(primary_key=True, max_length=64)
@@ -183,3 +189,19 @@ class BoardMembersRow(SQLModel, table=True):
 
     shard: int = Field(primary_key=True, sa_type=SmallInteger, sa_column_kwargs={"autoincrement": False})
     members: int = Field(default=0, sa_type=BigInteger, nullable=False)
+
+
+class ScoreBucketRow(SQLModel, table=True):
+    """How many ``forest_scores`` rows of ``period`` fall in ``bucket`` (at ``level`` 0 fine or
+    1 coarse), counted in ``part`` (a user's shard mod ``score_buckets.PARTS``)."""
+
+    __tablename__ = "forest_score_buckets"
+    # No CHECK (users >= 0): an upsert's proposed row is checked before its conflict is, and
+    # a decrement proposes a negative count (tests check the counts against the scores).
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    period: str = Field(primary_key=True, max_length=16)
+    level: int = Field(primary_key=True, sa_type=SmallInteger, sa_column_kwargs={"autoincrement": False})
+    bucket: int = Field(primary_key=True, sa_type=Integer, sa_column_kwargs={"autoincrement": False})
+    part: int = Field(primary_key=True, sa_type=SmallInteger, sa_column_kwargs={"autoincrement": False})
+    users: int = Field(default=0, sa_type=BigInteger, nullable=False)

@@ -11,7 +11,7 @@ integer grams that sum to zero. Nothing updates or deletes a transaction: a corr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -127,10 +127,3 @@ def reversal_of(original: PostedTransaction, *, idempotency_key: str | None = No
         idempotency_key=idempotency_key,
         reverses=original.id,
     )
-
-
-def net_by_account(postings: Iterable[Posting]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for posting in postings:
-        out[posting.account] = out.get(posting.account, 0) + posting.energy_g
-    return out

@@ -17,10 +17,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-
-from greenenergy.db.balls_repo import BALLS
-from greenenergy.db.engine import read_tx
 from greenenergy.services.forest import jobs as forest_jobs
 from greenenergy.services.planting import jobs as planting_jobs
 from greenenergy.services.runtime import Runtime
@@ -35,19 +31,8 @@ class Job:
     every: timedelta
 
 
-def ripen(runtime: Runtime, now: datetime) -> dict[str, int]:
-    """Report balls that became visible in the last hour (ripening itself is derived)."""
-    with read_tx(runtime.engine) as connection:
-        count = connection.execute(
-            select(func.count())
-            .select_from(BALLS)
-            .where(BALLS.c.visible_at > now - timedelta(hours=1), BALLS.c.visible_at <= now)
-        ).scalar_one()
-    return {"balls_ripened_last_hour": int(count)}
-
-
 JOBS: tuple[Job, ...] = (
-    Job("ripen", ripen, timedelta(hours=1)),
+    Job("ripen", forest_jobs.ripened, timedelta(hours=1)),
     Job("expire_balls", forest_jobs.expire_balls, timedelta(minutes=5)),
     Job("mark_overdue_orders", planting_jobs.mark_overdue, timedelta(hours=1)),
 )

@@ -8,17 +8,14 @@ lock, so exactly one runs the jobs at a time.
 from __future__ import annotations
 
 import logging
-import time
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from sqlalchemy import text
 
 from greenenergy.scheduler.jobs import JOBS, run_one
-from greenenergy.services.runtime import Runtime
+from greenenergy.services.runtime import Runtime, claim_scheduler
 
 log = logging.getLogger("greenenergy.scheduler")
-ADVISORY_LOCK_KEY = 0x67726565  # "gree"
 
 
 def _add_jobs(scheduler: BackgroundScheduler | BlockingScheduler, runtime: Runtime) -> None:
@@ -46,13 +43,7 @@ def start_in_process(runtime: Runtime) -> BackgroundScheduler:
 
 def run_dedicated(runtime: Runtime) -> None:
     """Run the jobs in this process until interrupted, one such process at a time."""
-    if runtime.engine.dialect.name == "postgresql":
-        connection = runtime.engine.connect()
-        while not connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar():
-            log.info("another scheduler holds the lock; waiting")
-            connection.rollback()
-            time.sleep(5)
-        connection.commit()  # the session-level lock stays held while this connection lives
+    claim_scheduler(runtime, on_wait=lambda: log.info("another scheduler holds the lock; waiting"))
     scheduler = BlockingScheduler(timezone="UTC")
     _add_jobs(scheduler, runtime)
     scheduler.start()

@@ -21,9 +21,11 @@ import hashlib
 import json
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 from shapely.geometry import Point
@@ -32,7 +34,7 @@ from greenenergy.clock import ManualClock
 from greenenergy.db import events_repo
 from greenenergy.db.engine import read_tx
 from greenenergy.errors import GreenEnergyError
-from greenenergy.planting import PlantingReport, SurvivalReport
+from greenenergy.planting import PlantingReport, Plot, SurvivalReport
 from greenenergy.scheduler.jobs import run_all
 from greenenergy.services.catalogs import rulebook
 from greenenergy.services.forest import achievements as forest_achievements
@@ -51,6 +53,7 @@ from greenenergy.services.runtime import Runtime
 SEED = 20261123
 TREE_SPECIES = "saxaul"
 WATER_AMOUNTS = (10, 18, 33, 66)
+T = TypeVar("T")
 
 
 @dataclass
@@ -173,9 +176,9 @@ class _World:
 
     def _maybe_plant(self, user_id: str) -> None:
         price = planting_catalog.catalog(self.runtime).get_species(TREE_SPECIES).energy_g
-        if forest_balls.energy(self.runtime, user_id).available_g >= price:
-            if self._quietly(planting_redeem.redeem, self.runtime, user_id, TREE_SPECIES) is not None:
-                self.trees += 1
+        affordable = forest_balls.energy(self.runtime, user_id).available_g >= price
+        if affordable and self._quietly(planting_redeem.redeem, self.runtime, user_id, TREE_SPECIES) is not None:
+            self.trees += 1
 
     def partners(self, day: date) -> None:
         """Partners confirm orders two days old, and check survival a week after planting."""
@@ -215,7 +218,7 @@ class _World:
                 )
                 del self.planted_on[tree_id]
 
-    def _point_in(self, plot, tree_id: str) -> tuple[float, float]:
+    def _point_in(self, plot: Plot, tree_id: str) -> tuple[float, float]:
         """A point inside the plot, different for every tree (a tree's own spot)."""
         polygon = plot.polygon
         minx, miny, maxx, maxy = polygon.bounds
@@ -239,7 +242,7 @@ class _World:
                 ingest(self.runtime, source_id=str(source), events=rows[start : start + 1000])
 
     @staticmethod
-    def _quietly(action, *args, **kwargs):
+    def _quietly(action: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         """Demo actors try things real users try; a refusal (not ripe, limits) is part of the game."""
         try:
             return action(*args, **kwargs)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from greenenergy.db import events_repo
-from greenenergy.db.engine import write_tx
+from greenenergy.db.engine import in_write_tx
 from greenenergy.errors import InvalidInput
 from greenenergy.ids import check_id
 from greenenergy.services.runtime import Runtime
@@ -22,12 +22,13 @@ def block(runtime: Runtime, user_id: str, *, reason: str, by: str) -> bool:
         raise InvalidInput(
             f"the reason is {len(reason)} characters; at most {MAX_REASON_CHARS}", code="invalid_reason", field="reason"
         )
-    with write_tx(runtime.engine) as connection:
-        return events_repo.block_user(connection, user_id, reason=reason, by=by, now=runtime.clock.now())
+    now = runtime.clock.now()
+    # Two blocks of one user at once: the loser's insert hits the winner's row, and its
+    # second run finds the user blocked (False).
+    return in_write_tx(runtime.engine, lambda tx: events_repo.block_user(tx, user_id, reason=reason, by=by, now=now))
 
 
 def unblock(runtime: Runtime, user_id: str) -> bool:
     """Unblock ``user_id``; returns False if it was not blocked."""
     check_id(user_id, what="user_id")
-    with write_tx(runtime.engine) as connection:
-        return events_repo.unblock_user(connection, user_id)
+    return in_write_tx(runtime.engine, lambda tx: events_repo.unblock_user(tx, user_id))

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from greenenergy.db.migrate import current_revision, head_revision, is_known_revision, upgrade
 from greenenergy.errors import CatalogError, DatabaseNotReady
 from greenenergy.services import demo
@@ -25,11 +23,7 @@ def require_database(runtime: Runtime, *, schema: bool = True) -> None:
         raise DatabaseNotReady(
             f"the database at {where} has no greenenergy schema (the file does not exist); run `greenenergy init`"
         )
-    try:
-        current = current_revision(runtime.engine)
-    except SQLAlchemyError as error:
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise DatabaseNotReady(f"cannot open the database at {where}: {reason}") from None
+    current = current_revision(runtime.engine)  # DatabaseNotReady if it cannot be opened
     if not schema:
         return
     head = head_revision()

@@ -7,22 +7,18 @@ of the database does not leak credentials. ``id`` is public (listing, revoking).
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
-
-from greenenergy.db.engine import read_tx, write_tx
-from greenenergy.db.tables import ApiToken
+from greenenergy.db import tokens_repo
+from greenenergy.db.engine import in_write_tx, read_tx
 from greenenergy.errors import InvalidInput, NotFound, Unauthorized
 from greenenergy.ids import check_id
 from greenenergy.services.catalogs import rulebook
 from greenenergy.services.runtime import Runtime
 
 ROLES = ("user", "source", "partner", "auditor", "admin")
-TOKENS = ApiToken.__table__
 TOKEN_PREFIX = "ge_"
 
 
@@ -36,15 +32,9 @@ class Principal:
     allowed_types: frozenset[str] | None = None  # None: every type (sources without --allow)
 
 
-@dataclass(frozen=True, slots=True)
-class TokenInfo:
-    id: str
-    role: str
-    subject: str
-    allowed_types: tuple[str, ...] | None
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
+# A token's public info (never its secret): id, role, subject, allowed types, when created,
+# expires and was revoked.
+TokenInfo = tokens_repo.StoredToken
 
 
 def _digest(token: str) -> str:
@@ -70,21 +60,9 @@ def create_token(
     allowed = tuple(sorted(set(allow))) if allow else None
     token_id = secrets.token_hex(6)
     token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
-    now = runtime.clock.now()
-    with write_tx(runtime.engine) as connection:
-        connection.execute(
-            TOKENS.insert().values(
-                id=token_id,
-                role=role,
-                subject=subject,
-                secret_sha256=_digest(token),
-                allowed_types=json.dumps(list(allowed)) if allowed else None,
-                created_at=now,
-                expires_at=expires_at,
-                revoked_at=None,
-            )
-        )
-    return token, TokenInfo(token_id, role, subject, allowed, now, expires_at, None)
+    info = TokenInfo(token_id, role, subject, allowed, runtime.clock.now(), expires_at, None)
+    in_write_tx(runtime.engine, lambda tx: tokens_repo.insert_token(tx, info, secret_sha256=_digest(token)))
+    return token, info
 
 
 def _check_event_types(runtime: Runtime, types: list[str]) -> None:
@@ -104,22 +82,16 @@ def _check_event_types(runtime: Runtime, types: list[str]) -> None:
 
 def list_tokens(runtime: Runtime) -> list[TokenInfo]:
     with read_tx(runtime.engine) as connection:
-        rows = connection.execute(select(TOKENS).order_by(TOKENS.c.created_at, TOKENS.c.id)).all()
-    return [_info(row) for row in rows]
+        return tokens_repo.all_tokens(connection)
 
 
 def revoke_token(runtime: Runtime, token_id: str) -> TokenInfo:
+    """Revoke ``token_id`` (revoking twice keeps the first time)."""
     now = runtime.clock.now()
-    with write_tx(runtime.engine) as connection:
-        row = connection.execute(select(TOKENS).where(TOKENS.c.id == token_id)).first()
-        if row is None:
-            raise NotFound(
-                f"no token with id {token_id!r}; `greenenergy token list` shows them", code="token_not_found"
-            )
-        if row.revoked_at is None:
-            connection.execute(update(TOKENS).where(TOKENS.c.id == token_id).values(revoked_at=now))
-        row = connection.execute(select(TOKENS).where(TOKENS.c.id == token_id)).one()
-    return _info(row)
+    info = in_write_tx(runtime.engine, lambda tx: tokens_repo.revoke(tx, token_id, now=now))
+    if info is None:
+        raise NotFound(f"no token with id {token_id!r}; `greenenergy token list` shows them", code="token_not_found")
+    return info
 
 
 def resolve_token(runtime: Runtime, token: str) -> Principal:
@@ -127,7 +99,7 @@ def resolve_token(runtime: Runtime, token: str) -> Principal:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         raise Unauthorized("the bearer token is not a greenenergy token", code="invalid_token")
     with read_tx(runtime.engine) as connection:
-        row = connection.execute(select(TOKENS).where(TOKENS.c.secret_sha256 == _digest(token))).first()
+        row = tokens_repo.token_by_digest(connection, _digest(token))
     if row is None:
         raise Unauthorized("the bearer token is not known", code="invalid_token")
     now = runtime.clock.now()
@@ -135,10 +107,5 @@ def resolve_token(runtime: Runtime, token: str) -> Principal:
         raise Unauthorized("the bearer token was revoked", code="token_revoked")
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthorized("the bearer token has expired", code="token_expired")
-    allowed = frozenset(json.loads(row.allowed_types)) if row.allowed_types else None
+    allowed = frozenset(row.allowed_types) if row.allowed_types is not None else None
     return Principal(token_id=row.id, role=row.role, subject=row.subject, allowed_types=allowed)
-
-
-def _info(row) -> TokenInfo:
-    allowed = tuple(json.loads(row.allowed_types)) if row.allowed_types else None
-    return TokenInfo(row.id, row.role, row.subject, allowed, row.created_at, row.expires_at, row.revoked_at)

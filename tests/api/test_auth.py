@@ -68,7 +68,7 @@ def test_expired_token_is_refused(client: TestClient, runtime: Runtime, clock: M
 def test_user_reads_only_own_history_auditor_reads_any(client: TestClient, runtime: Runtime) -> None:
     assert client.get("/v1/users/u-1/transactions", headers=bearer(runtime, "user", "u-1")).json() == []
     assert_error(client.get("/v1/users/u-2/transactions", headers=bearer(runtime, "user", "u-1")), 403, "not_yours")
-    assert_error(client.get("/v1/users/u-2/transactions", headers=bearer(runtime, "source", "s")), 403, "not_yours")
+    assert_error(client.get("/v1/users/u-2/transactions", headers=bearer(runtime, "source", "s")), 403, "wrong_role")
     assert client.get("/v1/users/u-2/transactions", headers=bearer(runtime, "auditor", "a")).status_code == 200
 
 

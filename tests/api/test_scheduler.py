@@ -18,15 +18,16 @@ from typer.testing import CliRunner
 from greenenergy.cli.main import app
 from greenenergy.clock import ManualClock
 from greenenergy.db import balls_repo
-from greenenergy.db.engine import read_tx
+from greenenergy.db.engine import make_engine, read_tx
 from greenenergy.ledger import SINK_EXPIRED
 from greenenergy.scheduler.jobs import JOBS
 from greenenergy.scheduler.runner import start_in_process
 from greenenergy.services import ledger
+from greenenergy.services.forest.jobs import ripened
 from greenenergy.services.ingest import IncomingEvent, ingest
 from greenenergy.services.planting import partner as planting_partner
 from greenenergy.services.planting import redeem as planting_redeem
-from greenenergy.services.runtime import Runtime
+from greenenergy.services.runtime import Runtime, claim_scheduler
 from tests.api.planting.conftest import SAXAUL_G, fund, use_catalog, write_catalog
 from tests.conftest import PROJECT_ROOT
 from tests.helpers import pending_g
@@ -184,3 +185,29 @@ def test_the_in_process_scheduler_registers_every_job_and_stops(runtime: Runtime
     finally:
         scheduler.shutdown(wait=True)
     assert not scheduler.running
+
+
+def test_one_process_at_a_time_holds_the_scheduler(runtime: Runtime) -> None:
+    """PostgreSQL: a second claim waits while the first is held and gets it once released;
+    SQLite (one process serves the file): every claim succeeds at once."""
+    other = Runtime(settings=runtime.settings, engine=make_engine(runtime.settings.sqlalchemy_url), clock=runtime.clock)
+    waits: list[int] = []
+    try:
+        assert claim_scheduler(runtime, attempts=1)
+        held_elsewhere = runtime.engine.dialect.name == "postgresql"
+        assert claim_scheduler(other, attempts=2, poll_s=0, on_wait=lambda: waits.append(1)) is not held_elsewhere
+        assert len(waits) == (1 if held_elsewhere else 0)
+        runtime.close()  # releases the lock
+        assert claim_scheduler(other, attempts=1)
+    finally:
+        other.close()
+
+
+def test_the_ripen_job_reports_balls_that_became_visible_in_the_last_hour(runtime: Runtime) -> None:
+    occurred = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)  # visible from 2026-11-20 23:00 UTC
+    ingest(runtime, source_id="s", events=[IncomingEvent("e1", "recycling.box", "u-1", occurred, {"boxes": 2})])
+    visible = datetime(2026, 11, 20, 23, 0, tzinfo=UTC)
+    assert ripened(runtime, visible - timedelta(seconds=1)).balls_ripened_last_hour == 0
+    assert ripened(runtime, visible).balls_ripened_last_hour == 1
+    assert ripened(runtime, visible + timedelta(minutes=59)).balls_ripened_last_hour == 1
+    assert ripened(runtime, visible + timedelta(hours=1)).balls_ripened_last_hour == 0

@@ -9,13 +9,11 @@ from greenenergy.errors import ConfigError
 
 
 def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DATABASE_URL", "TZ", "INGEST", "NATS_URL", "SCHEDULER", "CATALOG_DIR"):
+    for name in ("DATABASE_URL", "TZ", "SCHEDULER", "CATALOG_DIR"):
         monkeypatch.delenv(f"GREENENERGY_{name}", raising=False)
     settings = load_settings()
     assert settings.database_url == "sqlite:///./greenenergy.db"
     assert settings.tz == "Asia/Shanghai"
-    assert settings.ingest == "direct"
-    assert settings.nats_url == "nats://127.0.0.1:4222"
     assert settings.scheduler == "inprocess"
     assert (settings.catalog_dir / "pyproject.toml").exists()
 
@@ -24,10 +22,8 @@ def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
     ("variable", "value", "expected"),
     [
         ("GREENENERGY_TZ", "Mars/Olympus", "GREENENERGY_TZ: unknown IANA time zone 'Mars/Olympus'"),
-        ("GREENENERGY_INGEST", "kafka", "GREENENERGY_INGEST: Input should be 'direct' or 'stream'"),
         ("GREENENERGY_SCHEDULER", "cron", "GREENENERGY_SCHEDULER: Input should be 'inprocess' or 'off'"),
         ("GREENENERGY_DATABASE_URL", "mysql://x", "GREENENERGY_DATABASE_URL: must be a SQLAlchemy URL"),
-        ("GREENENERGY_NATS_URL", "http://x", "GREENENERGY_NATS_URL: must start with nats://"),
     ],
 )
 def test_bad_values_are_refused_by_variable_name(

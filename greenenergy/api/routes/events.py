@@ -9,9 +9,9 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
-from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_role
+from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_role, require_subject
 from greenenergy.api.inputs import EXAMPLE_TIME, Input, iso_8601
-from greenenergy.errors import Forbidden, TooLarge
+from greenenergy.errors import TooLarge
 from greenenergy.ids import ID_PATTERN
 from greenenergy.services import ingest as ingest_service
 from greenenergy.services import moderation
@@ -116,10 +116,7 @@ def post_events(batch: EventBatch, principal: CurrentPrincipal, runtime: Runtime
 
 @router.get("/sources/{source_id}/events/{event_id}", response_model=EventResultOut)
 def get_event_result(source_id: Id, event_id: Id, principal: CurrentPrincipal, runtime: RuntimeDep) -> dict[str, Any]:
-    if principal.role not in ("auditor", "admin") and not (
-        principal.role == "source" and principal.subject == source_id
-    ):
-        raise Forbidden(f"only source {source_id!r}, auditors and admins may read its events", code="not_yours")
+    require_subject(principal, role="source", subject=source_id, read=True)
     return result_json(ingest_service.event_result(runtime, source_id=source_id, event_id=event_id))
 
 

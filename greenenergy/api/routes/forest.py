@@ -15,9 +15,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, Field
 
-from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_role, require_self_or_reader
+from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_role, require_subject
 from greenenergy.api.inputs import Input
-from greenenergy.errors import Forbidden
 from greenenergy.ids import ID_PATTERN
 from greenenergy.services.forest import achievements as forest_achievements
 from greenenergy.services.forest import balls as forest_balls
@@ -27,22 +26,12 @@ from greenenergy.services.forest import leaderboard as forest_leaderboard
 from greenenergy.services.forest import statement as forest_statement
 from greenenergy.services.forest import steal as forest_steal
 from greenenergy.services.forest import water as forest_water
-from greenenergy.services.tokens import Principal
 
 router = APIRouter(prefix="/v1", tags=["forest"])
 ID_REGEX = f"^{ID_PATTERN.pattern}$"
 UserId = Annotated[str, Path(pattern=ID_REGEX, description="user id")]
 BallId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}$", description="ball id")]
 ItemId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="item id")]
-
-
-def require_self(principal: Principal, user_id: str) -> None:
-    """Acting on ``user_id``'s energy: only that user's own token."""
-    if principal.role != "user" or principal.subject != user_id:
-        raise Forbidden(
-            f"this token belongs to {principal.role} {principal.subject!r}; only user {user_id!r} may do this",
-            code="not_yours",
-        )
 
 
 class FriendRequest(Input):
@@ -215,7 +204,7 @@ class StatementOut(BaseModel):
 
 @router.get("/users/{user_id}/energy", response_model=EnergyOut)
 def get_energy(user_id: UserId, principal: CurrentPrincipal, runtime: RuntimeDep) -> object:
-    require_self_or_reader(principal, role="user", subject=user_id)
+    require_subject(principal, role="user", subject=user_id, read=True)
     return forest_balls.energy(runtime, user_id)
 
 
@@ -248,20 +237,20 @@ def get_balls(
         and principal.subject != user_id
         and forest_friends.are_friends(runtime, principal.subject, user_id)
     ):
-        require_self_or_reader(principal, role="user", subject=user_id)
+        require_subject(principal, role="user", subject=user_id, read=True)
     statuses = tuple(status_) if status_ else forest_balls.IN_PLAY
     return forest_balls.list_balls(runtime, user_id, statuses=statuses, limit=limit, after=after)
 
 
 @router.post("/users/{user_id}/balls/collect-all", response_model=CollectAllOut)
 def post_collect_all(user_id: UserId, principal: CurrentPrincipal, runtime: RuntimeDep) -> object:
-    require_self(principal, user_id)
+    require_subject(principal, role="user", subject=user_id)
     return forest_balls.collect_all(runtime, user_id)
 
 
 @router.post("/users/{user_id}/balls/{ball_id}/collect", response_model=CollectOut)
 def post_collect(user_id: UserId, ball_id: BallId, principal: CurrentPrincipal, runtime: RuntimeDep) -> object:
-    require_self(principal, user_id)
+    require_subject(principal, role="user", subject=user_id)
     return forest_balls.collect(runtime, user_id, ball_id)
 
 
@@ -280,7 +269,7 @@ def post_steal(
 @router.post("/users/{user_id}/friends", response_model=FriendshipOut)
 def post_friend(user_id: UserId, body: FriendRequest, principal: CurrentPrincipal, runtime: RuntimeDep) -> object:
     """Ask ``friend_id``; when they have asked too, you are friends. Asking again is a no-op."""
-    require_self(principal, user_id)
+    require_subject(principal, role="user", subject=user_id)
     return forest_friends.request(runtime, user_id, body.friend_id)
 
 
@@ -291,19 +280,19 @@ def delete_friend(
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
 ) -> object:
-    require_self(principal, user_id)
+    require_subject(principal, role="user", subject=user_id)
     return forest_friends.remove(runtime, user_id, friend_id)
 
 
 @router.get("/users/{user_id}/friends", response_model=list[FriendOut])
 def get_friends(user_id: UserId, principal: CurrentPrincipal, runtime: RuntimeDep) -> object:
-    require_self_or_reader(principal, role="user", subject=user_id)
+    require_subject(principal, role="user", subject=user_id, read=True)
     return forest_friends.list_friends(runtime, user_id)
 
 
 @router.post("/users/{user_id}/water", response_model=WaterOut)
 def post_water(user_id: UserId, body: WaterRequest, principal: CurrentPrincipal, runtime: RuntimeDep) -> object:
-    require_self(principal, user_id)
+    require_subject(principal, role="user", subject=user_id)
     return forest_water.water(runtime, giver_id=user_id, friend_id=body.friend_id, energy_g=body.energy_g)
 
 
@@ -315,19 +304,19 @@ def post_grant_item(user_id: UserId, body: GrantRequest, principal: CurrentPrinc
 
 @router.get("/users/{user_id}/items", response_model=list[ItemOut])
 def get_items(user_id: UserId, principal: CurrentPrincipal, runtime: RuntimeDep) -> object:
-    require_self_or_reader(principal, role="user", subject=user_id)
+    require_subject(principal, role="user", subject=user_id, read=True)
     return forest_items.list_items(runtime, user_id)
 
 
 @router.post("/users/{user_id}/items/{item_id}/use", response_model=ItemOut)
 def post_use_item(user_id: UserId, item_id: ItemId, principal: CurrentPrincipal, runtime: RuntimeDep) -> object:
-    require_self(principal, user_id)
+    require_subject(principal, role="user", subject=user_id)
     return forest_items.use(runtime, user_id=user_id, item_id=item_id)
 
 
 @router.get("/users/{user_id}/achievements", response_model=list[AchievementOut])
 def get_achievements(user_id: UserId, principal: CurrentPrincipal, runtime: RuntimeDep) -> object:
-    require_self_or_reader(principal, role="user", subject=user_id)
+    require_subject(principal, role="user", subject=user_id, read=True)
     return forest_achievements.list_achievements(runtime, user_id)
 
 
@@ -340,7 +329,7 @@ def get_leaderboard(
     period: Literal["week", "lifetime"] = "week",
     limit: Annotated[int, Query(ge=1, le=forest_leaderboard.MAX_LIMIT)] = 10,
 ) -> object:
-    require_self_or_reader(principal, role="user", subject=user_id)
+    require_subject(principal, role="user", subject=user_id, read=True)
     return forest_leaderboard.leaderboard(runtime, user_id, scope=scope, period=period, limit=limit)
 
 
@@ -351,5 +340,5 @@ def get_statement(
     runtime: RuntimeDep,
     year: Annotated[int, Query(ge=forest_statement.FIRST_YEAR, le=forest_statement.LAST_YEAR)],
 ) -> object:
-    require_self_or_reader(principal, role="user", subject=user_id)
+    require_subject(principal, role="user", subject=user_id, read=True)
     return forest_statement.statement(runtime, user_id, year)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlalchemy import text
 
 from greenenergy.api.deps import RuntimeDep
-from greenenergy.db.engine import read_tx
+from greenenergy.services.runtime import check_database
 
 router = APIRouter(tags=["health"])
 
@@ -19,6 +18,4 @@ class Health(BaseModel):
 
 @router.get("/healthz", response_model=Health)
 def healthz(runtime: RuntimeDep) -> Health:
-    with read_tx(runtime.engine) as connection:
-        connection.execute(text("SELECT 1"))
-    return Health(status="ok", database=runtime.engine.dialect.name)
+    return Health(status="ok", database=check_database(runtime))

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_self_or_reader
+from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_subject
 from greenenergy.ids import ID_PATTERN
 from greenenergy.services import ledger as ledger_service
+from greenenergy.services.ledger.posting import HistoryItem
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 UserId = Annotated[str, Path(pattern=f"^{ID_PATTERN.pattern}$", description="user id")]
@@ -45,6 +46,6 @@ def user_transactions(
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=ledger_service.MAX_HISTORY_LIMIT)] = 50,
     after: Annotated[str | None, Query(max_length=64, description="transaction_id of the last item seen")] = None,
-) -> list[dict[str, object]]:
-    require_self_or_reader(principal, role="user", subject=user_id)
+) -> list[HistoryItem]:
+    require_subject(principal, role="user", subject=user_id, read=True)
     return ledger_service.user_history(runtime, user_id, limit=limit, after=after)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_self, require_self_or_reader
+from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_subject
 from greenenergy.api.inputs import Input, Instant
 from greenenergy.ids import ID_PATTERN
 from greenenergy.planting import PlantingReport, SurvivalReport
@@ -98,7 +98,7 @@ def partner_orders(
     limit: Annotated[int, Query(ge=1, le=planting_partner.MAX_ORDERS_PAGE)] = 100,
     after: Annotated[str | None, Query(max_length=32, description="order_id of the last order seen")] = None,
 ) -> list[OrderView]:
-    require_self_or_reader(principal, role="partner", subject=partner_id)
+    require_subject(principal, role="partner", subject=partner_id, read=True)
     return planting_partner.list_orders(runtime, partner_id, status=status, limit=limit, after=after)
 
 
@@ -106,7 +106,7 @@ def partner_orders(
 def confirm_planting(
     partner_id: PartnerId, body: PlantingIn, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> Confirmation:
-    require_self(principal, role="partner", subject=partner_id)
+    require_subject(principal, role="partner", subject=partner_id)
     report = PlantingReport(
         tree_id=body.tree_id,
         partner_id=partner_id,
@@ -136,7 +136,7 @@ def confirm_planting(
 async def confirm_bulk(
     partner_id: PartnerId, request: Request, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> BulkResult:
-    require_self(principal, role="partner", subject=partner_id)
+    require_subject(principal, role="partner", subject=partner_id)
     body = await request.body()
     return await run_in_threadpool(
         planting_partner.confirm_bulk, runtime, partner_id, body, request.headers.get("content-type", "")
@@ -147,7 +147,7 @@ async def confirm_bulk(
 def survival(
     partner_id: PartnerId, body: SurvivalIn, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> SurvivalOutcome:
-    require_self(principal, role="partner", subject=partner_id)
+    require_subject(principal, role="partner", subject=partner_id)
     report = SurvivalReport(
         tree_id=body.tree_id,
         partner_id=partner_id,

@@ -23,7 +23,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_role, require_self, require_self_or_reader
+from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_role, require_subject
 from greenenergy.api.inputs import Input
 from greenenergy.api.routes.catalog import CertificateOut
 from greenenergy.ids import ID_PATTERN
@@ -100,13 +100,13 @@ class TreeOut(BaseModel):
 
 @router.post("/users/{user_id}/trees", response_model=TreeRedeemed, status_code=201)
 def redeem_tree(user_id: UserId, body: RedeemIn, principal: CurrentPrincipal, runtime: RuntimeDep) -> Redemption:
-    require_self(principal, role="user", subject=user_id)
+    require_subject(principal, role="user", subject=user_id)
     return planting_redeem.redeem(runtime, user_id, body.species_id, body.plot_id, body.quantity)
 
 
 @router.get("/users/{user_id}/trees", response_model=list[TreeOut])
 def user_trees(user_id: UserId, principal: CurrentPrincipal, runtime: RuntimeDep) -> list[TreeView]:
-    require_self_or_reader(principal, role="user", subject=user_id)
+    require_subject(principal, role="user", subject=user_id, read=True)
     return planting_queries.list_trees(runtime, user_id)
 
 
@@ -127,7 +127,7 @@ class NationalOut(BaseModel):
 
 @router.get("/users/{user_id}/certificates", response_model=list[CertificateOut])
 def user_certificates(user_id: UserId, principal: CurrentPrincipal, runtime: RuntimeDep) -> list[CertificateView]:
-    require_self_or_reader(principal, role="user", subject=user_id)
+    require_subject(principal, role="user", subject=user_id, read=True)
     return planting_certificates.list_certificates(runtime, user_id)
 
 
@@ -135,7 +135,7 @@ def user_certificates(user_id: UserId, principal: CurrentPrincipal, runtime: Run
 def exchange_national(
     user_id: UserId, body: NationalIn, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> NationalCertificate:
-    require_self(principal, role="user", subject=user_id)
+    require_subject(principal, role="user", subject=user_id)
     return planting_certificates.exchange(runtime, user_id, body.year)
 
 
@@ -143,7 +143,7 @@ def exchange_national(
 def national_certificates(
     user_id: UserId, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> list[NationalCertificate]:
-    require_self_or_reader(principal, role="user", subject=user_id)
+    require_subject(principal, role="user", subject=user_id, read=True)
     return planting_certificates.list_national(runtime, user_id)
 
 
@@ -196,7 +196,7 @@ class LeaveOut(BaseModel):
 
 @router.post("/users/{user_id}/coplant-pools", response_model=PoolOut, status_code=201)
 def create_pool(user_id: UserId, body: PoolIn, principal: CurrentPrincipal, runtime: RuntimeDep) -> PoolView:
-    require_self(principal, role="user", subject=user_id)
+    require_subject(principal, role="user", subject=user_id)
     return planting_coplant.create_pool(
         runtime, user_id, body.species_id, body.plot_id, daily_cap_g=body.daily_cap_g, max_members=body.max_members
     )
@@ -204,7 +204,7 @@ def create_pool(user_id: UserId, body: PoolIn, principal: CurrentPrincipal, runt
 
 @router.get("/users/{user_id}/coplant-pools", response_model=list[PoolOut])
 def user_pools(user_id: UserId, principal: CurrentPrincipal, runtime: RuntimeDep) -> list[PoolView]:
-    require_self_or_reader(principal, role="user", subject=user_id)
+    require_subject(principal, role="user", subject=user_id, read=True)
     return planting_coplant.list_pools(runtime, user_id)
 
 
@@ -216,7 +216,7 @@ def pool(pool_id: PoolId, principal: CurrentPrincipal, runtime: RuntimeDep) -> P
 
 @router.post("/users/{user_id}/coplant-pools/{pool_id}/join", response_model=PoolOut)
 def join_pool(user_id: UserId, pool_id: PoolId, principal: CurrentPrincipal, runtime: RuntimeDep) -> PoolView:
-    require_self(principal, role="user", subject=user_id)
+    require_subject(principal, role="user", subject=user_id)
     return planting_coplant.join_pool(runtime, user_id, pool_id)
 
 
@@ -224,11 +224,11 @@ def join_pool(user_id: UserId, pool_id: PoolId, principal: CurrentPrincipal, run
 def contribute(
     user_id: UserId, pool_id: PoolId, body: ContributionIn, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> Contributed:
-    require_self(principal, role="user", subject=user_id)
+    require_subject(principal, role="user", subject=user_id)
     return planting_coplant.contribute_to_pool(runtime, user_id, pool_id, body.energy_g)
 
 
 @router.post("/users/{user_id}/coplant-pools/{pool_id}/leave", response_model=LeaveOut)
 def leave_pool(user_id: UserId, pool_id: PoolId, principal: CurrentPrincipal, runtime: RuntimeDep) -> Left:
-    require_self(principal, role="user", subject=user_id)
+    require_subject(principal, role="user", subject=user_id)
     return planting_coplant.leave_pool(runtime, user_id, pool_id)

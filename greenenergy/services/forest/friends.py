@@ -23,11 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Connection
-
 from greenenergy.db import forest_repo
-from greenenergy.db.engine import read_tx, write_tx
-from greenenergy.forest import NotFriends
+from greenenergy.db.engine import Tx, in_write_tx, read_tx
 from greenenergy.services.forest import achievements as forest_achievements
 from greenenergy.services.forest.errors import FriendshipNotFound, SelfFriend
 from greenenergy.services.runtime import Runtime
@@ -69,12 +66,6 @@ def _status(asked: bool, asked_back: bool) -> FriendStatus | None:
     return None
 
 
-def require_friends(connection: Connection, user_id: str, other_id: str, *, what: str) -> None:
-    """Raise ``NotFriends`` unless mutual friends; holds both edges until the commit."""
-    if not forest_repo.are_friends(connection, user_id, other_id, lock=True):
-        raise NotFriends(f"you and {other_id} are not friends; {what} needs a mutual friendship", friend_id=other_id)
-
-
 def are_friends(runtime: Runtime, user_id: str, other_id: str) -> bool:
     with read_tx(runtime.engine) as connection:
         return forest_repo.are_friends(connection, user_id, other_id)
@@ -85,12 +76,16 @@ def request(runtime: Runtime, user_id: str, friend_id: str) -> Friendship:
     if user_id == friend_id:
         raise SelfFriend("you cannot befriend yourself; send the id of another user", user_id=user_id)
     now = runtime.clock.now()
-    with write_tx(runtime.engine) as connection:
+
+    def ask(connection: Tx) -> FriendStatus | None:
         forest_repo.lock_pair(connection, user_id, friend_id)
         forest_repo.add_ask(connection, user_id, friend_id, now=now)
         status = _status(*forest_repo.asks(connection, user_id, friend_id))
         if status == "friends":
             forest_repo.make_friends(connection, user_id, friend_id, now=now)
+        return status
+
+    status = in_write_tx(runtime.engine, ask)
     assert status is not None  # our own edge was just written or already there
     if status == "friends":
         forest_achievements.evaluate_quietly(runtime, user_id, forest_achievements.AFTER_FRIENDSHIP)
@@ -100,9 +95,12 @@ def request(runtime: Runtime, user_id: str, friend_id: str) -> Friendship:
 
 def remove(runtime: Runtime, user_id: str, friend_id: str) -> Removal:
     """Delete the friendship or request between the two, for both sides."""
-    with write_tx(runtime.engine) as connection:
+
+    def unfriend(connection: Tx) -> set[tuple[str, str]]:
         forest_repo.lock_pair(connection, user_id, friend_id)
-        removed = forest_repo.remove_pair(connection, user_id, friend_id)
+        return forest_repo.remove_pair(connection, user_id, friend_id)
+
+    removed = in_write_tx(runtime.engine, unfriend)
     was = _status((user_id, friend_id) in removed, (friend_id, user_id) in removed)
     if was is None:
         raise FriendshipNotFound(

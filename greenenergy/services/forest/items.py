@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from greenenergy.db import forest_repo
-from greenenergy.db.engine import read_tx, write_tx
+from greenenergy.db.engine import Tx, in_write_tx, read_tx
 from greenenergy.forest import Item, grant_item, item_status, mark_used
 from greenenergy.forest import use_item as start_effect
 from greenenergy.services.forest import achievements as forest_achievements
@@ -55,8 +55,7 @@ def grant(runtime: Runtime, *, user_id: str, kind: str, granted_by: str) -> Item
     """Give ``user_id`` a new item (422 ``unknown_item`` for a kind we do not have)."""
     now = runtime.clock.now()
     item = grant_item(item_id=uuid.uuid4().hex, user_id=user_id, kind=kind, now=now)
-    with write_tx(runtime.engine) as connection:
-        forest_repo.insert_item(connection, item, granted_by=granted_by)
+    in_write_tx(runtime.engine, lambda tx: forest_repo.insert_item(tx, item, granted_by=granted_by))
     return _view(item, granted_by, None, None, now)
 
 
@@ -71,15 +70,18 @@ def list_items(runtime: Runtime, user_id: str) -> list[ItemView]:
 
 def use(runtime: Runtime, *, user_id: str, item_id: str) -> ItemView:
     now = runtime.clock.now()
-    with write_tx(runtime.engine) as connection:
+
+    def use_it(connection: Tx) -> ItemView:
         row = forest_repo.lock_item(connection, item_id)
         if row is None:
             raise ItemNotFound(f"no item {item_id!r}", item_id=item_id)
         if row.user_id != user_id:
             raise NotYourItem(f"item {item_id} belongs to another user", item_id=item_id)
         item = forest_repo.to_item(row)
-        effect = start_effect(item, now)
+        effect = start_effect(item, now)  # item_used / item_expired from the locked row
         used = mark_used(item, effect)
         forest_repo.mark_item_used(connection, used)
         forest_repo.insert_effect(connection, effect)
-    return _view(used, row.granted_by, effect.starts_at, effect.ends_at, now)
+        return _view(used, row.granted_by, effect.starts_at, effect.ends_at, now)
+
+    return in_write_tx(runtime.engine, use_it)

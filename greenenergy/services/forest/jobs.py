@@ -1,4 +1,4 @@
-"""Scheduled forest work: sweep expired balls into ``sink:expired``.
+"""Scheduled forest work: sweep expired balls into ``sink:expired``; report ripening.
 
 ``expire_balls(runtime, now)`` finds balls whose ``expires_at <= now`` that were neither
 collected nor swept and, one commit per chunk: locks them, lets ``forest.moves.decide_expiry``
@@ -16,9 +16,9 @@ from the clock.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from greenenergy.db import play_repo
+from greenenergy.db import balls_repo, play_repo
 from greenenergy.db.engine import Tx, in_write_tx, read_tx
 from greenenergy.forest.moves import Move, decide_expiry
 from greenenergy.services.forest.balls import rules_of
@@ -55,3 +55,16 @@ def expire_balls(runtime: Runtime, now: datetime | None = None, *, batch: int = 
         balls += len(move.balls_saved)
         grams += sum(b.expired_g for b in move.balls_saved)
     return ExpiryCounts(balls=balls, expired_g=grams)
+
+
+@dataclass(frozen=True)
+class RipeningReport:
+    balls_ripened_last_hour: int
+
+
+def ripened(runtime: Runtime, now: datetime) -> RipeningReport:
+    """Balls that became visible in the hour up to ``now``; nothing moves (a ball's status is
+    derived from the clock when read), the count is for the scheduler's log."""
+    with read_tx(runtime.engine) as connection:
+        count = balls_repo.count_visible_between(connection, now - timedelta(hours=1), now)
+    return RipeningReport(balls_ripened_last_hour=count)

@@ -9,14 +9,17 @@ with a strictly greater score; listing by score descending, then user id (code p
 
 Members:
 
-* ``friends``: the user and their mutual friends (score 0 for those without a row); the
-  user's ``friendships`` range drives primary-key probes into the scores (a user with 5,000
-  friends: 5,000 probes, whatever the number of users), counted and ordered in SQL.
+* ``friends``: the user and their mutual friends (score 0 for those without a row); one
+  statement: the user's ``friendships`` range drives primary-key probes into the scores (a
+  user with 5,000 friends: 5,000 probes, whatever the number of users; the key carries the
+  score, so each probe is one index descent), counted and ordered in SQL.
 * ``global``: every user with a lifetime score row (anyone who has ever collected or stolen),
-  plus the user. Rank is ``1 + count(score > mine)`` on the (period, score_g) index; the
-  total is kept per shard in ``forest_board_members`` (no count over a million rows). The
-  ``top`` listing shows members with a row for the period; members at 0 without one (who
-  did not score this week) are counted in ``total`` but not listed.
+  plus the user. Rank is ``1 + the number of scores above mine``, added up from the score
+  buckets kept in the same commit as the scores (``db.score_buckets``: a few hundred bucket
+  rows and one bucket's index range, never a count over every score above); the total is
+  kept per shard in ``forest_board_members``. The ``top`` listing shows members with a row
+  for the period; members at 0 without one (who did not score this week) are counted in
+  ``total`` but not listed.
 """
 
 from __future__ import annotations

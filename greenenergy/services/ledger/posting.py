@@ -1,36 +1,27 @@
 """Ledger use cases: post transactions, reverse one, read balances and history.
 
 Each function owns its database transaction. An idempotency-key race between two writers
-on PostgreSQL surfaces as a unique-key violation on commit; the loser retries once and
-then finds the winner's transaction, so both callers get the same answer.
+on PostgreSQL surfaces as a unique-key violation on commit; ``in_write_tx`` runs the loser
+again, and it then finds the winner's transaction, so both callers get the same answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from sqlalchemy.exc import IntegrityError
+from dataclasses import dataclass
+from datetime import datetime
 
 from greenenergy.db import ledger_repo
-from greenenergy.db.engine import read_tx, write_tx
+from greenenergy.db.engine import in_write_tx, read_tx
 from greenenergy.errors import Conflict, InvalidInput, NotFound
 from greenenergy.ledger import PostedTransaction, TransactionDraft, reversal_of, user_account
 from greenenergy.services.runtime import Runtime
 
-RETRIES_ON_KEY_RACE = 2
-
 
 def post(runtime: Runtime, drafts: Sequence[TransactionDraft]) -> list[PostedTransaction]:
     """Post ``drafts`` atomically (all or none) and return the stored transactions."""
-    for attempt in range(RETRIES_ON_KEY_RACE + 1):
-        try:
-            with write_tx(runtime.engine) as connection:
-                return ledger_repo.post_transactions(connection, drafts, now=runtime.clock.now())
-        except IntegrityError:
-            keyed = any(d.idempotency_key for d in drafts)
-            if not keyed or attempt == RETRIES_ON_KEY_RACE:
-                raise
-    raise AssertionError("unreachable")
+    now = runtime.clock.now()
+    return in_write_tx(runtime.engine, lambda tx: ledger_repo.post_transactions(tx, drafts, now=now))
 
 
 def post_one(runtime: Runtime, draft: TransactionDraft) -> PostedTransaction:
@@ -56,9 +47,19 @@ def balance(runtime: Runtime, account: str) -> int:
 MAX_HISTORY_LIMIT = 500
 
 
-def user_history(
-    runtime: Runtime, user_id: str, *, limit: int = 50, after: str | None = None
-) -> list[dict[str, object]]:
+@dataclass(frozen=True)
+class HistoryItem:
+    """One posting to one of the user's accounts, with its transaction."""
+
+    transaction_id: str
+    kind: str
+    energy_g: int
+    account: str
+    created_at: datetime
+    refs: dict[str, str]
+
+
+def user_history(runtime: Runtime, user_id: str, *, limit: int = 50, after: str | None = None) -> list[HistoryItem]:
     """The user's ledger history, newest first: one item per posting to the user's accounts.
 
     ``limit`` counts transactions (a transaction touching both of the user's accounts, such
@@ -81,17 +82,8 @@ def user_history(
                 )
             before = (cursor.created_at, after)
         pages = ledger_repo.history(connection, accounts, limit=limit, before=before)
-    items: list[dict[str, object]] = []
-    for tx, postings in pages:
-        for _idx, posting in postings:
-            items.append(
-                {
-                    "transaction_id": tx.id,
-                    "kind": tx.kind,
-                    "energy_g": posting.energy_g,
-                    "account": posting.account,
-                    "created_at": tx.created_at,
-                    "refs": dict(tx.refs),
-                }
-            )
-    return items
+    return [
+        HistoryItem(tx.id, tx.kind, posting.energy_g, posting.account, tx.created_at, dict(tx.refs))
+        for tx, postings in pages
+        for _idx, posting in postings
+    ]

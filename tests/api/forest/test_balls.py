@@ -164,7 +164,7 @@ def test_collect_refuses_bad_requests_with_specific_codes(runtime: Runtime, clie
     waiting = make_ball(runtime, "alice", 5)
     cases = [
         (f"/v1/users/alice/balls/{mine.ball_id}/collect", bob, 403, "not_yours"),  # another user's token
-        (f"/v1/users/alice/balls/{mine.ball_id}/collect", bearer(runtime, "admin", "ops"), 403, "not_yours"),
+        (f"/v1/users/alice/balls/{mine.ball_id}/collect", bearer(runtime, "admin", "ops"), 403, "wrong_role"),
         (f"/v1/users/alice/balls/{bobs.ball_id}/collect", alice, 403, "not_your_ball"),
         ("/v1/users/alice/balls/b-0000/collect", alice, 404, "ball_not_found"),
         ("/v1/users/alice/balls/not%20an%20id/collect", alice, 422, "invalid_request"),

@@ -72,7 +72,7 @@ def test_friend_requests_refuse_bad_input(runtime: Runtime, client: TestClient) 
         ("/v1/users/alice/friends", {}, alice, 422, "invalid_request"),
         ("/v1/users/alice/friends", {"friend_id": "bob", "extra": 1}, alice, 422, "invalid_request"),
         ("/v1/users/alice/friends", {"friend_id": "bob"}, bearer(runtime, "user", "mallory"), 403, "not_yours"),
-        ("/v1/users/alice/friends", {"friend_id": "bob"}, bearer(runtime, "auditor", "a"), 403, "not_yours"),
+        ("/v1/users/alice/friends", {"friend_id": "bob"}, bearer(runtime, "auditor", "a"), 403, "wrong_role"),
     ]
     for path, body, headers, status, code in cases:
         answer = client.post(path, json=body, headers=headers)

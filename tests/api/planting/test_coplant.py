@@ -88,7 +88,7 @@ def test_leaving_before_the_redemption_refunds_everything(client: TestClient, ru
     assert left["refunded_g"] == 3_000 and [m["user_id"] for m in left["pool"]["members"]] == ["u-a"]
     assert available(runtime, "u-b") == 5_000
     assert ledger.balance(runtime, pool_account(pool_id)) == 0
-    kinds = [item["kind"] for item in ledger.user_history(runtime, "u-b")]
+    kinds = [item.kind for item in ledger.user_history(runtime, "u-b")]
     assert kinds[:2] == ["coplant_refund", "coplant_contribute"]
     gone = post(client, runtime, "u-b", f"/{pool_id}/contributions", {"energy_g": 1})
     assert (gone.status_code, gone.json()["error"]["code"]) == (403, "not_pool_member")

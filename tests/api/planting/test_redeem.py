@@ -40,8 +40,8 @@ def test_redeem_debits_the_price_reserves_a_place_and_creates_tree_and_order(
     assert available(runtime, "u-1") == 20_000 - SAXAUL_G
     assert ledger.balance(runtime, "sink:trees") == SAXAUL_G
     history = ledger.user_history(runtime, "u-1")
-    assert history[0]["kind"] == "redeem" and history[0]["refs"]["tree_id"] == tree["tree_id"]
-    assert history[0]["transaction_id"] == tree["transaction_id"]
+    assert history[0].kind == "redeem" and history[0].refs["tree_id"] == tree["tree_id"]
+    assert history[0].transaction_id == tree["transaction_id"]
     a01 = plot(client, "a-01")
     assert (a01["reserved"], a01["planted"], a01["capacity"]) == (1, 0, 11)
     mine = client.get("/v1/users/u-1/trees", headers=bearer(runtime, "user", "u-1")).json()
