@@ -27,6 +27,7 @@ from greenenergy.services.forest.jobs import ripened
 from greenenergy.services.ingest import IncomingEvent, ingest
 from greenenergy.services.planting import partner as planting_partner
 from greenenergy.services.planting import redeem as planting_redeem
+from greenenergy.services.planting.partner import OrderView
 from greenenergy.services.runtime import Runtime, claim_scheduler
 from tests.api.planting.conftest import SAXAUL_G, fund, use_catalog, write_catalog
 from tests.conftest import PROJECT_ROOT
@@ -56,11 +57,11 @@ def work(runtime: Runtime, tmp_path: Path) -> dict[str, str]:
     ).results
     fund(runtime, "u-2", SAXAUL_G)
     order = planting_redeem.redeem(runtime, "u-2", "saxaul", "a-02")
-    return {"ball_id": result.ball_id, "tree_id": order["tree_id"]}
+    return {"ball_id": result.ball_id, "tree_id": order.tree_id}
 
 
-def order_of(runtime: Runtime, tree_id: str) -> dict:
-    (order,) = [o for o in planting_partner.list_orders(runtime, "north") if o["tree_id"] == tree_id]
+def order_of(runtime: Runtime, tree_id: str) -> OrderView:
+    (order,) = [o for o in planting_partner.list_orders(runtime, "north") if o.tree_id == tree_id]
     return order
 
 
@@ -110,7 +111,7 @@ def test_tick_runs_each_job_and_each_does_its_work(runtime: Runtime, work: dict[
         ball = balls_repo.get_ball(connection, work["ball_id"])
     assert (ball.expired_g, ball.remaining_g, ball.collected_g) == (74, 0, 0)
     assert ledger.balance(runtime, SINK_EXPIRED) == 74
-    assert order_of(runtime, work["tree_id"])["overdue_at"] is None
+    assert order_of(runtime, work["tree_id"]).overdue_at is None
     # Past the order's deadline: marked overdue, once, and the mark is kept.
     late = tick(runtime, (deadline + timedelta(seconds=1)).isoformat())
     assert job_lines(late.output) == {
@@ -119,7 +120,7 @@ def test_tick_runs_each_job_and_each_does_its_work(runtime: Runtime, work: dict[
         "mark_overdue_orders": "1",
     }
     order = order_of(runtime, work["tree_id"])
-    assert order["status"] == "overdue" and order["overdue_at"] is not None
+    assert order.status == "overdue" and order.overdue_at is not None
     assert job_lines(tick(runtime, (deadline + timedelta(days=1)).isoformat()).output)["mark_overdue_orders"] == "0"
     assert ledger.balance(runtime, SINK_EXPIRED) == 74
 
@@ -158,7 +159,7 @@ def test_the_in_process_scheduler_runs_the_jobs_and_they_do_their_work(
     caplog.set_level(logging.INFO, logger="greenenergy.scheduler")
     scheduler = running()
     wait_for(lambda: ledger.balance(runtime, SINK_EXPIRED) == 74, "sweep the expired ball at start")
-    wait_for(lambda: order_of(runtime, work["tree_id"])["overdue_at"] is not None, "mark the order at start")
+    wait_for(lambda: order_of(runtime, work["tree_id"]).overdue_at is not None, "mark the order at start")
     assert pending_g(runtime, "u-1") == 0
     # A second ball expires; the interval job (not the one at start) sweeps it when it is due.
     ingest(

@@ -19,7 +19,6 @@ from greenenergy.services.planting import partner as planting_partner
 from greenenergy.services.planting import redeem as planting_redeem
 from greenenergy.services.runtime import Runtime
 from tests.api.planting.conftest import IN_A01, SAXAUL_G, available, fund, photo
-from tests.conftest import BACKEND
 
 USERS = 50
 
@@ -105,8 +104,7 @@ def test_two_partners_racing_with_one_photo_confirm_one_tree(runtime: Runtime) -
     assert sorted(race(2, confirm)) == ["duplicate_photo", "ok"]
 
 
-@pytest.mark.postgres_only
-@pytest.mark.skipif(BACKEND != "postgresql", reason="row locks: SQLite runs one writer at a time")
+@pytest.mark.postgres_only  # row locks: SQLite runs one writer at a time
 def test_a_redemption_takes_another_plot_with_room_while_the_freest_ones_row_is_held(runtime: Runtime) -> None:
     """Without a requested plot, a redemption does not queue behind a concurrent one on the
     freest plot's occupancy row: it takes the next plot with room (FOR UPDATE SKIP LOCKED)."""
