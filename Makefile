@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 PYTEST_FLAGS ?= -q -p no:cacheprovider
 
-.PHONY: help demo test test-sqlite test-postgres bench install clean
+.PHONY: help demo test test-sqlite test-postgres lint bench install clean
 
 help:
 	@echo "make demo    run the product on the embedded SQLite default (http://127.0.0.1:8000)"
@@ -27,8 +27,13 @@ demo: $(STAMP)
 
 test: test-sqlite test-postgres
 
-test-sqlite: $(STAMP)
+test-sqlite: lint
 	$(PY) -m pytest $(PYTEST_FLAGS)
+
+# ruff: lint and format check (configured in pyproject.toml)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # Runs every test that uses a database again on a real PostgreSQL started just for it;
 # fails loudly (exit 3) if the server cannot be started -- it never skips.

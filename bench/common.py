@@ -91,7 +91,7 @@ def print_table(title: str, header: list[str], rows: list[list[object]]) -> None
     widths = [max(len(str(row[i])) for row in cells) for i in range(len(header))]
     print(f"\n{title}")
     for n, row in enumerate(cells):
-        print("  " + "  ".join(str(c).rjust(w) if n else str(c).ljust(w) for c, w in zip(row, widths)))
+        print("  " + "  ".join(str(c).rjust(w) if n else str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
         if n == 0:
             print("  " + "  ".join("-" * w for w in widths))
 

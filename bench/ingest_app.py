@@ -64,7 +64,9 @@ def bare() -> FastAPI:
         with lock:
             return [next(sequence) for _ in range(count)]
 
-    def event_row(source: str, e: Any, seq: int, now: object, connection: Any, grams: int, ball_id: str | None) -> tuple:
+    def event_row(
+        source: str, e: Any, seq: int, now: object, connection: Any, grams: int, ball_id: str | None
+    ) -> tuple:
         return (source, e.event_id, shard_of(e.user_id), 0, seq, 2, e.user_id, e.type,
                 db_instant(connection, e.occurred_at), now, data_text(e.data), grams, e.type + "@1", "-", None, ball_id,
                 PLACEHOLDER_HASH, PLACEHOLDER_HASH)  # fmt: skip

@@ -145,12 +145,29 @@ def cpu_seconds(pid: int) -> float | None:
 def serve(database_url: str, workers: int) -> Iterator[tuple[str, int]]:
     """uvicorn serving play_seed:app (the real app plus the bench endpoints); its base URL and pid."""
     port = free_port()
-    env = dict(os.environ, BENCH_DATABASE_URL=database_url, GREENENERGY_SCHEDULER="off",
-               PYTHONPATH=f"{ROOT / 'bench'}{os.pathsep}{ROOT}")
+    env = dict(
+        os.environ,
+        BENCH_DATABASE_URL=database_url,
+        GREENENERGY_SCHEDULER="off",
+        PYTHONPATH=f"{ROOT / 'bench'}{os.pathsep}{ROOT}",
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "play_seed:app", "--port", str(port),
-         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-        env=env, cwd=ROOT / "bench",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "play_seed:app",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        cwd=ROOT / "bench",
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -176,8 +193,7 @@ def new_client(base: str) -> httpx.Client:
 
 
 def send(client: httpx.Client, call: Call) -> httpx.Response:
-    return client.request(call.method, call.path, content=call.body,
-                          headers={"Authorization": f"Bearer {call.token}"})
+    return client.request(call.method, call.path, content=call.body, headers={"Authorization": f"Bearer {call.token}"})
 
 
 def drive(clients: list[httpx.Client], jobs: list[list[Call]], check: Check, seconds: float | None) -> Outcome:
@@ -271,8 +287,10 @@ class Events:
         self.items.append(one_event(self.rng, f"set-{self.sent + len(self.items)}", user, event_type, data))
 
     def calls(self, token: str) -> list[Call]:
-        calls = [Call("POST", "/v1/events", token, body({"events": self.items[i:i + 1000]}))
-                 for i in range(0, len(self.items), 1000)]
+        calls = [
+            Call("POST", "/v1/events", token, body({"events": self.items[i : i + 1000]}))
+            for i in range(0, len(self.items), 1000)
+        ]
         self.sent += len(self.items)
         self.items = []
         return calls
@@ -280,8 +298,13 @@ class Events:
 
 def one_event(rng: random.Random, event_id: str, user: str, event_type: str, data: dict | None = None) -> dict:
     occurred = datetime.now(UTC) - timedelta(seconds=rng.randint(25 * 3600, 70 * 3600))
-    return {"event_id": event_id, "type": event_type, "user_id": user, "occurred_at": occurred.isoformat(),
-            "data": data or {}}
+    return {
+        "event_id": event_id,
+        "type": event_type,
+        "user_id": user,
+        "occurred_at": occurred.isoformat(),
+        "data": data or {},
+    }
 
 
 def ingest(clients: list[httpx.Client], events: Events, token: str) -> None:
@@ -291,12 +314,17 @@ def ingest(clients: list[httpx.Client], events: Events, token: str) -> None:
             raise RuntimeError(f"set-up event not accepted: {bad}")
 
 
-def ripe_balls(clients: list[httpx.Client], owners: list[tuple[str, str]], event_type: str | None = None,
-               ) -> dict[str, list[str]]:
+def ripe_balls(
+    clients: list[httpx.Client],
+    owners: list[tuple[str, str]],
+    event_type: str | None = None,
+) -> dict[str, list[str]]:
     """Each owner's ripe balls (of ``event_type``), read with ``GET /v1/users/{id}/balls``."""
     answers = fan_out(clients, [Call("GET", f"/v1/users/{user}/balls", token) for user, token in owners])
-    return {user: [b["ball_id"] for b in balls if b["status"] == "ripe" and event_type in (None, b["event_type"])]
-            for (user, _), balls in zip(owners, answers, strict=True)}
+    return {
+        user: [b["ball_id"] for b in balls if b["status"] == "ripe" and event_type in (None, b["event_type"])]
+        for (user, _), balls in zip(owners, answers, strict=True)
+    }
 
 
 def expect(status: int, test: Callable[[dict], bool], what: str) -> Check:
@@ -304,6 +332,7 @@ def expect(status: int, test: Callable[[dict], bool], what: str) -> Check:
         if code != status:
             return f"{code} instead of {status}"
         return None if test(answer) else what
+
     return check
 
 
@@ -360,8 +389,12 @@ class Forest:
         events = Events(rng)
         for users in self.collectors:
             for user in users:
-                for event_type, data in (("transit.bus", None), ("transit.metro", None),
-                                         ("recycling.box", {"boxes": 2}), ("retail.no_bag", None)):
+                for event_type, data in (
+                    ("transit.bus", None),
+                    ("transit.metro", None),
+                    ("recycling.box", {"boxes": 2}),
+                    ("retail.no_bag", None),
+                ):
                     events.add(user, event_type, data)
         for users in self.collect_all_users:
             for user in users:
@@ -375,11 +408,16 @@ class Forest:
         fan_out(clients, [Call("POST", f"/v1/users/{u}/balls/collect-all", tok[u]) for u in social])
         asks = []
         for users in self.social:
-            pairs = {tuple(sorted((users[j], users[(j + k) % len(users)])))
-                     for j in range(len(users)) for k in FRIEND_OFFSETS}
+            pairs = {
+                tuple(sorted((users[j], users[(j + k) % len(users)])))
+                for j in range(len(users))
+                for k in FRIEND_OFFSETS
+            }
             for a, b in sorted(pairs):
-                asks += [Call("POST", f"/v1/users/{a}/friends", tok[a], body({"friend_id": b})),
-                         Call("POST", f"/v1/users/{b}/friends", tok[b], body({"friend_id": a}))]
+                asks += [
+                    Call("POST", f"/v1/users/{a}/friends", tok[a], body({"friend_id": b})),
+                    Call("POST", f"/v1/users/{b}/friends", tok[b], body({"friend_id": a})),
+                ]
         fan_out(clients, asks)
         for user in social:  # the victims' balls: 1,800 g each
             events.add(user, "recycling.clothes", {"weight_g": 500})
@@ -391,43 +429,101 @@ class Forest:
         play_seed.release(db)
 
         self.ops["floor"] = (
-            [[Call("POST", f"/bench/floor/{u}", tok[u], body({"friend_id": f"{u}-f{k % 8}", "energy_g": WATER_G}))
-              for k in range(n)] for u in self.floor_users],
-            expect(200, lambda a: "log_id" in a, "no log id"))
+            [
+                [
+                    Call("POST", f"/bench/floor/{u}", tok[u], body({"friend_id": f"{u}-f{k % 8}", "energy_g": WATER_G}))
+                    for k in range(n)
+                ]
+                for u in self.floor_users
+            ],
+            expect(200, lambda a: "log_id" in a, "no log id"),
+        )
         self.ops["collect"] = (
-            [[Call("POST", f"/v1/users/{u}/balls/{b}/collect", tok[u]) for u in users for b in balls[u]][:n]
-             for users in self.collectors],
-            expect(200, lambda a: a.get("collected_g", 0) > 0, "collected 0 g"))
+            [
+                [Call("POST", f"/v1/users/{u}/balls/{b}/collect", tok[u]) for u in users for b in balls[u]][:n]
+                for users in self.collectors
+            ],
+            expect(200, lambda a: a.get("collected_g", 0) > 0, "collected 0 g"),
+        )
         self.ops["collect-all"] = (
-            [[Call("POST", f"/v1/users/{u}/balls/collect-all", tok[u]) for u in users] for users in
-             self.collect_all_users],
-            expect(200, lambda a: a.get("balls") == 3, "not 3 balls collected"))
+            [
+                [Call("POST", f"/v1/users/{u}/balls/collect-all", tok[u]) for u in users]
+                for users in self.collect_all_users
+            ],
+            expect(200, lambda a: a.get("balls") == 3, "not 3 balls collected"),
+        )
         steals, waterings = [], []
         for users in self.social:
             size = len(users)
-            steals.append([Call("POST", f"/v1/users/{users[j]}/balls/{victims[users[j]][0]}/steal",
-                                tok[users[(j - k) % size]]) for k in FRIEND_OFFSETS for j in range(size)][:n])
-            waterings.append([Call("POST", f"/v1/users/{users[j]}/water", tok[users[j]],
-                                   body({"friend_id": users[(j + k) % size], "energy_g": WATER_G}))
-                              for _ in range(3) for k in FRIEND_OFFSETS for j in range(size)][:n])
+            steals.append(
+                [
+                    Call("POST", f"/v1/users/{users[j]}/balls/{victims[users[j]][0]}/steal", tok[users[(j - k) % size]])
+                    for k in FRIEND_OFFSETS
+                    for j in range(size)
+                ][:n]
+            )
+            waterings.append(
+                [
+                    Call(
+                        "POST",
+                        f"/v1/users/{users[j]}/water",
+                        tok[users[j]],
+                        body({"friend_id": users[(j + k) % size], "energy_g": WATER_G}),
+                    )
+                    for _ in range(3)
+                    for k in FRIEND_OFFSETS
+                    for j in range(size)
+                ][:n]
+            )
         self.ops["steal"] = (steals, expect(200, lambda a: a.get("stolen_g", 0) > 0, "stole 0 g"))
         self.ops["water"] = (waterings, expect(200, lambda a: a.get("energy_g") == WATER_G, "not watered"))
         self.ops["redeem"] = (
-            [[Call("POST", f"/v1/users/{u}/trees", tok[u], body({"species_id": SPECIES}))
-              for _ in range(TREES_PER_REDEEMER) for u in users][:n] for users in self.redeemers],
-            expect(201, lambda a: a.get("status") == "awaiting_planting", "not awaiting planting"))
+            [
+                [
+                    Call("POST", f"/v1/users/{u}/trees", tok[u], body({"species_id": SPECIES}))
+                    for _ in range(TREES_PER_REDEEMER)
+                    for u in users
+                ][:n]
+                for users in self.redeemers
+            ],
+            expect(201, lambda a: a.get("status") == "awaiting_planting", "not awaiting planting"),
+        )
         self.ops["event"] = (
-            [[Call("POST", "/v1/events", source, body({"events": [one_event(
-                rng, f"play-{c}-{k}", f"eu-{rng.randrange(100_000)}", *rng.choice(EVENT_TYPES))]}))
-              for k in range(n)] for c in range(self.clients)],
-            expect(200, lambda a: a.get("accepted") == 1, "not accepted"))
+            [
+                [
+                    Call(
+                        "POST",
+                        "/v1/events",
+                        source,
+                        body(
+                            {
+                                "events": [
+                                    one_event(
+                                        rng, f"play-{c}-{k}", f"eu-{rng.randrange(100_000)}", *rng.choice(EVENT_TYPES)
+                                    )
+                                ]
+                            }
+                        ),
+                    )
+                    for k in range(n)
+                ]
+                for c in range(self.clients)
+            ],
+            expect(200, lambda a: a.get("accepted") == 1, "not accepted"),
+        )
         short = {name: min(map(len, jobs)) for name, (jobs, _) in self.ops.items() if min(map(len, jobs)) < n}
         if short:
             raise RuntimeError(f"set-up made fewer calls than asked: {short}")
 
 
-EVENT_TYPES = [("transit.metro", None), ("transit.bus", None), ("recycling.box", {"boxes": 1}),
-               ("payment.offline", {"amount_fen": 2_000}), ("food.no_cutlery", None), ("logistics.e_waybill", None)]
+EVENT_TYPES = [
+    ("transit.metro", None),
+    ("transit.bus", None),
+    ("recycling.box", {"boxes": 1}),
+    ("payment.offline", {"amount_fen": 2_000}),
+    ("food.no_cutlery", None),
+    ("logistics.e_waybill", None),
+]
 ORDER = ("floor", "collect", "collect-all", "steal", "water", "redeem", "event", "floor")
 
 
@@ -442,8 +538,11 @@ def play(backend: str, clients: int, calls: int, seconds: float | None, workers:
             pool = [new_client(base) for _ in range(clients)]
             try:
                 forest.build(db, pool)
-                print(f"  {backend}, {clients} clients: forest ready in {time.perf_counter() - started:.0f} s "
-                      f"({len(forest.tokens):,} users)", flush=True)
+                print(
+                    f"  {backend}, {clients} clients: forest ready in {time.perf_counter() - started:.0f} s "
+                    f"({len(forest.tokens):,} users)",
+                    flush=True,
+                )
                 floor_jobs, floor_check = forest.ops["floor"]
                 drive(pool, [jobs[:20] for jobs in floor_jobs], floor_check, None)  # warm-up, not measured
                 results = []
@@ -486,13 +585,25 @@ def play_rows(backend: str, clients: int, results: list[tuple[str, Outcome]], fe
             missed.append(f"p99 > {TARGET_FEW_P99_MS:g} ms")
         if sum(outcome.failures.values()):
             missed.append("failures")
-        rows.append([backend, clients, label, outcome.calls, sum(outcome.failures.values()), outcome.rate,
-                     outcome.p50, outcome.p99, rate_ratio, p99_ratio,
-                     "-" if outcome.statements is None else outcome.statements,
-                     "-" if outcome.transactions is None else outcome.transactions,
-                     "-" if outcome.server_cpu_ms is None else outcome.server_cpu_ms,
-                     "-" if outcome.client_cpu_ms is None else outcome.client_cpu_ms,
-                     ", ".join(missed) or "met"])
+        rows.append(
+            [
+                backend,
+                clients,
+                label,
+                outcome.calls,
+                sum(outcome.failures.values()),
+                outcome.rate,
+                outcome.p50,
+                outcome.p99,
+                rate_ratio,
+                p99_ratio,
+                "-" if outcome.statements is None else outcome.statements,
+                "-" if outcome.transactions is None else outcome.transactions,
+                "-" if outcome.server_cpu_ms is None else outcome.server_cpu_ms,
+                "-" if outcome.client_cpu_ms is None else outcome.client_cpu_ms,
+                ", ".join(missed) or "met",
+            ]
+        )
     return rows
 
 
@@ -506,10 +617,19 @@ def boards(backend: str, users: int, friends: int, reads: int, workers: int) -> 
         tokens = play_seed.make_tokens(db, "user", [focus, lowest])
         play_seed.create_floor_tables(db, [focus])
         play_seed.release(db)
-        print(f"  {backend}: loaded {users:,} users' scores and {friends:,} friendships in "
-              f"{time.perf_counter() - started:.0f} s", flush=True)
-        cases = [(focus, "friends", "week"), (focus, "friends", "lifetime"), (focus, "global", "week"),
-                 (focus, "global", "lifetime"), (lowest, "global", "lifetime"), (focus, None, None)]
+        print(
+            f"  {backend}: loaded {users:,} users' scores and {friends:,} friendships in "
+            f"{time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
+        cases = [
+            (focus, "friends", "week"),
+            (focus, "friends", "lifetime"),
+            (focus, "global", "week"),
+            (focus, "global", "lifetime"),
+            (lowest, "global", "lifetime"),
+            (focus, None, None),
+        ]
         rows = []
         with serve(play_seed.database_url(db), workers) as (base, _), new_client(base) as client:
             for user, scope, period in cases:
@@ -550,8 +670,11 @@ def main() -> None:
     parser.add_argument("--reads", type=int, help="reads per board (default 200)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (SQL counts need 1)")
     parser.add_argument("--parts", default="play,boards", help="play, boards, or both (comma-separated)")
-    parser.add_argument("--backends", default="sqlite,postgresql",
-                        help="of these, the ones available (PostgreSQL needs GREENENERGY_TEST_DATABASE_URL)")
+    parser.add_argument(
+        "--backends",
+        default="sqlite,postgresql",
+        help="of these, the ones available (PostgreSQL needs GREENENERGY_TEST_DATABASE_URL)",
+    )
     args = parser.parse_args()
     calls = args.calls or (320 if args.quick else 1600)
     board_users = args.board_users or (50_000 if args.quick else 1_000_000)
@@ -564,32 +687,62 @@ def main() -> None:
         for clients in passes if "play" in parts else []:
             results = play(backend, clients, calls, args.seconds, args.workers)
             play_table += play_rows(backend, clients, results, few=clients == args.few_clients)
-            failures += [(backend, clients, name, reason, count) for name, outcome in results
-                         for reason, count in outcome.failures.most_common()]
+            failures += [
+                (backend, clients, name, reason, count)
+                for name, outcome in results
+                for reason, count in outcome.failures.most_common()
+            ]
         if "boards" in parts:
             board_table += boards(backend, board_users, args.board_friends, reads, args.workers)
     if play_table:
-        few = (f"; with {args.few_clients} clients on SQLite p99 <= {TARGET_FEW_P99_MS:g} ms"
-               if any(row[0] == "sqlite" and row[1] == args.few_clients for row in play_table) else "")
-        print_table(f"Interactive calls over HTTP (uvicorn, {args.workers} worker(s), closed loop, {calls:,} calls per "
-                    f"operation; targets: calls/s / floor >= {TARGET_RATE}, p99 / floor p99 <= {TARGET_P99_RATIO}"
-                    f"{few})",
-                    ["backend", "clients", "operation", "calls", "failed", "calls/s", "p50 ms", "p99 ms",
-                     "/ floor rate", "/ floor p99", "stmts/call", "tx/call", "server CPU ms/call",
-                     "client CPU ms/call", "targets missed"], play_table)
+        few = (
+            f"; with {args.few_clients} clients on SQLite p99 <= {TARGET_FEW_P99_MS:g} ms"
+            if any(row[0] == "sqlite" and row[1] == args.few_clients for row in play_table)
+            else ""
+        )
+        print_table(
+            f"Interactive calls over HTTP (uvicorn, {args.workers} worker(s), closed loop, {calls:,} calls per "
+            f"operation; targets: calls/s / floor >= {TARGET_RATE}, p99 / floor p99 <= {TARGET_P99_RATIO}"
+            f"{few})",
+            [
+                "backend",
+                "clients",
+                "operation",
+                "calls",
+                "failed",
+                "calls/s",
+                "p50 ms",
+                "p99 ms",
+                "/ floor rate",
+                "/ floor p99",
+                "stmts/call",
+                "tx/call",
+                "server CPU ms/call",
+                "client CPU ms/call",
+                "targets missed",
+            ],
+            play_table,
+        )
         if failures:
-            print_table("Failed calls (non-2xx, or a 2xx whose body was not what was asked)",
-                        ["backend", "clients", "operation", "reason", "calls"], failures)
+            print_table(
+                "Failed calls (non-2xx, or a 2xx whose body was not what was asked)",
+                ["backend", "clients", "operation", "reason", "calls"],
+                failures,
+            )
         else:
             print("  every call answered as expected")
     if board_table:
-        print_table(f"Leaderboards over HTTP ({board_users:,} users with scores, one client, {reads} reads each after "
-                    f"5 warm-up reads; target p99 <= {TARGET_BOARD_P99_MS:g} ms)",
-                    ["backend", "board", "rank", "total", "reads", "failed", "p50 ms", "p99 ms", "target"],
-                    board_table)
+        print_table(
+            f"Leaderboards over HTTP ({board_users:,} users with scores, one client, {reads} reads each after "
+            f"5 warm-up reads; target p99 <= {TARGET_BOARD_P99_MS:g} ms)",
+            ["backend", "board", "rank", "total", "reads", "failed", "p50 ms", "p99 ms", "target"],
+            board_table,
+        )
     if failures:
-        sys.exit(f"bench/play.py: {sum(f[-1] for f in failures):,} calls failed (table above); the workload "
-                 "is sized so that none should: its figures are not comparable")
+        sys.exit(
+            f"bench/play.py: {sum(f[-1] for f in failures):,} calls failed (table above); the workload "
+            "is sized so that none should: its figures are not comparable"
+        )
 
 
 if __name__ == "__main__":

@@ -83,6 +83,7 @@ def release(db: Database) -> None:
 
 def make_tokens(db: Database, role: str, subjects: list[str], threads: int = 8) -> dict[str, str]:
     """One bearer token per subject (``greenenergy token create --role ROLE --subject ID``)."""
+
     def one(subject: str) -> tuple[str, str]:
         return subject, create_token(db, role=role, subject=subject)[0]
 
@@ -93,18 +94,35 @@ def make_tokens(db: Database, role: str, subjects: list[str], threads: int = 8) 
 def fund(db: Database, users: list[str], energy_g: int) -> None:
     """Mint ``energy_g`` to each user's available energy (ledger service, 500 users per commit)."""
     for start in range(0, len(users), 500):
-        ledger.post(db, [transfer("mint", debit="mint:bench", credit=user_account(u, "available"),
-                                  energy_g=energy_g, shard=shard_of(u)) for u in users[start:start + 500]])
+        ledger.post(
+            db,
+            [
+                transfer(
+                    "mint",
+                    debit="mint:bench",
+                    credit=user_account(u, "available"),
+                    energy_g=energy_g,
+                    shard=shard_of(u),
+                )
+                for u in users[start : start + 500]
+            ],
+        )
 
 
 # --- the floor: bench-only tables and endpoints -------------------------------------------
 
 FLOOR = MetaData()
-ACCOUNTS = Table("bench_accounts", FLOOR, Column("id", String(64), primary_key=True),
-                 Column("balance", BigInteger, nullable=False))
-LOG = Table("bench_log", FLOOR, Column("id", BigInteger, primary_key=True, autoincrement=False),
-            Column("src", String(64), nullable=False), Column("dst", String(64), nullable=False),
-            Column("energy_g", Integer, nullable=False))
+ACCOUNTS = Table(
+    "bench_accounts", FLOOR, Column("id", String(64), primary_key=True), Column("balance", BigInteger, nullable=False)
+)
+LOG = Table(
+    "bench_log",
+    FLOOR,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("src", String(64), nullable=False),
+    Column("dst", String(64), nullable=False),
+    Column("energy_g", Integer, nullable=False),
+)
 
 
 def create_floor_tables(db: Database, accounts: list[str], balance: int = 1_000_000) -> None:
@@ -153,12 +171,15 @@ def app() -> FastAPI:
             raise Forbidden("only the user's own token", code="not_yours")
         log_id = next(log_ids)
         with write_tx(runtime.engine) as connection:
-            connection.execute(update(ACCOUNTS).where(ACCOUNTS.c.id == user_id)
-                               .values(balance=ACCOUNTS.c.balance - body.energy_g))
-            connection.execute(update(ACCOUNTS).where(ACCOUNTS.c.id == body.friend_id)
-                               .values(balance=ACCOUNTS.c.balance + body.energy_g))
-            connection.execute(insert(LOG).values(id=log_id, src=user_id, dst=body.friend_id,
-                                                  energy_g=body.energy_g))
+            connection.execute(
+                update(ACCOUNTS).where(ACCOUNTS.c.id == user_id).values(balance=ACCOUNTS.c.balance - body.energy_g)
+            )
+            connection.execute(
+                update(ACCOUNTS)
+                .where(ACCOUNTS.c.id == body.friend_id)
+                .values(balance=ACCOUNTS.c.balance + body.energy_g)
+            )
+            connection.execute(insert(LOG).values(id=log_id, src=user_id, dst=body.friend_id, energy_g=body.energy_g))
         return {"log_id": log_id}
 
     @application.get("/bench/floor/{user_id}")
@@ -208,9 +229,11 @@ def load_scores(db: Database, users: int, friends: int) -> tuple[str, str]:
             for start in range(0, len(rows), 50_000):
                 connection.exec_driver_sql(
                     "INSERT INTO forest_scores (user_id, period, shard, score_g) VALUES (?, ?, ?, ?)",
-                    rows[start:start + 50_000])
+                    rows[start : start + 50_000],
+                )
         connection.exec_driver_sql(
-            f"UPDATE forest_scores SET score_g = 250000 WHERE user_id = '{focus}' AND period = 'lifetime'")
+            f"UPDATE forest_scores SET score_g = 250000 WHERE user_id = '{focus}' AND period = 'lifetime'"
+        )
         forest_repo.rebuild_boards(connection)  # COPY bypassed the board sizes and score buckets
         mates = rng.sample(range(1, users), min(friends, users - 1))
         asks = [pair for m in mates for pair in ((focus, f"u{m:07d}"), (f"u{m:07d}", focus))]

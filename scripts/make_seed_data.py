@@ -103,7 +103,9 @@ def main() -> None:
             if rng.random() > 0.35 + 0.65 * activity:
                 continue  # a quiet day
 
-            def add(source: str, event_type: str, when: str, data: dict) -> None:
+            def add(
+                source: str, event_type: str, when: str, data: dict, user_id: str = user_id, day: date = day
+            ) -> None:
                 nonlocal counter
                 counter += 1
                 rows.append(

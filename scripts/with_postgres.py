@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 CANNOT_START = 3
 
@@ -39,7 +40,7 @@ def find_bindir() -> str:
             return candidate
     pg_config = shutil.which("pg_config")
     if pg_config:
-        bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True).stdout.strip()
+        bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False).stdout.strip()
         if os.path.exists(os.path.join(bindir, "initdb")):
             return bindir
     fail(
@@ -95,6 +96,7 @@ def main() -> int:
             ],
             capture_output=True,
             text=True,
+            check=False,
         )
         if init.returncode != 0:
             fail(f"initdb failed:\n{init.stdout}\n{init.stderr}")
@@ -105,17 +107,20 @@ def main() -> int:
             [*prefix, f"{bindir}/pg_ctl", "-D", data, "-l", log, "-o", options, "-w", "-t", "60", "start"],
             capture_output=True,
             text=True,
+            check=False,
         )
         if start.returncode != 0:
-            server_log = open(log).read() if os.path.exists(log) else ""
+            server_log = Path(log).read_text() if os.path.exists(log) else ""
             fail(f"pg_ctl start failed:\n{start.stdout}\n{start.stderr}\n{server_log}")
         url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
         print(f"with_postgres: PostgreSQL ({bindir}) on 127.0.0.1:{port}, data in {data}", file=sys.stderr)
         env = dict(os.environ, GREENENERGY_TEST_DATABASE_URL=url)
-        return subprocess.run(command, env=env).returncode
+        return subprocess.run(command, env=env, check=False).returncode
     finally:
         if os.path.exists(os.path.join(data, "postmaster.pid")):
-            subprocess.run([*prefix, f"{bindir}/pg_ctl", "-D", data, "-m", "fast", "-w", "stop"], capture_output=True)
+            subprocess.run(
+                [*prefix, f"{bindir}/pg_ctl", "-D", data, "-m", "fast", "-w", "stop"], capture_output=True, check=False
+            )
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -50,8 +50,13 @@ def key_id(name: str, algorithm: int, public_key: bytes) -> bytes:
 
 def is_valid_name(name: str) -> bool:
     """A key name: non-empty, no space of any kind, no plus, no control character."""
-    return (isinstance(name, str) and name != "" and "+" not in name
-            and not any(ch.isspace() or ord(ch) < 0x20 for ch in name) and is_utf8(name))
+    return (
+        isinstance(name, str)
+        and name != ""
+        and "+" not in name
+        and not any(ch.isspace() or ord(ch) < 0x20 for ch in name)
+        and is_utf8(name)
+    )
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,10 @@ class VerifierKey:
         if not is_valid_name(self.name):
             raise NoteError(f"key name {self.name!r} must be non-empty, without spaces or '+'", code="invalid_key")
         if self.algorithm not in ALGORITHMS:
-            raise NoteError(f"signature type 0x{self.algorithm:02x} is not supported (0x01 Ed25519, "
-                            "0x04 Ed25519 cosignature/v1)", code="invalid_key")
+            raise NoteError(
+                f"signature type 0x{self.algorithm:02x} is not supported (0x01 Ed25519, 0x04 Ed25519 cosignature/v1)",
+                code="invalid_key",
+            )
         if not isinstance(self.public_key, bytes) or len(self.public_key) != ED25519_KEY_SIZE_BYTES:
             raise NoteError(f"an Ed25519 public key is {ED25519_KEY_SIZE_BYTES} bytes", code="invalid_key")
 
@@ -156,9 +163,15 @@ def parse_signer_key(text: str) -> SignerKey:
 
 def _parse_key(name: str, hex_id: str, encoded: str, what: str) -> tuple[VerifierKey, bytes]:
     raw = decode_base64(encoded, canonical=True)
-    if not is_valid_name(name) or not _HEX_KEY_ID.match(hex_id) or raw is None or len(raw) != 1 + ED25519_KEY_SIZE_BYTES:
-        raise NoteError(f"a {what} reads <name>+<8 lowercase hex key id>+<base64(type ‖ 32-byte key)>",
-                        code="invalid_key")
+    if (
+        not is_valid_name(name)
+        or not _HEX_KEY_ID.match(hex_id)
+        or raw is None
+        or len(raw) != 1 + ED25519_KEY_SIZE_BYTES
+    ):
+        raise NoteError(
+            f"a {what} reads <name>+<8 lowercase hex key id>+<base64(type ‖ 32-byte key)>", code="invalid_key"
+        )
     algorithm, material = raw[0], raw[1:]
     if what == "private key":
         if algorithm not in ALGORITHMS:
@@ -168,8 +181,9 @@ def _parse_key(name: str, hex_id: str, encoded: str, what: str) -> tuple[Verifie
         public = material
     verifier = VerifierKey(name, algorithm, public)
     if verifier.key_id.hex() != hex_id:
-        raise NoteError(f"the key id {hex_id} does not match the {what} (expected {verifier.key_id.hex()})",
-                        code="invalid_key")
+        raise NoteError(
+            f"the key id {hex_id} does not match the {what} (expected {verifier.key_id.hex()})", code="invalid_key"
+        )
     return verifier, material
 
 

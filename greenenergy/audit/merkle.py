@@ -92,8 +92,7 @@ def nodes_needed_for_append(size: int) -> list[NodeKey]:
     These are all an append, or the root at ``size``, needs: one node per set bit of size.
     """
     _check_size(size, "size")
-    return [(level, (size >> level) - 1) for level in range(size.bit_length() - 1, -1, -1)
-            if size >> level & 1]
+    return [(level, (size >> level) - 1) for level in range(size.bit_length() - 1, -1, -1) if size >> level & 1]
 
 
 @dataclass(frozen=True)
@@ -106,8 +105,10 @@ class CompactRange:
     def __post_init__(self) -> None:
         _check_size(self.size, "size")
         if len(self.hashes) != self.size.bit_count():
-            raise ProofError(f"a tree of {self.size} leaves has {self.size.bit_count()} border nodes "
-                             f"{nodes_needed_for_append(self.size)}, got {len(self.hashes)} hashes")
+            raise ProofError(
+                f"a tree of {self.size} leaves has {self.size.bit_count()} border nodes "
+                f"{nodes_needed_for_append(self.size)}, got {len(self.hashes)} hashes"
+            )
         for value in self.hashes:
             _check_hash(value, "border node")
 
@@ -199,7 +200,7 @@ def _consistency_ranges(old_size: int, new_size: int) -> list[tuple[int, int]]:
     _check_size(new_size, "new size")
     if old_size > new_size:
         raise ProofError(f"a tree of {new_size} leaves cannot extend one of {old_size}: the old size is larger")
-    if old_size == 0 or old_size == new_size:
+    if old_size in (0, new_size):
         return []
     ranges = []
     low, high = 0, new_size
@@ -305,8 +306,7 @@ def verify_inclusion(leaf_hash: bytes, index: int, size: int, proof: Sequence[by
     return sn == 0 and r == root
 
 
-def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes,
-                       proof: Sequence[bytes]) -> bool:
+def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]) -> bool:
     """Whether ``proof`` shows the tree (new_size, new_root) extends (old_size, old_root).
 
     RFC 9162 defines the check for 0 < old_size < new_size. Outside it: equal sizes need
@@ -377,13 +377,18 @@ def _all_hashes(values: Iterable[object]) -> bool:
 
 def _getter(nodes: NodeSource) -> Callable[[int, int], bytes]:
     """Read one node from a mapping keyed by (level, index) or a ``get(level, index)`` callable."""
+
     def get(level: int, index: int) -> bytes:
         try:
             value = nodes[level, index] if isinstance(nodes, Mapping) else nodes(level, index)
         except KeyError as error:
-            raise ProofError(f"node ({level}, {index}) was not loaded; load the keys that "
-                             f"nodes_for_inclusion / nodes_for_consistency / nodes_needed_for_append list",
-                             level=level, index=index) from error
+            raise ProofError(
+                f"node ({level}, {index}) was not loaded; load the keys that "
+                f"nodes_for_inclusion / nodes_for_consistency / nodes_needed_for_append list",
+                level=level,
+                index=index,
+            ) from error
         _check_hash(value, f"node ({level}, {index})")
         return value
+
     return get

@@ -44,10 +44,26 @@ from greenenergy.audit.keys import (
 from greenenergy.errors import NoteError
 
 __all__ = [
-    "ALG_COSIGNATURE_V1", "ALG_ED25519", "Checkpoint", "NoteSignature", "OpenedNote", "SignerKey",
-    "VerifierKey", "cosign", "cosignature_message", "format_checkpoint", "generate_signer_key",
-    "is_valid_name", "key_id", "open_note", "parse_checkpoint", "parse_signer_key", "parse_vkey",
-    "sign_note", "signature_line", "verify_cosignature",
+    "ALG_COSIGNATURE_V1",
+    "ALG_ED25519",
+    "Checkpoint",
+    "NoteSignature",
+    "OpenedNote",
+    "SignerKey",
+    "VerifierKey",
+    "cosign",
+    "cosignature_message",
+    "format_checkpoint",
+    "generate_signer_key",
+    "is_valid_name",
+    "key_id",
+    "open_note",
+    "parse_checkpoint",
+    "parse_signer_key",
+    "parse_vkey",
+    "sign_note",
+    "signature_line",
+    "verify_cosignature",
 ]
 
 MAX_SIGNATURES = 100  # the spec asks to accept at least 16; golang's note package stops at 100
@@ -113,7 +129,7 @@ def open_note(text: str | bytes, verifiers: Iterable[VerifierKey | str]) -> Open
     split = text.rfind("\n\n")
     if split < 0:
         raise NoteError("a signed note needs a blank line between its text and its signatures")
-    body, block = text[:split + 1], text[split + 2:]
+    body, block = text[: split + 1], text[split + 2 :]
     if not block or not block.endswith("\n"):
         raise NoteError("a signed note ends with signature lines, each ending in a newline")
     trusted = _index_verifiers(verifiers)
@@ -134,7 +150,7 @@ def open_note(text: str | bytes, verifiers: Iterable[VerifierKey | str]) -> Open
             continue
         if not keys[0].verify(body.encode(), raw[KEY_ID_SIZE_BYTES:]):
             raise NoteError(f"the signature of {name}+{raw[:4].hex()} does not verify", code="invalid_signature")
-        timestamp_s = (_timestamp(raw) if keys[0].algorithm == ALG_COSIGNATURE_V1 else None)
+        timestamp_s = _timestamp(raw) if keys[0].algorithm == ALG_COSIGNATURE_V1 else None
         verified[name, keys[0].key_id] = NoteSignature(name, keys[0].key_id, line, timestamp_s)
     if not verified:
         raise NoteError("no trusted key signed this note", code="unverified_note")
@@ -220,8 +236,10 @@ def verify_cosignature(line: str, checkpoint_body: str, witness_vkey: VerifierKe
     parse_checkpoint(checkpoint_body)
     name, raw = _parse_signature_line(line.removesuffix("\n") if isinstance(line, str) else line)
     if name != witness.name or raw[:KEY_ID_SIZE_BYTES] != witness.key_id:
-        raise NoteError(f"the line is signed by {name}+{raw[:4].hex()}, not by {witness.name}+"
-                        f"{witness.key_id.hex()}", code="unknown_key")
+        raise NoteError(
+            f"the line is signed by {name}+{raw[:4].hex()}, not by {witness.name}+{witness.key_id.hex()}",
+            code="unknown_key",
+        )
     if not witness.verify(checkpoint_body.encode(), raw[KEY_ID_SIZE_BYTES:]):
         raise NoteError(f"the cosignature of {name} does not verify", code="invalid_signature")
     return _timestamp(raw)
@@ -244,7 +262,7 @@ def _check_body(body: str) -> None:
 
 def _timestamp(raw: bytes) -> int:
     """The Unix seconds of a cosignature's bytes (key id ‖ timestamp ‖ signature)."""
-    return int.from_bytes(raw[KEY_ID_SIZE_BYTES:KEY_ID_SIZE_BYTES + TIMESTAMP_SIZE_BYTES], "big")
+    return int.from_bytes(raw[KEY_ID_SIZE_BYTES : KEY_ID_SIZE_BYTES + TIMESTAMP_SIZE_BYTES], "big")
 
 
 def _line(name: str, raw: bytes) -> str:
@@ -255,7 +273,7 @@ def _parse_signature_line(line: str) -> tuple[str, bytes]:
     """Name and decoded bytes (key id first) of ``— <name> <base64>``."""
     if not isinstance(line, str) or not line.startswith(SIGNATURE_PREFIX):
         raise NoteError(f"a signature line starts with an em dash and a space, got {line!r}")
-    name, _, encoded = line[len(SIGNATURE_PREFIX):].partition(" ")
+    name, _, encoded = line[len(SIGNATURE_PREFIX) :].partition(" ")
     raw = decode_base64(encoded)
     if not is_valid_name(name) or raw is None or len(raw) <= KEY_ID_SIZE_BYTES:
         raise NoteError(f"a signature line reads '— <name> <base64(key id ‖ signature)>', got {line!r}")
@@ -267,8 +285,9 @@ def _index_verifiers(verifiers: Iterable[VerifierKey | str]) -> dict[tuple[str, 
     for verifier in verifiers:
         key = parse_vkey(verifier) if isinstance(verifier, str) else verifier
         if not isinstance(key, VerifierKey):
-            raise NoteError(f"a trusted key is a VerifierKey or a vkey string, got {type(verifier).__name__}",
-                            code="invalid_key")
+            raise NoteError(
+                f"a trusted key is a VerifierKey or a vkey string, got {type(verifier).__name__}", code="invalid_key"
+            )
         same = index.setdefault((key.name, key.key_id), [])
         if key not in same:  # the same key listed twice is one key, not an ambiguity
             same.append(key)

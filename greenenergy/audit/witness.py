@@ -74,9 +74,16 @@ class Refused:
     message: str
 
 
-def witness_checkpoint(*, origin: str, log_vkey: VerifierKey | str, state: WitnessState | None,
-                       note_text: str, proof: Sequence[bytes], witness_key: SignerKey,
-                       timestamp_s: int) -> Cosigned | Refused:
+def witness_checkpoint(
+    *,
+    origin: str,
+    log_vkey: VerifierKey | str,
+    state: WitnessState | None,
+    note_text: str,
+    proof: Sequence[bytes],
+    witness_key: SignerKey,
+    timestamp_s: int,
+) -> Cosigned | Refused:
     """Check the log's signed checkpoint against what this witness saw before; cosign or refuse.
 
     ``proof`` is the consistency proof from ``state.tree_size`` (0 on first use, when it
@@ -105,8 +112,11 @@ def witness_checkpoint(*, origin: str, log_vkey: VerifierKey | str, state: Witne
         return Refused("rollback", f"the checkpoint has {new_size} leaves, {old_size} were already cosigned")
     expected_length = consistency_proof_length(old_size, new_size)
     if len(proof) != expected_length or any(not isinstance(h, bytes) or len(h) != HASH_SIZE_BYTES for h in proof):
-        return Refused("bad_proof", f"a consistency proof from {old_size} to {new_size} leaves is "
-                                    f"{expected_length} hashes of {HASH_SIZE_BYTES} bytes, got {len(proof)}")
+        return Refused(
+            "bad_proof",
+            f"a consistency proof from {old_size} to {new_size} leaves is "
+            f"{expected_length} hashes of {HASH_SIZE_BYTES} bytes, got {len(proof)}",
+        )
     if not verify_consistency(old_size, new_size, old_root, new_root, list(proof)):
         if new_size == 0:
             what = "a tree of 0 leaves can only have the empty tree's root"

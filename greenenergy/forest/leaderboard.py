@@ -97,13 +97,13 @@ def week_window(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def period_scores(
-    credits: Iterable[Credit], *, since: datetime | None = None, until: datetime | None = None
+    credited: Iterable[Credit], *, since: datetime | None = None, until: datetime | None = None
 ) -> dict[str, int]:
     """Sum of credits per user with ``since <= at < until`` (a bound of None is open)."""
     lower = ensure_utc(since) if since is not None else None
     upper = ensure_utc(until) if until is not None else None
     scores: dict[str, int] = {}
-    for credit in credits:
+    for credit in credited:
         at = ensure_utc(credit.at)
         if (lower is None or at >= lower) and (upper is None or at < upper):
             scores[credit.user_id] = scores.get(credit.user_id, 0) + int(credit.energy_g)

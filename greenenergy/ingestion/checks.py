@@ -42,7 +42,9 @@ def check_event(
         return rejected(event_id, "unknown_type", f"no rule scores event type {event.event_type!r}")
     occurred_at = ensure_utc(event.occurred_at, what="occurred_at")
     if occurred_at > now + FUTURE_SKEW:
-        return rejected(event_id, "in_future", f"occurred_at {occurred_at.isoformat()} is more than 5 minutes in the future")
+        return rejected(
+            event_id, "in_future", f"occurred_at {occurred_at.isoformat()} is more than 5 minutes in the future"
+        )
     if occurred_at < now - MAX_AGE:
         return rejected(event_id, "too_late", f"occurred_at {occurred_at.isoformat()} is more than 7 days old")
     try:

@@ -117,7 +117,9 @@ def decide(rules: RuleBook, prepared: Prepared, loaded: Loaded, *, max_events_pe
     for user_id in {c.event.user_id for c in candidates}:
         users[user_id].load_into(state)
     ordered = sorted(candidates, key=lambda c: (c.occurred_at, c.index))
-    scores = score_many(rules, [EventIn(c.event.user_id, c.event.event_type, c.occurred_at, c.data) for c in ordered], state)
+    scores = score_many(
+        rules, [EventIn(c.event.user_id, c.event.event_type, c.occurred_at, c.data) for c in ordered], state
+    )
 
     balls = _BallPlan(loaded.balls, now, prepared.source_id)
     heads: dict[int, tuple[int, str]] = {}
@@ -319,4 +321,3 @@ class _BallPlan:
 
     def grown(self) -> list[tuple[Ball, int]]:
         return [(self.existing[ball_id], grams) for ball_id, grams in sorted(self.added.items())]
-

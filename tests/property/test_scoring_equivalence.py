@@ -76,7 +76,7 @@ def valid_inputs(book, events: list[tuple[str, str, datetime, dict]]) -> list[Ev
     """EventIn of the events the online validation accepts (a rejected one changes nothing)."""
     return [
         EventIn(user, kind, at, data)
-        for (user, kind, at, _), data in zip(events, validated(book, events))
+        for (user, kind, at, _), data in zip(events, validated(book, events), strict=True)
         if isinstance(data, dict)
     ]
 
@@ -101,7 +101,7 @@ def online_and_batch(book, events: list[tuple[str, str, datetime, dict]]):
     df["occurred_at"] = pd.to_datetime(df["occurred_at"], utc=True)
     batch_state = ScoringState()
     out = score_frame(book, df, batch_state)
-    assert list(zip(out["error"], out["reason"])) == expected
+    assert list(zip(out["error"], out["reason"], strict=True)) == expected
     return online, out["energy_g"].tolist(), online_state, batch_state
 
 
@@ -166,7 +166,7 @@ def test_state_saved_and_reloaded_between_batches_changes_nothing(text: str, gen
         key=lambda e: e[2],
     )
     valid = [isinstance(data, dict) for data in validated(book, events)]
-    events = [e for e, ok in zip(events, valid) if ok]  # rejected events change nothing
+    events = [e for e, ok in zip(events, valid, strict=True) if ok]  # rejected events change nothing
     split = int(len(events) * cut)
     inputs = valid_inputs(book, events)
     whole = ScoringState()
@@ -229,7 +229,7 @@ def _agree(text: str, rows: list[dict]) -> None:
     dtypes = {"int": np.float64, "float": np.float64, "bool": bool, "str": object}
     columns = {name: np.array([row[name] for row in rows], dtype=dtypes[kind]) for name, kind in EXPR_FIELDS.items()}
     vector = expression.vector(columns, len(rows))
-    for row, got in zip(rows, vector):
+    for row, got in zip(rows, vector, strict=True):
         expected = expression.scalar(row)
         if expression.type == "bool":
             assert bool(got) == expected, (text, row)

@@ -193,7 +193,9 @@ def test_a_streak_the_hook_missed_is_awarded_by_the_next_full_evaluation(runtime
     assert awarded_ids(runtime, "alice") == ["streak_7"]
 
 
-def test_the_best_streak_is_a_counter_so_a_later_collect_awards_a_missed_one(runtime: Runtime, clock: ManualClock) -> None:
+def test_the_best_streak_is_a_counter_so_a_later_collect_awards_a_missed_one(
+    runtime: Runtime, clock: ManualClock
+) -> None:
     runtime.cache[forest_achievements.CACHE_KEY] = ()
     collect_once_a_day(runtime, clock, "alice", 7)
     runtime.cache[forest_achievements.CACHE_KEY] = parse_achievements(STREAKS_ONLY)

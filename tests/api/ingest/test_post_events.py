@@ -30,7 +30,9 @@ def counts(runtime: Runtime) -> tuple[int, int]:
     return events, balls
 
 
-def test_accepted_event_puts_its_grams_in_a_ball_and_answers_the_contract_shape(post, runtime: Runtime, earlier) -> None:
+def test_accepted_event_puts_its_grams_in_a_ball_and_answers_the_contract_shape(
+    post, runtime: Runtime, earlier
+) -> None:
     answer = post(event("cn-81723", "recycling.box", "u-42", earlier(), boxes=2))
     assert (answer["accepted"], answer["duplicates"], answer["rejected"]) == (1, 0, 0)
     (result,) = answer["results"]

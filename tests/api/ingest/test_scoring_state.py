@@ -55,9 +55,11 @@ def test_walking_awards_only_increases_and_stops_at_296_across_syncs(post) -> No
 
 
 def test_one_utility_bill_per_account_per_month(post) -> None:
-    bill = lambda n, account: event(
-        f"b-{n}", "bill.utility", "u-1", SHANGHAI_0930 + timedelta(minutes=n), amount_fen=8800, account_no=account
-    )
+    def bill(n: int, account: str) -> dict:
+        return event(
+            f"b-{n}", "bill.utility", "u-1", SHANGHAI_0930 + timedelta(minutes=n), amount_fen=8800, account_no=account
+        )
+
     assert post(bill(1, "acct-1"))["results"][0]["energy_g"] == 262
     assert post(bill(2, "acct-1"))["results"][0]["energy_g"] == 0
     assert post(bill(3, "acct-2"))["results"][0]["energy_g"] == 262

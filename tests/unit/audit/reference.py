@@ -48,8 +48,8 @@ def path(m: int, leaves: list[bytes]) -> list[bytes]:
         return []
     k = split_point(len(leaves))
     if m < k:
-        return path(m, leaves[:k]) + [mth(leaves[k:])]
-    return path(m - k, leaves[k:]) + [mth(leaves[:k])]
+        return [*path(m, leaves[:k]), mth(leaves[k:])]
+    return [*path(m - k, leaves[k:]), mth(leaves[:k])]
 
 
 def proof(m: int, leaves: list[bytes]) -> list[bytes]:
@@ -63,8 +63,8 @@ def _subproof(m: int, leaves: list[bytes], whole: bool) -> list[bytes]:
         return [] if whole else [mth(leaves)]
     k = split_point(n)
     if m <= k:
-        return _subproof(m, leaves[:k], whole) + [mth(leaves[k:])]
-    return _subproof(m - k, leaves[k:], False) + [mth(leaves[:k])]
+        return [*_subproof(m, leaves[:k], whole), mth(leaves[k:])]
+    return [*_subproof(m - k, leaves[k:], False), mth(leaves[:k])]
 
 
 def all_perfect_nodes(leaves: list[bytes]) -> dict[tuple[int, int], bytes]:

@@ -52,8 +52,16 @@ def store_of(leaf_hashes: list[bytes]) -> dict[tuple[int, int], bytes]:
 
 # The 8-leaf reference tree of Certificate Transparency, as transparency-dev/merkle's
 # testonly package and testdata/ publish it (inputs, roots at every size, two proofs).
-CT_INPUTS = [b"", b"\x00", b"\x10", b"\x20\x21", b"\x30\x31", b"\x40\x41\x42\x43",
-             bytes(range(0x50, 0x58)), bytes(range(0x60, 0x70))]
+CT_INPUTS = [
+    b"",
+    b"\x00",
+    b"\x10",
+    b"\x20\x21",
+    b"\x30\x31",
+    b"\x40\x41\x42\x43",
+    bytes(range(0x50, 0x58)),
+    bytes(range(0x60, 0x70)),
+]
 CT_ROOTS_HEX = [
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
@@ -82,31 +90,47 @@ def test_hashes_are_rfc6962_on_the_ct_reference_tree() -> None:
 def test_published_proofs_of_the_ct_reference_tree() -> None:
     store = store_of([merkle.leaf_hash(data) for data in CT_INPUTS])
     # testdata/inclusion/1/happy-path.json: leaf 0 of 8.
-    want_path = [b64("lqKW0iTyhcZ77pPDD4owkVfw2qNdxbh+QQt4YwoJz8c="),
-                 b64("Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4="),
-                 b64("a0eq8p7jwq+a+Im8H7klTavTEXfxYjLdaqsDXKOb9uQ=")]
+    want_path = [
+        b64("lqKW0iTyhcZ77pPDD4owkVfw2qNdxbh+QQt4YwoJz8c="),
+        b64("Xwg/ChozygdqlSeYMlgNs+DvRYS9/x9UyKNg9Q3jAx4="),
+        b64("a0eq8p7jwq+a+Im8H7klTavTEXfxYjLdaqsDXKOb9uQ="),
+    ]
     assert inclusion_proof(0, 8, store) == want_path
-    assert verify_inclusion(b64("bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0="), 0, 8, want_path,
-                            b64("XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg="))
+    assert verify_inclusion(
+        b64("bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0="),
+        0,
+        8,
+        want_path,
+        b64("XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg="),
+    )
     # testdata/consistency/2/happy-path.json: 6 -> 8.
-    want_proof = [b64("DrxdNDf74tsVi58Sah0RjjCBgQMdCpSfje3t68VY72o="),
-                  b64("yoVOoSjtBQtBs1/8G4e46yveRh6eO1WW7Oa51ZdaCuA="),
-                  b64("037kGJdt2VdTwcc4Yrk5j6Kiz5tP8P3+izDNlSCWFLc=")]
+    want_proof = [
+        b64("DrxdNDf74tsVi58Sah0RjjCBgQMdCpSfje3t68VY72o="),
+        b64("yoVOoSjtBQtBs1/8G4e46yveRh6eO1WW7Oa51ZdaCuA="),
+        b64("037kGJdt2VdTwcc4Yrk5j6Kiz5tP8P3+izDNlSCWFLc="),
+    ]
     assert consistency_proof(6, 8, store) == want_proof
-    assert verify_consistency(6, 8, b64("duZ9rbzfHhDht03cYIq9L5jfsW+851J3tSMqEn8gh+8="),
-                              b64("XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg="), want_proof)
+    assert verify_consistency(
+        6,
+        8,
+        b64("duZ9rbzfHhDht03cYIq9L5jfsW+851J3tSMqEn8gh+8="),
+        b64("XcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg="),
+        want_proof,
+    )
 
 
 def test_the_nodes_a_proof_reads_match_transparency_dev_for_a_ragged_tree() -> None:
     # proof_test.go: size 95, index 81 -> 80, 41, 21 | 94, 46, 22 rehashed | (4,4), (6,0).
     assert sorted(nodes_for_inclusion(81, 95)) == sorted(
-        [(0, 80), (1, 41), (2, 21), (0, 94), (1, 46), (2, 22), (4, 4), (6, 0)])
+        [(0, 80), (1, 41), (2, 21), (0, 94), (1, 46), (2, 22), (4, 4), (6, 0)]
+    )
     assert nodes_needed_for_append(7) == [(2, 0), (1, 2), (0, 6)]
     assert nodes_needed_for_append(0) == []
 
 
-def check_all_proofs(leaf_hashes: list[bytes], store: dict[tuple[int, int], bytes],
-                     size: int, index: int, old_size: int) -> None:
+def check_all_proofs(
+    leaf_hashes: list[bytes], store: dict[tuple[int, int], bytes], size: int, index: int, old_size: int
+) -> None:
     tree = leaf_hashes[:size]
     root = reference.mth(tree)
     path = inclusion_proof(index, size, store)
@@ -144,13 +168,13 @@ def test_random_proofs_up_to_a_few_thousand_leaves_match_the_reference() -> None
 
 def mutations(proof: list[bytes]) -> list[list[bytes]]:
     """Ways to spoil a proof: drop, add, reorder, flip a bit of any hash."""
-    changed = [proof[:-1], proof + [proof[-1] if proof else EMPTY_ROOT], [EMPTY_ROOT] + proof]
+    changed = [proof[:-1], [*proof, proof[-1] if proof else EMPTY_ROOT], [EMPTY_ROOT, *proof]]
     if len(proof) > 1:
         changed.append(proof[::-1])
     for position in range(len(proof)):
         flipped = bytearray(proof[position])
         flipped[position % 32] ^= 0x01
-        changed.append(proof[:position] + [bytes(flipped)] + proof[position + 1:])
+        changed.append([*proof[:position], bytes(flipped), *proof[position + 1 :]])
     return [candidate for candidate in changed if candidate != proof]
 
 
@@ -163,9 +187,9 @@ def test_spoiled_inclusion_proofs_are_refused_by_both_verifiers() -> None:
             path = inclusion_proof(index, size, store)
             leaf = leaf_hashes[index]
             must_refuse = [
-                (leaf_hashes[(index + 1) % 40], index, size, path, root),   # another leaf
+                (leaf_hashes[(index + 1) % 40], index, size, path, root),  # another leaf
                 (leaf, index, size, path, reference.mth(leaves_of(size, salt=b"other"))),  # another root
-                (leaf, index + 1, size, path, root),                          # the next index
+                (leaf, index + 1, size, path, root),  # the next index
                 *((leaf, index, size, spoiled, root) for spoiled in mutations(path)),
             ]
             for args in must_refuse:
@@ -192,10 +216,10 @@ def test_spoiled_consistency_proofs_are_refused_by_both_verifiers() -> None:
             old_root = reference.mth(leaf_hashes[:old_size])
             proof = consistency_proof(old_size, size, store)
             must_refuse = [
-                (old_size, size, old_root, other_history, proof),   # a fork after old_size
+                (old_size, size, old_root, other_history, proof),  # a fork after old_size
                 (old_size, size, reference.mth(leaves_of(old_size, salt=b"fork")), root, proof),
-                (old_size, size, root, old_root, proof),            # swapped roots
-                (size, old_size, root, old_root, proof),            # backwards
+                (old_size, size, root, old_root, proof),  # swapped roots
+                (size, old_size, root, old_root, proof),  # backwards
                 *((old_size, size, old_root, root, spoiled) for spoiled in mutations(proof)),
             ]
             for args in must_refuse:
@@ -226,13 +250,21 @@ def test_trivial_consistency_cases() -> None:
 
 def test_bad_sizes_and_indexes_raise_proof_error() -> None:
     store = store_of(leaves_of(8))
-    for call in (lambda: inclusion_proof(8, 8, store), lambda: inclusion_proof(0, 0, store),
-                 lambda: inclusion_proof(-1, 8, store), lambda: consistency_proof(9, 8, store),
-                 lambda: nodes_for_consistency(-1, 3), lambda: nodes_needed_for_append(-2),
-                 lambda: verify_inclusion(EMPTY_ROOT, -1, 3, [], EMPTY_ROOT),
-                 lambda: root_at(9, store), lambda: inclusion_proof(0, 1.5, store),  # type: ignore[arg-type]
-                 lambda: CompactRange(3, (EMPTY_ROOT,)), lambda: CompactRange.empty().append([b"x"]),
-                 lambda: merkle.hash_from_hex("zz" * 32), lambda: merkle.hash_from_hex("ab")):
+    for call in (
+        lambda: inclusion_proof(8, 8, store),
+        lambda: inclusion_proof(0, 0, store),
+        lambda: inclusion_proof(-1, 8, store),
+        lambda: consistency_proof(9, 8, store),
+        lambda: nodes_for_consistency(-1, 3),
+        lambda: nodes_needed_for_append(-2),
+        lambda: verify_inclusion(EMPTY_ROOT, -1, 3, [], EMPTY_ROOT),
+        lambda: root_at(9, store),
+        lambda: inclusion_proof(0, 1.5, store),  # type: ignore[arg-type]
+        lambda: CompactRange(3, (EMPTY_ROOT,)),
+        lambda: CompactRange.empty().append([b"x"]),
+        lambda: merkle.hash_from_hex("zz" * 32),
+        lambda: merkle.hash_from_hex("ab"),
+    ):
         with pytest.raises(ProofError):
             call()
     assert isinstance(ProofError("x"), ValueError)
@@ -309,7 +341,7 @@ def test_performance_of_a_million_leaf_append(capsys: pytest.CaptureFixture[str]
     compact = CompactRange.empty()
     stored = 0
     for start in range(0, len(leaf_hashes), 10_000):
-        compact, nodes = compact.append(leaf_hashes[start:start + 10_000])
+        compact, nodes = compact.append(leaf_hashes[start : start + 10_000])
         stored += len(nodes)
     elapsed_s = time.perf_counter() - started
     started = time.perf_counter()
@@ -317,7 +349,9 @@ def test_performance_of_a_million_leaf_append(capsys: pytest.CaptureFixture[str]
     root_at(compact.size, border)
     root_ms = (time.perf_counter() - started) * 1e3
     with capsys.disabled():
-        print(f"\nappend 1,000,000 leaves in batches of 10,000: {elapsed_s:.2f} s, "
-              f"{stored:,} nodes to store; root from the border: {root_ms:.2f} ms")
+        print(
+            f"\nappend 1,000,000 leaves in batches of 10,000: {elapsed_s:.2f} s, "
+            f"{stored:,} nodes to store; root from the border: {root_ms:.2f} ms"
+        )
     assert compact.size == 1_000_000
     assert stored == 2 * 1_000_000 - (1_000_000).bit_count()

@@ -38,10 +38,10 @@ PETER_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx0
 PETER_VKEY = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
 ENOCH_VKEY = "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop"
 TEXT = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
-PETER_SIG = ("— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfq"
-             "dngotpRZb6KE6RyyBwJnAM=\n")
-ENOCH_SIG = ("— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnW"
-             "Lox33WWd1RvMc+QQ=\n")
+PETER_SIG = (
+    "— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
+)
+ENOCH_SIG = "— EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n"
 ROOT = hashlib.sha256(b"root").digest()
 
 
@@ -79,11 +79,12 @@ def test_golang_enoch_root_key_from_an_all_zero_seed() -> None:
 
 def test_c2sp_signed_note_example_verifies() -> None:
     vkey = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k"
-    note = ("This is an example message.\n\n— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONn"
-            "cAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n")
+    note = (
+        "This is an example message.\n\n— example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONn"
+        "cAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n"
+    )
     assert open_note(note, [vkey]).body == "This is an example message.\n"
-    assert codes(lambda: open_note(note.replace("example message", "example massage"), [vkey])) == (
-        "invalid_signature")
+    assert codes(lambda: open_note(note.replace("example message", "example massage"), [vkey])) == ("invalid_signature")
 
 
 def test_a_real_cosigner_vkey_has_the_type_0x04_key_id() -> None:
@@ -96,14 +97,16 @@ def test_a_real_cosigner_vkey_has_the_type_0x04_key_id() -> None:
 def test_c2sp_cosignature_example_line_layout() -> None:
     # tlog-cosignature's example: key id ‖ 8-byte big-endian timestamp ‖ 64-byte signature;
     # its example signed message says "time 1679315147".
-    raw = base64.b64decode("jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZ"
-                           "qhf5nNo0xUe+mbIUBkBIfZ+qnA==")
+    raw = base64.b64decode(
+        "jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA=="
+    )
     assert len(raw) == 4 + 8 + 64
     assert int.from_bytes(raw[4:12], "big") == 1679315147
     body = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
     assert cosignature_message(body, 1679315147) == (
         b"cosignature/v1\ntime 1679315147\nexample.com/behind-the-sofa\n20852163\n"
-        b"CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n")
+        b"CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
+    )
 
 
 # -- keys -----------------------------------------------------------------------------
@@ -118,14 +121,16 @@ def test_mangled_keys_are_refused_like_golang() -> None:
                     with pytest.raises(NoteError):
                         parse(text[start:end])
         for position in range(len(text)):
-            bumped = text[:position] + chr(ord(text[position]) + 1) + text[position + 1:]
+            bumped = text[:position] + chr(ord(text[position]) + 1) + text[position + 1 :]
             with pytest.raises(NoteError):
                 parse(bumped)
     # golang's own: a key of the wrong length and an unknown type, each with a matching key id.
     assert codes(lambda: parse_vkey("PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY==")) == (
-        "invalid_key")
+        "invalid_key"
+    )
     assert codes(lambda: parse_vkey("PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW")) == (
-        "invalid_key")
+        "invalid_key"
+    )
 
 
 def test_generated_keys_round_trip_and_hide_the_seed() -> None:
@@ -168,7 +173,7 @@ def test_malformed_notes_are_refused_like_golang() -> None:
         TEXT + "\n" + PETER_SIG[:-1],
         "\x01" + TEXT + "\n" + PETER_SIG,
         TEXT + "\n" + "— Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6"
-                      "KE6RyyBwJnAM=",
+        "KE6RyyBwJnAM=",
         TEXT + "\n" + PETER_SIG + "Unexpected line.\n",
         TEXT + "\n" + PETER_SIG * 101,
         TEXT.replace("\n", "\r\n") + "\n" + PETER_SIG,
@@ -187,7 +192,8 @@ def test_repeated_signatures_are_kept_once_and_a_broken_duplicate_is_ignored() -
     assert len(opened.signatures) == 1
     assert opened.unknown_lines == (ENOCH_SIG[:-1], broken_enoch[:-1])
     assert codes(lambda: open_note(TEXT + "\n" + PETER_SIG[:60] + "ABCD" + PETER_SIG[60:], [PETER_VKEY])) == (
-        "invalid_signature")
+        "invalid_signature"
+    )
 
 
 def test_one_key_listed_twice_is_one_key_but_two_keys_with_one_id_are_refused() -> None:
@@ -219,23 +225,27 @@ def test_checkpoints_round_trip() -> None:
 def test_malformed_checkpoints_are_refused() -> None:
     root64 = base64.b64encode(ROOT).decode()
     bad = [
-        f"o\n5\n{root64}",                      # no final newline
-        "o\n5\n",                              # no root line
-        f"\n5\n{root64}\n",                     # empty origin
-        f"o\n05\n{root64}\n",                   # leading zero
+        f"o\n5\n{root64}",  # no final newline
+        "o\n5\n",  # no root line
+        f"\n5\n{root64}\n",  # empty origin
+        f"o\n05\n{root64}\n",  # leading zero
         f"o\n+5\n{root64}\n",
         f"o\n 5\n{root64}\n",
-        f"o\n٥\n{root64}\n",                    # a non-ASCII digit
+        f"o\n٥\n{root64}\n",  # a non-ASCII digit
         f"o\n{2**63}\n{root64}\n",
         f"o\n5\n{root64[:-1]}\n",
         f"o\n5\n{base64.b64encode(ROOT[:31]).decode()}\n",
-        f"o\n5\n{root64}\n\n",                  # an empty extension line
+        f"o\n5\n{root64}\n\n",  # an empty extension line
     ]
     for body in bad:
         assert codes(lambda body=body: parse_checkpoint(body)) == "malformed_note", body
-    for call in (lambda: format_checkpoint("", 1, ROOT), lambda: format_checkpoint("o\nx", 1, ROOT),
-                 lambda: format_checkpoint("o", -1, ROOT), lambda: format_checkpoint("o", 1, ROOT[:5]),
-                 lambda: format_checkpoint("o", 1, ROOT, [""])):
+    for call in (
+        lambda: format_checkpoint("", 1, ROOT),
+        lambda: format_checkpoint("o\nx", 1, ROOT),
+        lambda: format_checkpoint("o", -1, ROOT),
+        lambda: format_checkpoint("o", 1, ROOT[:5]),
+        lambda: format_checkpoint("o", 1, ROOT, [""]),
+    ):
         assert codes(call) == "malformed_note"
 
 
@@ -263,7 +273,9 @@ def test_cosignatures_round_trip_and_match_the_spec_message() -> None:
     note = sign_note(body, log) + line + "\n"
     opened = open_note(note, [log.verifier, witness.verifier])
     assert [(s.name, s.timestamp_s) for s in opened.signatures] == [
-        ("greenenergy.example/log", None), ("witness.example/w1", 1_796_684_400)]
+        ("greenenergy.example/log", None),
+        ("witness.example/w1", 1_796_684_400),
+    ]
 
 
 def test_spoiled_cosignatures_are_refused() -> None:

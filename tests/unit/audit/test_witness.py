@@ -51,8 +51,16 @@ class Log:
 
 
 def decide(state: WitnessState | None, note: str, proof: list[bytes], **changes: object) -> Cosigned | Refused:
-    arguments = {"origin": ORIGIN, "log_vkey": LOG.verifier.vkey, "state": state, "note_text": note,
-                 "proof": proof, "witness_key": WITNESS, "timestamp_s": NOW_S, **changes}
+    arguments = {
+        "origin": ORIGIN,
+        "log_vkey": LOG.verifier.vkey,
+        "state": state,
+        "note_text": note,
+        "proof": proof,
+        "witness_key": WITNESS,
+        "timestamp_s": NOW_S,
+        **changes,
+    }
     return witness_checkpoint(**arguments)  # type: ignore[arg-type]
 
 

@@ -86,11 +86,11 @@ def test_a_week_across_the_spring_change_in_berlin_is_167_hours():
 
 def test_weekly_scores_count_credits_inside_the_window_only():
     start, end = week_window(at("2026-11-18T12:00:00+08:00"), SHANGHAI)
-    credits = [
+    credited = [
         Credit("amy", 10, at("2026-11-15T23:59:59+08:00")),  # the week before
         Credit("amy", 20, at("2026-11-16T00:00:00+08:00")),  # first instant of the week
         Credit("bob", 30, at("2026-11-22T23:59:59+08:00")),
         Credit("bob", 40, at("2026-11-23T00:00:00+08:00")),  # the next week
     ]
-    assert period_scores(credits, since=start, until=end) == {"amy": 20, "bob": 30}
-    assert period_scores(credits) == {"amy": 30, "bob": 70}
+    assert period_scores(credited, since=start, until=end) == {"amy": 20, "bob": 30}
+    assert period_scores(credited) == {"amy": 30, "bob": 70}

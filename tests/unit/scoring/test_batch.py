@@ -255,7 +255,7 @@ def test_a_zone_whose_local_date_goes_back_is_grouped_by_sorting() -> None:
     ]
     steps = [100, 400, 300, 500, 900, 200]  # running totals of the local days 19, 19, 18, 18, 19, 20
     rows = []
-    for t, total in zip(times, steps):
+    for t, total in zip(times, steps, strict=True):
         rows.append({"event_id": str(len(rows)), "type": "hug", "user_id": "u", "occurred_at": t, "n": 2})
         rows.append({"event_id": str(len(rows)), "type": "walk", "user_id": "u", "occurred_at": t, "steps": total})
     df = frame(rows)

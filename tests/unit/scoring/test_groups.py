@@ -16,7 +16,7 @@ def by_loop(keys: list, values: list[int]) -> tuple[list[int], list[int], dict, 
     sums: dict = {}
     highs: dict = {}
     earlier_sum, earlier_max = [], []
-    for key, value in zip(keys, values):
+    for key, value in zip(keys, values, strict=True):
         earlier_sum.append(sums.get(key, 0))
         earlier_max.append(highs.get(key, 0))
         sums[key] = sums.get(key, 0) + value

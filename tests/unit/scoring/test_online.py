@@ -129,7 +129,7 @@ def test_preloaded_state_is_respected_and_changes_are_exported() -> None:
 
 
 def test_keys_for_names_the_rows_a_batch_needs() -> None:
-    state = ScoringState()
+    ScoringState()
     events = [
         box("2026-03-01T09:00"),
         box("2026-03-03T23:30", user="u-2"),

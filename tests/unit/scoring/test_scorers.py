@@ -142,7 +142,7 @@ def test_one_slot_floors_cuts_and_counts_like_the_general_scorer() -> None:
         "2026-03-02T08:00",
     ]
     sizes = [1, 4, 4, 8, 4, 5, 3, 20]  # 0.75 g floors to 0 (counts nowhere); version 2 from noon
-    scores = assert_same(SHAPES, [EventIn("u", "slot", local(t), {"n": n}) for t, n in zip(times, sizes)])
+    scores = assert_same(SHAPES, [EventIn("u", "slot", local(t), {"n": n}) for t, n in zip(times, sizes, strict=True)])
     assert [s.energy_g for s in scores] == [0, 3, 3, 4, 0, 2, 0, 12]
     assert scores[3].explanation == "n * 0.75 = 6; cap day max_energy_g 10 -> 4"
     assert scores[4].explanation == "n * 0.75 = 3; cap day max_count 3 reached -> 0"

@@ -169,7 +169,7 @@ def _batch_rejections(columns: dict) -> list:
     df = pd.DataFrame({"type": ["hand.in"] * n, "user_id": ["u"] * n, "occurred_at": [AT] * n, **columns})
     df["occurred_at"] = pd.to_datetime(df["occurred_at"], utc=True)
     out = score_frame(BOUNDED, df)
-    return list(zip(out["error"], out["reason"]))
+    return list(zip(out["error"], out["reason"], strict=True))
 
 
 def _online_rejection(data: dict):

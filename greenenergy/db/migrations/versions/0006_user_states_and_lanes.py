@@ -44,12 +44,22 @@ def upgrade() -> None:
         batch.add_column(sa.Column("lane", sa.SmallInteger(), nullable=False, server_default="0"))
         batch.drop_constraint("pk_chain_heads", type_="primary")
         batch.create_primary_key("pk_chain_heads", ["chain", "shard", "lane"])
-    heads = sa.table("chain_heads", sa.column("chain"), sa.column("shard"), sa.column("lane"), sa.column("seq"),
-                     sa.column("head_hash"))
-    op.bulk_insert(heads, [
-        {"chain": "events", "shard": shard, "lane": lane, "seq": 0, "head_hash": GENESIS_HASH}
-        for shard in range(SHARD_COUNT) for lane in range(1, EVENT_LANES)
-    ])
+    heads = sa.table(
+        "chain_heads",
+        sa.column("chain"),
+        sa.column("shard"),
+        sa.column("lane"),
+        sa.column("seq"),
+        sa.column("head_hash"),
+    )
+    op.bulk_insert(
+        heads,
+        [
+            {"chain": "events", "shard": shard, "lane": lane, "seq": 0, "head_hash": GENESIS_HASH}
+            for shard in range(SHARD_COUNT)
+            for lane in range(1, EVENT_LANES)
+        ],
+    )
 
     with op.batch_alter_table("events") as batch:
         batch.add_column(sa.Column("lane", sa.SmallInteger(), nullable=False, server_default="0"))
@@ -84,9 +94,22 @@ def upgrade() -> None:
 def _backfill(bind: sa.Connection) -> None:
     """One state row for every user the history names, computed from that history."""
     tz = ZoneInfo(os.environ.get("GREENENERGY_TZ") or "Asia/Shanghai")
-    users: dict[str, dict] = defaultdict(lambda: {"lifetime_g": 0, "u": {}, "r": {}, "h": {}, "n": {}, "t": {},
-                                                 "balls_collected": 0, "steals": 0, "waterings_given": 0,
-                                                 "trees": 0, "days": set(), "awards": []})
+    users: dict[str, dict] = defaultdict(
+        lambda: {
+            "lifetime_g": 0,
+            "u": {},
+            "r": {},
+            "h": {},
+            "n": {},
+            "t": {},
+            "balls_collected": 0,
+            "steals": 0,
+            "waterings_given": 0,
+            "trees": 0,
+            "days": set(),
+            "awards": [],
+        }
+    )
     latest = bind.execute(sa.text("SELECT max(occurred_at) FROM events")).scalar()
     since = None
     if latest is not None:
@@ -120,10 +143,15 @@ def _backfill(bind: sa.Connection) -> None:
         state["balls_collected"] += 1
         moment = _instant(collected_at)
         state["days"].add(local_date(moment, tz))
-    for column, table, condition in (("steals", "thefts", "stolen_g > 0"), ("waterings_given", "waterings", "1 = 1"),
-                                     ("trees", "tree_holders", "1 = 1")):
+    for column, table, condition in (
+        ("steals", "thefts", "stolen_g > 0"),
+        ("waterings_given", "waterings", "1 = 1"),
+        ("trees", "tree_holders", "1 = 1"),
+    ):
         who = {"thefts": "thief_id", "waterings": "giver_id", "tree_holders": "holder_id"}[table]
-        for user_id, count in bind.execute(sa.text(f"SELECT {who}, count(*) FROM {table} WHERE {condition} GROUP BY {who}")):
+        for user_id, count in bind.execute(
+            sa.text(f"SELECT {who}, count(*) FROM {table} WHERE {condition} GROUP BY {who}")
+        ):
             users[user_id][column] = int(count)
     for user_id, achievement_id in bind.execute(
         sa.text("SELECT user_id, achievement_id FROM achievement_awards ORDER BY user_id, achievement_id")
@@ -133,19 +161,46 @@ def _backfill(bind: sa.Connection) -> None:
     for user_id, s in sorted(users.items()):
         days = sorted(s["days"])
         run, best = streak_days(days, today=days[-1]) if days else (0, 0)
-        rows.append({
-            "user_id": user_id, "shard": shard_of(user_id), "lifetime_g": s["lifetime_g"],
-            "scoring": json.dumps({"h": s["h"], "r": s["r"], "u": s["u"]}, separators=(",", ":"), sort_keys=True),
-            "tallies": json.dumps({"n": s["n"], "t": s["t"]}, separators=(",", ":"), sort_keys=True),
-            "balls_collected": s["balls_collected"], "steals": s["steals"], "waterings_given": s["waterings_given"],
-            "trees": s["trees"], "last_collect_day": days[-1] if days else None, "collect_run_days": run,
-            "collect_best_days": best, "awards": ",".join(s["awards"]),
-        })
-    table = sa.table("user_states", *(sa.column(name) for name in (
-        "user_id", "shard", "lifetime_g", "scoring", "tallies", "balls_collected", "steals", "waterings_given",
-        "trees", "last_collect_day", "collect_run_days", "collect_best_days", "awards")))
+        rows.append(
+            {
+                "user_id": user_id,
+                "shard": shard_of(user_id),
+                "lifetime_g": s["lifetime_g"],
+                "scoring": json.dumps({"h": s["h"], "r": s["r"], "u": s["u"]}, separators=(",", ":"), sort_keys=True),
+                "tallies": json.dumps({"n": s["n"], "t": s["t"]}, separators=(",", ":"), sort_keys=True),
+                "balls_collected": s["balls_collected"],
+                "steals": s["steals"],
+                "waterings_given": s["waterings_given"],
+                "trees": s["trees"],
+                "last_collect_day": days[-1] if days else None,
+                "collect_run_days": run,
+                "collect_best_days": best,
+                "awards": ",".join(s["awards"]),
+            }
+        )
+    table = sa.table(
+        "user_states",
+        *(
+            sa.column(name)
+            for name in (
+                "user_id",
+                "shard",
+                "lifetime_g",
+                "scoring",
+                "tallies",
+                "balls_collected",
+                "steals",
+                "waterings_given",
+                "trees",
+                "last_collect_day",
+                "collect_run_days",
+                "collect_best_days",
+                "awards",
+            )
+        ),
+    )
     for start in range(0, len(rows), 1000):
-        op.bulk_insert(table, rows[start:start + 1000])
+        op.bulk_insert(table, rows[start : start + 1000])
 
 
 def _instant(value: object) -> datetime:
@@ -157,4 +212,3 @@ def _instant(value: object) -> datetime:
 
 def downgrade() -> None:
     raise NotImplementedError("0006 moves history into user_states; restore a backup to go back")
-
