@@ -137,20 +137,53 @@ class FloorRequest(BaseModel):
 
 
 class SqlCounter:
-    """Statements and transactions run on an engine, counted by SQLAlchemy event listeners."""
+    """Statements and transactions run on an engine: transactions by a SQLAlchemy listener;
+    statements at the driver, since the hot paths send theirs to the DBAPI cursor directly
+    (greenenergy.db.driver) -- SQLite's trace callback on every new connection, and on
+    PostgreSQL psycopg's cursor methods wrapped in this (bench) process. BEGIN, COMMIT and
+    ROLLBACK are not counted; each row of an executemany is one statement."""
 
     def __init__(self, engine: Any) -> None:
         self.statements = 0
         self.transactions = 0
         self.lock = threading.Lock()
-        event.listen(engine, "before_cursor_execute", self._statement)
         event.listen(engine, "begin", self._begin)
+        if engine.dialect.name == "sqlite":
+            engine.dispose()  # new connections get the trace callback
+            event.listen(engine, "connect", lambda dbapi, _record: dbapi.set_trace_callback(self._traced))
+        else:
+            self._wrap_psycopg()
 
-    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.startswith(("BEGIN", "COMMIT")):  # SQLite's own BEGIN (IMMEDIATE)
-            return
+    def _count(self, n: int = 1) -> None:
         with self.lock:
-            self.statements += 1
+            self.statements += n
+
+    def _traced(self, statement: str) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            self._count()
+
+    def _wrap_psycopg(self) -> None:
+        import psycopg
+
+        counter = self
+        execute, executemany, copy = psycopg.Cursor.execute, psycopg.Cursor.executemany, psycopg.Cursor.copy
+
+        def counted_execute(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            counter._traced(query if isinstance(query, str) else "SELECT")
+            return execute(cursor, query, *args, **kwargs)
+
+        def counted_executemany(cursor: Any, query: Any, params_seq: Any, *args: Any, **kwargs: Any) -> Any:
+            rows = list(params_seq)
+            counter._count(len(rows))
+            return executemany(cursor, query, rows, *args, **kwargs)
+
+        def counted_copy(cursor: Any, *args: Any, **kwargs: Any) -> Any:
+            counter._count()
+            return copy(cursor, *args, **kwargs)
+
+        psycopg.Cursor.execute = counted_execute  # type: ignore[method-assign]
+        psycopg.Cursor.executemany = counted_executemany  # type: ignore[method-assign]
+        psycopg.Cursor.copy = counted_copy  # type: ignore[method-assign]
 
     def _begin(self, _conn: Any) -> None:
         with self.lock:
