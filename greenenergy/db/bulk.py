@@ -28,7 +28,10 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 
+from greenenergy.db.driver import Sql
+
 SQLITE_PARAMETERS = 900  # host parameters per statement: under SQLite's historical 999
+SMALL_INSERT = 16  # PostgreSQL: up to this many rows are inserted with INSERT, more with COPY
 _SQL_CACHE: dict[tuple, str] = {}
 
 
@@ -40,8 +43,10 @@ def insert_tuples(connection: Connection, table: Table, columns: tuple[str, ...]
     """
     if not rows:
         return
-    if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(_insert_sql(table, columns), rows)
+    if connection.dialect.name == "sqlite" or len(rows) <= SMALL_INSERT:
+        # A few rows (an interactive call, a one-event batch): one INSERT per row through the
+        # driver costs less than setting up a COPY.
+        Sql(connection).many(_insert_sql(table, columns), rows)
         return
     types = _copy_types(table, columns)
     statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN" + (" (FORMAT BINARY)" if types else "")
@@ -75,7 +80,7 @@ def upsert_tuples(
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
     conflict = f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(_insert_sql(table, columns) + conflict, rows)
+        Sql(connection).many(_insert_sql(table, columns) + conflict, rows)
         return
     sql = _cached(
         ("upsert", table.name, columns, key),
