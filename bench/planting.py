@@ -147,7 +147,7 @@ def bulk(runtime: Runtime, rows: int) -> tuple[float, int]:
         )
     body = ("\n".join(lines) + "\n").encode()
     start = time.perf_counter()
-    answer = planting_partner.confirm_bulk(runtime, "alxa-see", body, "text/csv")
+    answer = planting_partner.confirm_bulk(runtime, "alxa-see", body, body_format="csv")
     elapsed = time.perf_counter() - start
     if answer.rejected:
         first = next(r for r in answer.results if r.result == "rejected")

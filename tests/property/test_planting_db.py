@@ -286,7 +286,7 @@ class PlantingMachine(RuleBasedStateMachine):
             }
             for r in reports
         ]
-        answer = planting_partner.confirm_bulk(self.runtime, "north", json.dumps(rows).encode(), "application/json")
+        answer = planting_partner.confirm_bulk(self.runtime, "north", json.dumps(rows).encode(), body_format="json")
         for report, result in zip(reports, answer.results, strict=True):
             expected = self._predict(report)  # rows are applied in order: row 2 sees row 1
             if result.result == "rejected":

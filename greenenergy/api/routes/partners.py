@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from greenenergy.api.deps import CurrentPrincipal, RuntimeDep, require_subject
 from greenenergy.api.inputs import Input, Instant
+from greenenergy.errors import InvalidInput
 from greenenergy.ids import ID_PATTERN
 from greenenergy.planting import PlantingReport, SurvivalReport
 from greenenergy.planting.reports import SurvivalOutcome
@@ -137,10 +138,20 @@ async def confirm_bulk(
     partner_id: PartnerId, request: Request, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> BulkResult:
     require_subject(principal, role="partner", subject=partner_id)
+    body_format = _bulk_format(request.headers.get("content-type", ""))
     body = await request.body()
-    return await run_in_threadpool(
-        planting_partner.confirm_bulk, runtime, partner_id, body, request.headers.get("content-type", "")
-    )
+    return await run_in_threadpool(planting_partner.confirm_bulk, runtime, partner_id, body, body_format=body_format)
+
+
+BULK_MEDIA = {"text/csv": "csv", "application/csv": "csv", "application/json": "json", "": "json"}
+
+
+def _bulk_format(content_type: str) -> planting_partner.BulkFormat:
+    """The body format of a bulk confirmation, from its media type (content negotiation is the API's)."""
+    media = content_type.split(";")[0].strip().lower()
+    if media not in BULK_MEDIA:
+        raise InvalidInput(f"send text/csv or application/json, not {media!r}", code="unsupported_media_type")
+    return BULK_MEDIA[media]  # type: ignore[return-value]
 
 
 @router.post("/partners/{partner_id}/survival", response_model=SurvivalOut, status_code=201)

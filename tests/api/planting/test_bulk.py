@@ -145,9 +145,9 @@ def test_rows_beyond_one_chunk_commit_and_a_second_send_is_harmless(
         f"{tree},{clock.now().isoformat()},38.70{n + 1},105.201,saxaul,{photo(n)}" for n, tree in enumerate(trees)
     ]
     body = ("\n".join(lines) + "\n").encode()
-    first = planting_partner.confirm_bulk(runtime, "north", body, "text/csv")
+    first = planting_partner.confirm_bulk(runtime, "north", body, body_format="csv")
     assert (first.confirmed, first.rejected) == (5, 0)
-    again = planting_partner.confirm_bulk(runtime, "north", body, "text/csv")
+    again = planting_partner.confirm_bulk(runtime, "north", body, body_format="csv")
     assert {r.code for r in again.results} == {"already_planted"}
 
 
@@ -192,7 +192,7 @@ def test_a_key_taken_by_a_concurrent_commit_refuses_only_that_row(
         )
         + "\n"
     )
-    answer = planting_partner.confirm_bulk(runtime, "north", csv_text.encode(), "text/csv")
+    answer = planting_partner.confirm_bulk(runtime, "north", csv_text.encode(), body_format="csv")
     assert [(r.result, r.code) for r in answer.results] == [
         ("rejected", "duplicate_photo"),
         ("confirmed", None),
