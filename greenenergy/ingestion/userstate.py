@@ -20,9 +20,10 @@ date or hour they belong to, so pruning compares text::
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+
+import orjson
 
 from greenenergy.scoring import ScoringState
 
@@ -30,8 +31,7 @@ USAGE_HORIZON = timedelta(days=7 + 31 + 1)  # a month cap's period can start 38 
 RUNNING_HORIZON = timedelta(days=8)
 HOURLY_HORIZON = timedelta(days=7, hours=2)
 PRUNE_AT = 24
-_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # not hashed: no need to sort
-_decode = json.JSONDecoder().decode
+_dumps, _decode = orjson.dumps, orjson.loads  # not hashed: compact, unsorted
 
 
 def hour_key(event_type: str, occurred_at: datetime) -> str:
@@ -64,8 +64,8 @@ class UserIngestState:
         )
 
     def to_texts(self) -> tuple[str, str]:
-        scoring = _COMPACT.encode({"u": self.usage, "r": self.running, "h": self.hourly})
-        return scoring, _COMPACT.encode({"n": self.counts, "t": self.totals})
+        scoring = _dumps({"u": self.usage, "r": self.running, "h": self.hourly}).decode()
+        return scoring, _dumps({"n": self.counts, "t": self.totals}).decode()
 
     def load_into(self, state: ScoringState) -> None:
         """Put this user's cap usage and running totals into ``state`` (not dirty)."""
